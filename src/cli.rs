@@ -1,0 +1,71 @@
+//! Command-line interface definitions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Make Kubernetes node images ready to be scraped by Prometheus before they ship.
+#[derive(Debug, Parser)]
+#[command(name = "promready", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Scan node images (unpacked rootfs directories) and report problems.
+    ///
+    /// Exit status: 0 no findings, 1 findings, 2 usage or input error.
+    Scan {
+        /// Rootfs directories to scan.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Write the report to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        kubernetes_version: Option<crate::model::Version>,
+        /// Also load the rule files (*.yaml) in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// List every rule.
+    Rules {
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+        /// Also load the rule files (*.yaml) in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Print the full documentation of a rule.
+    Explain {
+        /// Rule code (PR001) or name (kubelet-cadvisor-port).
+        rule: String,
+        /// Also load the rule files (*.yaml) in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+}
+
+fn parse_version(s: &str) -> Result<crate::model::Version, String> {
+    crate::model::Version::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a Kubernetes version (expected e.g. 1.29 or v1.30.2)"))
+}

@@ -1,0 +1,110 @@
+//! Typed loading of promready's own YAML data (rules and components), with
+//! errors that point into the file.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Number, Value as Json};
+
+use crate::parse::yaml::{self, Kind, Node, Value};
+
+/// A data file that does not fit its schema.
+#[derive(Debug, Clone)]
+pub(crate) struct DataError {
+    pub(crate) message: String,
+    pub(crate) span: Range<usize>,
+}
+
+/// Deserialises the single document of `text` into `T`.
+pub(crate) fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, DataError> {
+    let docs = yaml::parse(text).map_err(|e| DataError {
+        message: e.message,
+        span: e.offset..e.offset,
+    })?;
+    let [doc] = docs.as_slice() else {
+        return Err(DataError {
+            message: format!("expected one YAML document, found {}", docs.len()),
+            span: 0..0,
+        });
+    };
+    let json = to_json(&doc.root);
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let span = locate(&doc.root, e.path()).unwrap_or(doc.root.span.start..doc.root.span.start);
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        DataError {
+            message: if path == "." {
+                inner
+            } else {
+                format!("{path}: {inner}")
+            },
+            span,
+        }
+    })
+}
+
+fn to_json(node: &Node) -> Json {
+    match &node.kind {
+        Kind::Scalar(s) => match s.value() {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(b),
+            Value::Int(i) => Json::Number(i.into()),
+            Value::Float(f) => {
+                Number::from_f64(f).map_or_else(|| Json::String(s.text.clone()), Json::Number)
+            }
+            Value::Str(t) => Json::String(t),
+        },
+        Kind::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Kind::Map(entries) => {
+            let mut m = Map::new();
+            for (k, v) in entries {
+                let key = k.as_scalar().map_or_else(String::new, |s| s.text.clone());
+                m.insert(key, to_json(v));
+            }
+            Json::Object(m)
+        }
+    }
+}
+
+fn locate(root: &Node, path: &serde_path_to_error::Path) -> Option<Range<usize>> {
+    use serde_path_to_error::Segment;
+    let mut node = root;
+    let mut span = root.span.clone();
+    for seg in path {
+        match seg {
+            Segment::Map { key } => {
+                let (k, v) = node.entry(key)?;
+                span = k.span.clone();
+                node = v;
+            }
+            Segment::Seq { index } => {
+                let Kind::Seq(items) = &node.kind else {
+                    return Some(span);
+                };
+                node = items.get(*index)?;
+                span = node.span.clone();
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    Some(span)
+}
+
+/// A scalar written in a data file, compared as the text a flag would carry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ScalarText {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+}
+
+impl ScalarText {
+    pub(crate) fn text(&self) -> String {
+        match self {
+            ScalarText::Str(s) => s.clone(),
+            ScalarText::Bool(b) => b.to_string(),
+            ScalarText::Int(i) => i.to_string(),
+        }
+    }
+}

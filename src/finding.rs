@@ -1,0 +1,39 @@
+//! Findings: what a rule found, where, and why.
+
+use crate::model::Origin;
+use crate::rules::{FixPlan, Severity};
+use crate::source::Loc;
+
+/// A labelled location.
+#[derive(Debug, Clone)]
+pub(crate) struct Label {
+    pub(crate) loc: Loc,
+    pub(crate) text: String,
+}
+
+/// The provenance of one setting a finding rests on.
+#[derive(Debug, Clone)]
+pub(crate) struct Evidence {
+    pub(crate) setting: String,
+    pub(crate) value: Option<String>,
+    pub(crate) origin: Origin,
+}
+
+/// One problem found by a rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) severity: Severity,
+    pub(crate) component: String,
+    pub(crate) message: String,
+    pub(crate) help: String,
+    /// The token that decides the finding.
+    pub(crate) primary: Label,
+    /// Context: the other half of the story, where a variable was expanded.
+    pub(crate) secondary: Vec<Label>,
+    pub(crate) evidence: Vec<Evidence>,
+    /// Assumptions the rule made (an unknown version, say).
+    pub(crate) notes: Vec<String>,
+    pub(crate) fix: Option<FixPlan>,
+}

@@ -1,0 +1,5 @@
+//! The `promready` command.
+
+fn main() -> std::process::ExitCode {
+    promready::main()
+}

@@ -1,0 +1,104 @@
+//! Components, their settings and each setting's effective value with its
+//! provenance.
+//!
+//! Which settings a component has, their flags, config keys, types and
+//! defaults are data (`rules/components/*.yaml`), so rules name
+//! `authorization.mode` and never a file format.
+
+mod spec;
+pub(crate) mod version;
+
+use std::collections::BTreeMap;
+
+pub(crate) use spec::{ComponentSpec, SettingType, load_components};
+pub(crate) use version::{Constraint, Version, VersionInfo};
+
+use crate::parse::flags::Flag;
+use crate::source::{FileDb, Loc};
+
+/// Which set of defaults applies to settings nobody set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum DefaultMode {
+    /// The kubelet runs without `--config`: the legacy flag defaults.
+    Flags,
+    /// The kubelet runs with `--config`: the config file API's defaults.
+    Config,
+}
+
+/// Why a setting has the value it has.
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// A command-line flag (possibly from an environment variable).
+    Flag(Flag),
+    /// A scalar in a configuration file.
+    Config { key: Loc, value: Loc },
+    /// Nobody set it; the default applies.
+    Default { mode: DefaultMode, reason: String },
+    /// Nobody set it and it has no default.
+    Unset,
+}
+
+impl Origin {
+    /// Whether a flag or a file set the value explicitly.
+    pub(crate) fn is_explicit(&self) -> bool {
+        matches!(self, Origin::Flag(_) | Origin::Config { .. })
+    }
+
+    /// The bytes that decided the value, if any.
+    pub(crate) fn loc(&self) -> Option<&Loc> {
+        match self {
+            Origin::Flag(f) => f.loc.as_ref(),
+            Origin::Config { value, .. } => Some(value),
+            Origin::Default { .. } | Origin::Unset => None,
+        }
+    }
+
+    /// A short phrase for messages: `flag default`, `set in etc/x:3`.
+    pub(crate) fn describe(&self, files: &FileDb) -> String {
+        match self {
+            Origin::Flag(_) | Origin::Config { .. } => match self.loc() {
+                Some(loc) => {
+                    let f = files.get(loc.file);
+                    format!("set in {}:{}", f.path, f.line_col(loc.span.start).0)
+                }
+                None => "set on the command line".to_owned(),
+            },
+            Origin::Default {
+                mode: DefaultMode::Flags,
+                ..
+            } => "flag default".to_owned(),
+            Origin::Default {
+                mode: DefaultMode::Config,
+                ..
+            } => "config-file default".to_owned(),
+            Origin::Unset => "not set".to_owned(),
+        }
+    }
+}
+
+/// A setting's effective value.
+#[derive(Debug, Clone)]
+pub(crate) struct Setting {
+    /// `None` when unset without a default.
+    pub(crate) value: Option<String>,
+    pub(crate) origin: Origin,
+}
+
+/// One started component: a kubelet from a systemd unit, a static pod, …
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub(crate) component: String,
+    /// The token that starts it (the executable on `ExecStart=`).
+    pub(crate) start: Loc,
+    /// Every file that contributed, in the order they apply.
+    pub(crate) files: Vec<crate::source::FileId>,
+    pub(crate) defaults: DefaultMode,
+    pub(crate) settings: BTreeMap<String, Setting>,
+}
+
+impl Invocation {
+    pub(crate) fn setting(&self, name: &str) -> Option<&Setting> {
+        self.settings.get(name)
+    }
+}

@@ -1,0 +1,434 @@
+//! YAML with a byte span on every key and scalar.
+//!
+//! Built on saphyr-parser's event stream: promready keeps its own small tree
+//! so that duplicate keys, scalar styles and exact byte ranges survive (the
+//! parser's markers count characters; they are converted to bytes here).
+//! Plain scalars are resolved the way Kubernetes reads YAML (YAML 1.1 through
+//! sigs.k8s.io/yaml: `yes`/`off` are booleans, `0644` is octal).
+
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+/// Deeper nesting than this is refused: no Kubernetes object needs it, and
+/// it bounds the work a hostile file can cause.
+pub(crate) const MAX_DEPTH: usize = 256;
+/// Nodes that alias expansion may create in one file (billion laughs guard).
+pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    /// Byte range of the node in the file (quotes included for quoted scalars).
+    pub(crate) span: Range<usize>,
+    pub(crate) kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    /// Entries in file order; duplicates kept.
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scalar {
+    pub(crate) text: String,
+    pub(crate) plain: bool,
+    pub(crate) tag: Option<String>,
+}
+
+/// A scalar's value as Kubernetes reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Value {
+    /// The value written as a flag would take it (`true`, `10255`, `Webhook`).
+    pub(crate) fn to_flag_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Str(s) => Some(s.clone()),
+        }
+    }
+}
+
+impl Scalar {
+    /// Resolves the scalar with YAML 1.1 rules for plain style.
+    pub(crate) fn value(&self) -> Value {
+        if !self.plain {
+            return Value::Str(self.text.clone());
+        }
+        if let Some(tag) = &self.tag
+            && (tag.ends_with(":str") || tag == "!!str")
+        {
+            return Value::Str(self.text.clone());
+        }
+        resolve_plain(&self.text)
+    }
+}
+
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    let digits = s.replace('_', "");
+    let (neg, body) = match digits.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
+    };
+    let int = if let Some(hex) = body.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()
+    } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|b| b.is_ascii_digit()) {
+        i64::from_str_radix(&body[1..], 8).ok()
+    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+        body.parse().ok()
+    } else {
+        None
+    };
+    if let Some(i) = int {
+        return Value::Int(if neg { -i } else { i });
+    }
+    let looks_float = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && body
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
+    if looks_float && let Ok(f) = s.replace('_', "").parse::<f64>() {
+        return Value::Float(f);
+    }
+    Value::Str(s.to_owned())
+}
+
+impl Node {
+    pub(crate) fn as_scalar(&self) -> Option<&Scalar> {
+        match &self.kind {
+            Kind::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            Kind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The entry for `key` in a mapping; the last one when a key repeats.
+    pub(crate) fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_scalar().is_some_and(|s| s.text == key))
+            .map(|(k, v)| (k, v))
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The string value of a scalar entry.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_scalar().map(|s| s.text.as_str())
+    }
+
+    /// Follows a dotted key path (`authentication.webhook.enabled`),
+    /// returning the last key node and its value.
+    pub(crate) fn lookup(&self, path: &str) -> Option<(&Node, &Node)> {
+        let mut node = self;
+        let mut found = None;
+        for part in path.split('.') {
+            let (k, v) = node.entry(part)?;
+            found = Some((k, v));
+            node = v;
+        }
+        found
+    }
+}
+
+/// A document of a (possibly multi-document) YAML file.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    pub(crate) root: Node,
+}
+
+impl Document {
+    /// `apiVersion` and `kind`, when both are strings.
+    pub(crate) fn type_meta(&self) -> Option<(&str, &str)> {
+        Some((self.root.get_str("apiVersion")?, self.root.get_str("kind")?))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct Error {
+    pub(crate) message: String,
+    /// Byte offset the error points at.
+    pub(crate) offset: usize,
+}
+
+/// Converts character indices to byte offsets.
+struct Offsets<'a> {
+    text: &'a str,
+    table: Option<Vec<usize>>,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        let table = (!text.is_ascii()).then(|| {
+            let mut t: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+            t.push(text.len());
+            t
+        });
+        Self { text, table }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.table {
+            None => char_index.min(self.text.len()),
+            Some(t) => t.get(char_index).copied().unwrap_or(self.text.len()),
+        }
+    }
+}
+
+enum Frame {
+    Seq(usize, Vec<Node>, usize),
+    Map(usize, Vec<(Node, Node)>, Option<Node>, usize),
+}
+
+/// Parses every document of `text`.
+#[allow(clippy::too_many_lines)] // one loop over the parser's events
+pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
+    let offsets = Offsets::new(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
+    let mut alias_nodes = 0usize;
+    let mut root: Option<Node> = None;
+    while let Some(ev) = parser.next_event() {
+        let (event, span) = ev.map_err(|e| Error {
+            message: e.info().to_owned(),
+            offset: offsets.byte(e.marker().index()),
+        })?;
+        let start = offsets.byte(span.start.index());
+        let end = offsets.byte(span.end.index());
+        let done: Option<(Node, usize)> = match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                if let Some(r) = root.take() {
+                    docs.push(Document { root: r });
+                }
+                None
+            }
+            Event::Alias(id) => {
+                let node = anchors.get(&id).cloned().ok_or_else(|| Error {
+                    message: "alias to an unknown anchor".to_owned(),
+                    offset: start,
+                })?;
+                alias_nodes += count_nodes(&node);
+                if alias_nodes > MAX_ALIAS_NODES {
+                    return Err(Error {
+                        message: format!(
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes (possible billion-laughs attack)"
+                        ),
+                        offset: start,
+                    });
+                }
+                Some((node, 0))
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = Node {
+                    span: start..end,
+                    kind: Kind::Scalar(Scalar {
+                        text: value.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                        tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                    }),
+                };
+                Some((node, anchor))
+            }
+            Event::SequenceStart(anchor, _) => {
+                push_frame(&mut stack, Frame::Seq(start, Vec::new(), anchor), start)?;
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                push_frame(
+                    &mut stack,
+                    Frame::Map(start, Vec::new(), None, anchor),
+                    start,
+                )?;
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq(s, items, anchor)) => {
+                    let e = items.last().map_or(end, |n| n.span.end.max(s));
+                    Some((
+                        Node {
+                            span: s..e,
+                            kind: Kind::Seq(items),
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return Err(unbalanced(start)),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map(s, entries, _, anchor)) => {
+                    let e = entries.last().map_or(end, |(_, v)| v.span.end.max(s));
+                    Some((
+                        Node {
+                            span: s..e,
+                            kind: Kind::Map(entries),
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return Err(unbalanced(start)),
+            },
+        };
+        let Some((node, anchor)) = done else { continue };
+        if anchor != 0 {
+            anchors.insert(anchor, node.clone());
+        }
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq(_, items, _)) => items.push(node),
+            Some(Frame::Map(_, entries, pending, _)) => match pending.take() {
+                None => *pending = Some(node),
+                Some(key) => entries.push((key, node)),
+            },
+        }
+    }
+    if let Some(r) = root.take() {
+        docs.push(Document { root: r });
+    }
+    Ok(docs)
+}
+
+fn push_frame(stack: &mut Vec<Frame>, frame: Frame, at: usize) -> Result<(), Error> {
+    if stack.len() >= MAX_DEPTH {
+        return Err(Error {
+            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            offset: at,
+        });
+    }
+    stack.push(frame);
+    Ok(())
+}
+
+fn unbalanced(offset: usize) -> Error {
+    Error {
+        message: "unbalanced collection".to_owned(),
+        offset,
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    let mut n = 0;
+    let mut todo = vec![node];
+    while let Some(x) = todo.pop() {
+        n += 1;
+        match &x.kind {
+            Kind::Scalar(_) => {}
+            Kind::Seq(items) => todo.extend(items),
+            Kind::Map(entries) => todo.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_spans_survive_multibyte_text() {
+        let text = "# café — ünï\nkind: KubeletConfiguration\nauthentication:\n  webhook:\n    enabled: no\nreadOnlyPort: \"10255\"\n---\nkind: Other\n";
+        let docs = parse(text).unwrap();
+        assert_eq!(docs.len(), 2);
+        let (k, v) = docs[0]
+            .root
+            .lookup("authentication.webhook.enabled")
+            .unwrap();
+        assert_eq!(&text[k.span.clone()], "enabled");
+        assert_eq!(&text[v.span.clone()], "no");
+        assert_eq!(v.as_scalar().unwrap().value(), Value::Bool(false));
+        let (_, v) = docs[0].root.lookup("readOnlyPort").unwrap();
+        assert_eq!(&text[v.span.clone()], "\"10255\"");
+        assert_eq!(v.as_scalar().unwrap().value(), Value::Str("10255".into()));
+        assert_eq!(docs[1].type_meta(), None);
+        assert_eq!(docs[1].root.get_str("kind"), Some("Other"));
+    }
+
+    #[test]
+    fn yaml_1_1_scalars() {
+        let v = |s: &str| resolve_plain(s);
+        assert_eq!(v("0644"), Value::Int(420));
+        assert_eq!(v("10_255"), Value::Int(10255));
+        assert_eq!(v("On"), Value::Bool(true));
+        assert_eq!(v("0.0.0.0"), Value::Str("0.0.0.0".into()));
+        assert_eq!(v("127.0.0.1:10249"), Value::Str("127.0.0.1:10249".into()));
+        assert_eq!(v("1.5"), Value::Float(1.5));
+        assert_eq!(v("~"), Value::Null);
+    }
+
+    #[test]
+    fn hostile_documents_are_errors() {
+        let mut deep = "a:\n".to_owned();
+        for i in 1..400 {
+            deep.push_str(&" ".repeat(i));
+            deep.push_str("b:\n");
+        }
+        assert!(parse(&deep).unwrap_err().message.contains("nesting"));
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..8 {
+            let prev = if i == 0 {
+                "a".to_owned()
+            } else {
+                format!("l{}", i - 1)
+            };
+            let item = format!("*{prev}, ").repeat(9);
+            bomb += &[
+                "l",
+                &i.to_string(),
+                ": &l",
+                &i.to_string(),
+                " [",
+                &item,
+                "*",
+                &prev,
+                "]\n",
+            ]
+            .concat();
+        }
+        assert!(parse(&bomb).unwrap_err().message.contains("billion"));
+        assert!(parse("a: [1, 2").is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! Human output: one miette report per finding, notices, a summary line.
+
+use std::fmt::Write as _;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
+    Severity as MSeverity,
+};
+
+use super::counts;
+use crate::finding::{Finding, Label};
+use crate::rules::Severity;
+use crate::scan::Target;
+use crate::source::{FileDb, FileId};
+
+/// How to draw reports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Style {
+    pub(crate) color: bool,
+    pub(crate) width: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Report {
+    message: String,
+    severity: MSeverity,
+    help: Option<String>,
+    src: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl Diagnostic for Report {
+    fn severity(&self) -> Option<MSeverity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.src)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+}
+
+fn source(files: &FileDb, id: FileId) -> NamedSource<String> {
+    let f = files.get(id);
+    let name = match &f.via {
+        Some(via) => format!("{} (via {via})", f.path),
+        None => f.path.clone(),
+    };
+    NamedSource::new(name, f.text.clone())
+}
+
+fn labeled(l: &Label, primary: bool) -> LabeledSpan {
+    let span = (l.loc.span.start, l.loc.span.len());
+    if primary {
+        LabeledSpan::new_primary_with_span(Some(l.text.clone()), span)
+    } else {
+        LabeledSpan::new_with_span(Some(l.text.clone()), span)
+    }
+}
+
+fn report(files: &FileDb, f: &Finding) -> Report {
+    let file = f.primary.loc.file;
+    let mut labels = vec![labeled(&f.primary, true)];
+    let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
+    for l in &f.secondary {
+        if l.loc.file == file {
+            labels.push(labeled(l, false));
+        } else if let Some((_, v)) = others.iter_mut().find(|(id, _)| *id == l.loc.file) {
+            v.push(l);
+        } else {
+            others.push((l.loc.file, vec![l]));
+        }
+    }
+    let mut help = f.help.clone();
+    for n in &f.notes {
+        let _ = write!(help, "\nnote: {n}");
+    }
+    Report {
+        message: format!("{} {}: {}", f.code, f.name, f.message),
+        severity: match f.severity {
+            Severity::Error => MSeverity::Error,
+            Severity::Warning => MSeverity::Warning,
+        },
+        help: Some(help),
+        src: source(files, file),
+        labels,
+        related: others
+            .into_iter()
+            .map(|(id, ls)| Report {
+                message: format!("related to {}", f.code),
+                severity: MSeverity::Advice,
+                help: None,
+                src: source(files, id),
+                labels: ls.into_iter().map(|l| labeled(l, false)).collect(),
+                related: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+/// Renders every finding, the notices and the summary line.
+pub(crate) fn render(targets: &[Target], style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+        .with_context_lines(1);
+    let mut out = String::new();
+    for t in targets {
+        for f in &t.findings {
+            let _ = handler.render_report(&mut out, &report(&t.image.files, f));
+        }
+    }
+    for t in targets {
+        for n in &t.image.notices {
+            let _ = writeln!(out, "note: {}: {}", n.path, n.message);
+        }
+    }
+    if targets.iter().any(|t| !t.image.notices.is_empty()) {
+        out.push('\n');
+    }
+    out.push_str(&summary(targets));
+    out.push('\n');
+    out
+}
+
+/// `promready: 2 errors, 1 warning in 1 file (kubelet 1.10.13 from var/lib/dpkg/status)`
+pub(crate) fn summary(targets: &[Target]) -> String {
+    let c = counts(targets);
+    let mut s = String::from("promready: ");
+    if c.errors + c.warnings == 0 {
+        s.push_str("no problems found");
+    } else {
+        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        let mut parts = Vec::new();
+        if c.errors > 0 {
+            parts.push(plural(c.errors, "error"));
+        }
+        if c.warnings > 0 {
+            parts.push(plural(c.warnings, "warning"));
+        }
+        let _ = write!(s, "{} in {}", parts.join(", "), plural(c.files, "file"));
+    }
+    let context: Vec<String> = targets.iter().map(describe_target).collect();
+    let _ = write!(s, " ({})", context.join("; "));
+    s
+}
+
+fn describe_target(t: &Target) -> String {
+    let who = if t.invocations.is_empty() {
+        "no kubelet service found".to_owned()
+    } else {
+        "kubelet".to_owned()
+    };
+    let version = match &t.version {
+        Some(v) => format!("Kubernetes {} from {}", v.version, v.source),
+        None => "Kubernetes version unknown".to_owned(),
+    };
+    if t.invocations.is_empty() {
+        format!("{}: {who}; {version}", t.input.display())
+    } else {
+        format!("{}: {version}", t.input.display())
+    }
+}

@@ -1,0 +1,75 @@
+//! Renderers. They read findings and nothing else, and return text; the
+//! CLI decides where it goes.
+
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod rules;
+pub(crate) mod sarif;
+
+use crate::finding::Finding;
+use crate::rules::Severity;
+use crate::scan::Target;
+use crate::source::{FileDb, Loc};
+
+/// A location as reports show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Position {
+    pub(crate) path: String,
+    /// The path the file was reached through, when a symlink was followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) via: Option<String>,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
+    /// Byte offsets `[start, end)` in the file.
+    pub(crate) byte_range: [usize; 2],
+}
+
+impl Position {
+    pub(crate) fn of(files: &FileDb, loc: &Loc) -> Position {
+        let f = files.get(loc.file);
+        let (line, column) = f.line_col(loc.span.start);
+        let (end_line, end_column) = f.line_col(loc.span.end);
+        Position {
+            path: f.path.clone(),
+            via: f.via.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            byte_range: [loc.span.start, loc.span.end],
+        }
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub(crate) struct Counts {
+    pub(crate) errors: usize,
+    pub(crate) warnings: usize,
+    pub(crate) files: usize,
+}
+
+pub(crate) fn counts(targets: &[Target]) -> Counts {
+    let mut c = Counts::default();
+    for t in targets {
+        let mut files: Vec<_> = t.findings.iter().map(|f| f.primary.loc.file).collect();
+        files.sort();
+        files.dedup();
+        c.files += files.len();
+        for f in &t.findings {
+            match f.severity {
+                Severity::Error => c.errors += 1,
+                Severity::Warning => c.warnings += 1,
+            }
+        }
+    }
+    c
+}
+
+pub(crate) fn all_findings(targets: &[Target]) -> impl Iterator<Item = (&Target, &Finding)> {
+    targets
+        .iter()
+        .flat_map(|t| t.findings.iter().map(move |f| (t, f)))
+}

@@ -1,0 +1,596 @@
+//! Rules are data: `rules/*.yaml`, one file per rule, validated on load.
+//!
+//! The serde structs (`Serializable…`) mirror the YAML; nothing outside this
+//! module sees them. [`Rule`] is the checked, compiled form the engine uses.
+
+mod eval;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub(crate) use eval::{Subject, evaluate};
+
+use crate::data::{DataError, ScalarText, from_yaml};
+use crate::model::{ComponentSpec, Constraint};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Safety {
+    /// Makes the component scrapeable without weakening authentication or
+    /// authorization, and cannot stop it from starting.
+    Safe,
+    /// Could stop the component from starting, or weakens security.
+    Unsafe,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableCondition {
+    setting: Option<String>,
+    version: Option<String>,
+    equals: Option<ScalarText>,
+    not_equals: Option<ScalarText>,
+    one_of: Option<Vec<ScalarText>>,
+    loopback: Option<bool>,
+    set: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableVariant {
+    if_version: Option<String>,
+    #[serde(default)]
+    when: Vec<SerializableCondition>,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SerializableText {
+    One(String),
+    Variants(Vec<SerializableVariant>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableFix {
+    safety: Safety,
+    #[serde(default)]
+    set: BTreeMap<String, ScalarText>,
+    #[serde(default)]
+    remove: Vec<String>,
+    description: String,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reference {
+    pub(crate) title: String,
+    pub(crate) url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Docs {
+    pub(crate) what_it_checks: String,
+    pub(crate) why_it_matters: String,
+    pub(crate) example: String,
+    pub(crate) fix: String,
+    pub(crate) conflicts: Option<String>,
+    pub(crate) references: Vec<Reference>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableRule {
+    code: String,
+    name: String,
+    component: String,
+    severity: Severity,
+    #[serde(default)]
+    tags: Vec<String>,
+    summary: String,
+    when: Vec<SerializableCondition>,
+    locate: Vec<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    message: SerializableText,
+    help: SerializableText,
+    fix: Option<SerializableFix>,
+    docs: Docs,
+}
+
+/// A test on a setting's effective value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Test {
+    Equals(String),
+    NotEquals(String),
+    OneOf(Vec<String>),
+    Loopback(bool),
+    /// Whether a flag or config file set it (as opposed to a default).
+    Set(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Condition {
+    Setting { name: String, test: Test },
+    Version(Constraint),
+}
+
+/// A text chosen by conditions: the first variant whose conditions hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Variant {
+    pub(crate) when: Vec<Condition>,
+    pub(crate) text: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FixPlan {
+    pub(crate) safety: Safety,
+    pub(crate) set: Vec<(String, String)>,
+    pub(crate) remove: Vec<String>,
+    pub(crate) description: String,
+}
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) component: String,
+    pub(crate) severity: Severity,
+    pub(crate) tags: Vec<String>,
+    pub(crate) summary: String,
+    pub(crate) when: Vec<Condition>,
+    pub(crate) locate: Vec<String>,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) message: Vec<Variant>,
+    pub(crate) help: Vec<Variant>,
+    pub(crate) fix: Option<FixPlan>,
+    pub(crate) docs: Docs,
+    /// Where the rule was loaded from (`rules/x.yaml`, or a user's file).
+    pub(crate) origin: String,
+}
+
+/// A rule file that cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("invalid rule file {path}: {message}")]
+#[diagnostic(help("fix the rule file; see rules/README.md for the schema"))]
+pub(crate) struct RuleError {
+    path: String,
+    message: String,
+    #[source_code]
+    src: miette::NamedSource<String>,
+    #[label("here")]
+    span: miette::SourceSpan,
+}
+
+impl RuleError {
+    pub(crate) fn new(path: &str, text: &str, e: DataError) -> Self {
+        RuleError {
+            path: path.to_owned(),
+            message: e.message,
+            src: miette::NamedSource::new(path, text.to_owned()),
+            span: (e.span.start, e.span.len()).into(),
+        }
+    }
+}
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$((concat!("rules/", $name, ".yaml"), include_str!(concat!("../../rules/", $name, ".yaml")))),*]
+    };
+}
+
+/// The rule files built into promready (a test checks this matches `rules/`).
+pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
+    "kubelet-webhook-authz-without-token-authn",
+    "kubelet-cadvisor-port",
+    "kubelet-serving-on-loopback",
+    "kubelet-authorization-always-allow",
+    "kubelet-read-only-port",
+];
+
+/// Loads the built-in rules plus every `*.yaml` in `extra` directories.
+pub(crate) fn load(
+    components: &BTreeMap<String, ComponentSpec>,
+    extra: &[&Path],
+) -> Result<Vec<Rule>, Box<dyn miette::Diagnostic + Send + Sync>> {
+    let mut files: Vec<(String, String)> = BUILTIN
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    for dir in extra {
+        let entries = std::fs::read_dir(dir).map_err(|source| {
+            boxed(crate::source::InputError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml") && p.is_file())
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|source| {
+                boxed(crate::source::InputError::Io {
+                    path: p.clone(),
+                    source,
+                })
+            })?;
+            files.push((p.display().to_string(), text));
+        }
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut codes = HashSet::new();
+    let mut names = HashSet::new();
+    for (path, text) in &files {
+        let rule =
+            compile(path, text, components).map_err(|e| boxed(RuleError::new(path, text, e)))?;
+        let dup = |what: &str, v: &str| {
+            boxed(RuleError::new(
+                path,
+                text,
+                DataError {
+                    message: format!("{what} `{v}` is already used by another rule"),
+                    span: 0..0,
+                },
+            ))
+        };
+        if !codes.insert(rule.code.clone()) {
+            return Err(dup("code", &rule.code));
+        }
+        if !names.insert(rule.name.clone()) {
+            return Err(dup("name", &rule.name));
+        }
+        rules.push(rule);
+    }
+    rules.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(rules)
+}
+
+fn boxed<E: miette::Diagnostic + Send + Sync + 'static>(
+    e: E,
+) -> Box<dyn miette::Diagnostic + Send + Sync> {
+    Box::new(e)
+}
+
+fn err(message: String, text: &str, needle: &str) -> DataError {
+    // Point at the first occurrence of the offending key or value.
+    let span = text.find(needle).map_or(0..0, |i| i..i + needle.len());
+    DataError { message, span }
+}
+
+/// The code, the name and the file name must agree with the conventions.
+fn check_identity(raw: &SerializableRule, path: &str, text: &str) -> Result<(), DataError> {
+    let valid_code = raw.code.len() >= 3
+        && raw.code.chars().take(2).all(|c| c.is_ascii_uppercase())
+        && raw.code[2..].chars().all(|c| c.is_ascii_digit());
+    if !valid_code {
+        return Err(err(
+            format!(
+                "code `{}` must be letters then digits, like PR001",
+                raw.code
+            ),
+            text,
+            &raw.code,
+        ));
+    }
+    let kebab = !raw.name.is_empty()
+        && raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !kebab {
+        return Err(err(
+            format!("name `{}` must be lowercase words joined by `-`", raw.name),
+            text,
+            &raw.name,
+        ));
+    }
+    let stem = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if stem != raw.name {
+        return Err(err(
+            format!("the file must be named after the rule: `{}.yaml`", raw.name),
+            text,
+            &raw.name,
+        ));
+    }
+    Ok(())
+}
+
+fn compile(
+    path: &str,
+    text: &str,
+    components: &BTreeMap<String, ComponentSpec>,
+) -> Result<Rule, DataError> {
+    let raw: SerializableRule = from_yaml(text)?;
+    check_identity(&raw, path, text)?;
+    let Some(component) = components.get(&raw.component) else {
+        return Err(err(
+            format!("unknown component `{}`", raw.component),
+            text,
+            &raw.component,
+        ));
+    };
+    let when = conditions(raw.when, component, text)?;
+    if !when.iter().any(|c| matches!(c, Condition::Setting { .. })) {
+        return Err(err(
+            "`when` needs at least one setting condition".to_owned(),
+            text,
+            "when",
+        ));
+    }
+    for s in raw.locate.iter().chain(raw.labels.keys()) {
+        if component.setting(s).is_none() {
+            return Err(err(
+                format!("unknown setting `{s}` of {}", component.name),
+                text,
+                s,
+            ));
+        }
+    }
+    if raw.locate.is_empty() {
+        return Err(err(
+            "`locate` must name at least one setting".to_owned(),
+            text,
+            "locate",
+        ));
+    }
+    let message = variants(raw.message, component, text)?;
+    let help = variants(raw.help, component, text)?;
+    for t in message
+        .iter()
+        .chain(&help)
+        .map(|v| v.text.as_str())
+        .chain(raw.labels.values().map(String::as_str))
+    {
+        check_placeholders(t, component, text)?;
+    }
+    let fix = match raw.fix {
+        None => None,
+        Some(f) => {
+            for s in f.set.keys() {
+                if component.setting(s).is_none() {
+                    return Err(err(format!("fix sets unknown setting `{s}`"), text, s));
+                }
+            }
+            Some(FixPlan {
+                safety: f.safety,
+                set: f.set.into_iter().map(|(k, v)| (k, v.text())).collect(),
+                remove: f.remove,
+                description: f.description,
+            })
+        }
+    };
+    Ok(Rule {
+        code: raw.code,
+        name: raw.name,
+        component: raw.component,
+        severity: raw.severity,
+        tags: raw.tags,
+        summary: raw.summary,
+        when,
+        locate: raw.locate,
+        labels: raw.labels,
+        message,
+        help,
+        fix,
+        docs: raw.docs,
+        origin: path.to_owned(),
+    })
+}
+
+fn conditions(
+    raw: Vec<SerializableCondition>,
+    component: &ComponentSpec,
+    text: &str,
+) -> Result<Vec<Condition>, DataError> {
+    raw.into_iter()
+        .map(|c| {
+            if let Some(v) = &c.version {
+                let constraint = Constraint::parse(v).ok_or_else(|| err(format!("`{v}` is not a version constraint like `>=1.12`"), text, v))?;
+                if c.setting.is_some() {
+                    return Err(err("a condition has either `setting` or `version`".to_owned(), text, v));
+                }
+                return Ok(Condition::Version(constraint));
+            }
+            let Some(name) = c.setting else {
+                return Err(err("a condition needs `setting` or `version`".to_owned(), text, "when"));
+            };
+            if component.setting(&name).is_none() {
+                return Err(err(format!("unknown setting `{name}` of {}", component.name), text, &name));
+            }
+            let mut tests = Vec::new();
+            if let Some(v) = c.equals {
+                tests.push(Test::Equals(v.text()));
+            }
+            if let Some(v) = c.not_equals {
+                tests.push(Test::NotEquals(v.text()));
+            }
+            if let Some(v) = c.one_of {
+                tests.push(Test::OneOf(v.iter().map(ScalarText::text).collect()));
+            }
+            if let Some(v) = c.loopback {
+                tests.push(Test::Loopback(v));
+            }
+            if let Some(v) = c.set {
+                tests.push(Test::Set(v));
+            }
+            match <[Test; 1]>::try_from(tests) {
+                Ok([only]) => Ok(Condition::Setting { name, test: only }),
+                Err(_) => Err(err(
+                    format!("the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, set"),
+                    text,
+                    &name,
+                )),
+            }
+        })
+        .collect()
+}
+
+fn variants(
+    raw: SerializableText,
+    component: &ComponentSpec,
+    text: &str,
+) -> Result<Vec<Variant>, DataError> {
+    let raw = match raw {
+        SerializableText::One(t) => {
+            return Ok(vec![Variant {
+                when: Vec::new(),
+                text: t,
+            }]);
+        }
+        SerializableText::Variants(v) => v,
+    };
+    let n = raw.len();
+    let mut out = Vec::new();
+    for (i, v) in raw.into_iter().enumerate() {
+        let mut when = conditions(v.when, component, text)?;
+        if let Some(c) = v.if_version {
+            when.push(Condition::Version(Constraint::parse(&c).ok_or_else(
+                || {
+                    err(
+                        format!("`{c}` is not a version constraint like `>=1.12`"),
+                        text,
+                        &c,
+                    )
+                },
+            )?));
+        }
+        if i + 1 == n && !when.is_empty() {
+            return Err(err(
+                "the last variant must have no condition (it is the fallback)".to_owned(),
+                text,
+                &v.text,
+            ));
+        }
+        out.push(Variant { when, text: v.text });
+    }
+    if out.is_empty() {
+        return Err(err(
+            "a text needs at least one variant".to_owned(),
+            text,
+            "text",
+        ));
+    }
+    Ok(out)
+}
+
+fn check_placeholders(t: &str, component: &ComponentSpec, text: &str) -> Result<(), DataError> {
+    for name in placeholders(t) {
+        let setting = name.strip_suffix("#origin").unwrap_or(name);
+        if setting != "version" && component.setting(setting).is_none() {
+            return Err(err(format!("unknown placeholder `{{{name}}}`"), text, name));
+        }
+    }
+    Ok(())
+}
+
+/// The `{name}` placeholders of a text.
+pub(crate) fn placeholders(t: &str) -> impl Iterator<Item = &str> {
+    t.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+/// Finds a rule by code (`PR001`, any case) or name.
+pub(crate) fn find<'a>(rules: &'a [Rule], key: &str) -> Option<&'a Rule> {
+    rules
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(key) || r.name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load_components;
+
+    fn components() -> BTreeMap<String, ComponentSpec> {
+        load_components().map_err(|e| e.2.message).unwrap()
+    }
+
+    #[test]
+    fn builtin_list_matches_the_rules_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".yaml"))
+            .map(|n| format!("rules/{n}"))
+            .collect();
+        on_disk.sort();
+        let mut built: Vec<String> = BUILTIN.iter().map(|(p, _)| (*p).to_owned()).collect();
+        built.sort();
+        assert_eq!(
+            built, on_disk,
+            "register every rules/*.yaml in rules::BUILTIN"
+        );
+    }
+
+    #[test]
+    fn builtin_rules_load() {
+        let rules = load(&components(), &[]).map_err(|e| e.to_string()).unwrap();
+        assert!(rules.len() >= 5);
+        assert!(find(&rules, "pr001").is_some());
+        assert!(find(&rules, "kubelet-cadvisor-port").is_some());
+    }
+
+    #[test]
+    fn invalid_rules_are_refused_with_a_location() {
+        let c = components();
+        let good = BUILTIN[0].1;
+        let cases = [
+            (
+                good.replace("setting: authorization.mode", "setting: authorisation.mode"),
+                "unknown setting `authorisation.mode`",
+            ),
+            (
+                good.replace("code: PR001", "code: 001"),
+                "must be letters then digits",
+            ),
+            (
+                good.replace("severity: error", "severity: fatal"),
+                "severity",
+            ),
+            (
+                good.replace("    equals: Webhook", "    equals: Webhook\n    set: true"),
+                "exactly one of",
+            ),
+            (format!("{good}\nsurprise: 1\n"), "unknown field `surprise`"),
+        ];
+        for (text, want) in cases {
+            let e = compile(BUILTIN[0].0, &text, &c).unwrap_err();
+            assert!(
+                e.message.contains(want),
+                "{} does not contain {want}",
+                e.message
+            );
+        }
+        let e = compile("rules/other-name.yaml", good, &c).unwrap_err();
+        assert!(e.message.contains("named after the rule"));
+    }
+}

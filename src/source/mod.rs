@@ -1,0 +1,309 @@
+//! Sources: where the bytes of in-image paths come from.
+//!
+//! An [`Image`] answers "give me the bytes of in-image path P" and "list
+//! directory D" for a rootfs, resolving every path *inside* the image (see
+//! [`resolve`]). Files that discovery reads are registered once in the
+//! [`FileDb`], keyed by the path that holds the bytes, so two routes to one
+//! file (`/lib` → `usr/lib` on merged-/usr images) yield one file and one
+//! finding.
+
+mod dir;
+mod resolve;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+pub(crate) use dir::DirTree;
+pub(crate) use resolve::{Node, Resolved, Tree, resolve};
+
+use crate::text::LineIndex;
+
+/// Files larger than this are not configuration files; they are skipped with
+/// a notice instead of being read into memory.
+pub(crate) const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
+/// Index of a file in the [`FileDb`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct FileId(u32);
+
+impl FileId {
+    #[cfg(test)]
+    pub(crate) const TEST: FileId = FileId(u32::MAX);
+}
+
+/// A byte range in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Loc {
+    pub(crate) file: FileId,
+    pub(crate) span: Range<usize>,
+}
+
+impl Loc {
+    pub(crate) fn new(file: FileId, span: Range<usize>) -> Self {
+        Self { file, span }
+    }
+}
+
+/// A file that was read, with its text as reports show it.
+#[derive(Debug)]
+pub(crate) struct SourceFile {
+    /// Path as reports show it: in-image path without the leading `/`, or a
+    /// path as given on the command line.
+    pub(crate) path: String,
+    /// The path it was reached through, when that differs (a symlink).
+    pub(crate) via: Option<String>,
+    /// The file's text; invalid UTF-8 is replaced by U+FFFD.
+    pub(crate) text: String,
+    pub(crate) lines: LineIndex,
+}
+
+impl SourceFile {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines.line_col(&self.text, offset)
+    }
+}
+
+/// Every file read during a scan.
+#[derive(Debug, Default)]
+pub(crate) struct FileDb {
+    files: Vec<SourceFile>,
+    by_path: HashMap<String, FileId>,
+}
+
+impl FileDb {
+    pub(crate) fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub(crate) fn lookup(&self, path: &str) -> Option<FileId> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Registers a file, or returns the id it already has.
+    pub(crate) fn add(&mut self, path: String, via: Option<String>, bytes: &[u8]) -> FileId {
+        if let Some(&id) = self.by_path.get(&path) {
+            return id;
+        }
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.by_path.insert(path.clone(), id);
+        self.files.push(SourceFile {
+            lines: LineIndex::new(&text),
+            path,
+            via,
+            text,
+        });
+        id
+    }
+}
+
+/// Something noteworthy that is not a finding: a link that was not followed,
+/// a file that was skipped, an assumption that was made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Notice {
+    /// The in-image path (or path as given) the notice is about.
+    pub(crate) path: String,
+    pub(crate) message: String,
+}
+
+/// An error that stops the scan: the input cannot be read as asked.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub(crate) enum InputError {
+    #[error("{path}: no such file or directory")]
+    #[diagnostic(help(
+        "check the path; promready scans a rootfs directory or configuration files"
+    ))]
+    Missing { path: PathBuf },
+    #[error("{path}: not a directory")]
+    #[diagnostic(help(
+        "pass an unpacked rootfs directory (rootfs tarballs and single configuration files are not supported yet)"
+    ))]
+    NotScannable { path: PathBuf },
+    #[error("{path}: not a root filesystem (it has no etc/ beside usr/ or var/)")]
+    #[diagnostic(help(
+        "pass the top directory of an unpacked node image, the one that holds etc/ and usr/"
+    ))]
+    NotRootfs { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(help(
+        "nothing was changed; make the file readable (e.g. run as root) and run again"
+    ))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A rootfs seen through a [`Tree`], with the files read so far.
+pub(crate) struct Image {
+    tree: Box<dyn Tree>,
+    pub(crate) files: FileDb,
+    pub(crate) notices: Vec<Notice>,
+}
+
+/// The result of loading an in-image path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loaded {
+    File(FileId),
+    /// The path does not exist in the image.
+    Missing,
+    /// The path resolves to `/dev/null` (a masked unit or drop-in).
+    DevNull,
+    /// The path exists but was skipped; a notice says why.
+    Skipped,
+}
+
+impl Image {
+    pub(crate) fn new(tree: Box<dyn Tree>) -> Self {
+        Self {
+            tree,
+            files: FileDb::default(),
+            notices: Vec::new(),
+        }
+    }
+
+    pub(crate) fn notice(&mut self, path: &str, message: impl Into<String>) {
+        let n = Notice {
+            path: display_path(path),
+            message: message.into(),
+        };
+        if !self.notices.contains(&n) {
+            self.notices.push(n);
+        }
+    }
+
+    /// Resolves `path` inside the image, recording a notice when resolution
+    /// fails for a reason other than absence.
+    pub(crate) fn resolve(&mut self, path: &str) -> Result<Option<Resolved>, InputError> {
+        match resolve(self.tree.as_ref(), path) {
+            Ok(r) => {
+                if let Some(link) = &r.clamped_link {
+                    let msg = format!(
+                        "symlink {} climbs above the image root; resolved inside the image as {}",
+                        display_path(link),
+                        display_path(&r.path)
+                    );
+                    self.notice(link, msg);
+                }
+                Ok(Some(r))
+            }
+            Err(resolve::ResolveError::Loop { link }) => {
+                self.notice(
+                    &link,
+                    "too many levels of symbolic links (more than 40); not followed",
+                );
+                Ok(None)
+            }
+            Err(resolve::ResolveError::Io { path: p, source }) => Err(InputError::Io {
+                path: self.tree.host_path(&p),
+                source,
+            }),
+        }
+    }
+
+    /// Reads an in-image file into the [`FileDb`].
+    pub(crate) fn load(&mut self, path: &str) -> Result<Loaded, InputError> {
+        let Some(r) = self.resolve(path)? else {
+            return Ok(Loaded::Skipped);
+        };
+        if r.path == "/dev/null" {
+            return Ok(Loaded::DevNull);
+        }
+        match r.node {
+            Node::Missing => Ok(Loaded::Missing),
+            Node::Dir | Node::Other => {
+                self.notice(&r.path, "not a regular file; skipped");
+                Ok(Loaded::Skipped)
+            }
+            Node::Symlink(_) => Ok(Loaded::Skipped),
+            Node::File { size } => {
+                let shown = display_path(&r.path);
+                if let Some(id) = self.files.lookup(&shown) {
+                    return Ok(Loaded::File(id));
+                }
+                if size > MAX_FILE_SIZE {
+                    self.notice(
+                        &r.path,
+                        format!("{size} bytes is over the {MAX_FILE_SIZE}-byte limit for configuration files; skipped"),
+                    );
+                    return Ok(Loaded::Skipped);
+                }
+                let bytes = match self.tree.read(&r.path) {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        self.notice(&r.path, format!("{e}; skipped"));
+                        return Ok(Loaded::Skipped);
+                    }
+                    Err(source) => {
+                        return Err(InputError::Io {
+                            path: self.tree.host_path(&r.path),
+                            source,
+                        });
+                    }
+                };
+                let via = r.via_link.then(|| display_path(&normalize(path)));
+                Ok(Loaded::File(self.files.add(shown, via, &bytes)))
+            }
+        }
+    }
+
+    /// Lists the entries of an in-image directory (names only, sorted); an
+    /// absent directory lists as empty.
+    pub(crate) fn list_dir(&mut self, path: &str) -> Result<Vec<String>, InputError> {
+        let Some(r) = self.resolve(path)? else {
+            return Ok(Vec::new());
+        };
+        if r.node != Node::Dir {
+            return Ok(Vec::new());
+        }
+        let mut names = self
+            .tree
+            .read_dir(&r.path)
+            .map_err(|source| InputError::Io {
+                path: self.tree.host_path(&r.path),
+                source,
+            })?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// The node at an in-image path after resolution.
+    pub(crate) fn stat(&mut self, path: &str) -> Result<Option<Resolved>, InputError> {
+        self.resolve(path)
+    }
+}
+
+/// Normalises an in-image path: absolute, no `.`, no empty components.
+/// `..` is kept; [`resolve`] interprets it.
+pub(crate) fn normalize(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1);
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        out.push('/');
+        out.push_str(comp);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The path as reports show it: relative to the image root.
+pub(crate) fn display_path(in_image: &str) -> String {
+    let p = in_image.trim_start_matches('/');
+    if p.is_empty() {
+        ".".to_owned()
+    } else {
+        p.to_owned()
+    }
+}
+
+/// Joins a (possibly relative) path onto an in-image directory.
+pub(crate) fn join(dir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        normalize(path)
+    } else {
+        normalize(&format!("{dir}/{path}"))
+    }
+}

@@ -1,0 +1,1 @@
+/usr/share/k8s/kubelet-dropins

@@ -569,7 +569,7 @@ mod tests {
                 "unknown setting `authorisation.mode`",
             ),
             (
-                good.replace("code: PR001", "code: 001"),
+                good.replace("code: PR001", "code: P001"),
                 "must be letters then digits",
             ),
             (

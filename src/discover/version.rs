@@ -19,7 +19,7 @@ pub(crate) fn detect(image: &mut Image) -> Result<Option<VersionInfo>, InputErro
             if let Some(v) = dpkg_version(&f.text, package) {
                 return Ok(Some(VersionInfo {
                     version: v,
-                    source: format!("{} ({package} package)", f.path),
+                    source: format!("the {package} package in {}", f.path),
                 }));
             }
         }

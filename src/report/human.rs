@@ -101,7 +101,7 @@ fn report(files: &FileDb, f: &Finding) -> Report {
         related: others
             .into_iter()
             .map(|(id, ls)| Report {
-                message: format!("related to {}", f.code),
+                message: format!("{}: where this comes from", f.code),
                 severity: MSeverity::Advice,
                 help: None,
                 src: source(files, id),
@@ -127,6 +127,7 @@ pub(crate) fn render(targets: &[Target], style: Style) -> String {
     for t in targets {
         for f in &t.findings {
             let _ = handler.render_report(&mut out, &report(&t.image.files, f));
+            out.push('\n');
         }
     }
     for t in targets {
@@ -171,7 +172,7 @@ fn describe_target(t: &Target) -> String {
         "kubelet".to_owned()
     };
     let version = match &t.version {
-        Some(v) => format!("Kubernetes {} from {}", v.version, v.source),
+        Some(v) => format!("Kubernetes {} per {}", v.version, v.source),
         None => "Kubernetes version unknown".to_owned(),
     };
     if t.invocations.is_empty() {

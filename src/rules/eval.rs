@@ -84,7 +84,7 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
     {
         secondary.push(Label {
             loc: via.clone(),
-            text: "expanded into the command line here".to_owned(),
+            text: "passed to the kubelet here".to_owned(),
         });
     }
     let mut notes = Vec::new();

@@ -111,9 +111,7 @@ pub(crate) struct Notice {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum InputError {
     #[error("{path}: no such file or directory")]
-    #[diagnostic(help(
-        "check the path; promready scans a rootfs directory or configuration files"
-    ))]
+    #[diagnostic(help("check the path; promready scans unpacked rootfs directories"))]
     Missing { path: PathBuf },
     #[error("{path}: not a directory")]
     #[diagnostic(help(

@@ -1,0 +1,273 @@
+//! The command-line contract: exit codes, errors, options and listings.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::format_push_string)]
+
+mod common;
+
+use common::run;
+
+#[test]
+fn exit_status_is_0_clean_1_findings_2_errors() {
+    assert_eq!(run(&["scan", "testdata/rootfs/clean-image"]).status, 0);
+    assert_eq!(run(&["scan", "testdata/demo"]).status, 1);
+    assert_eq!(
+        run(&["scan", "testdata/rootfs/clean-image", "testdata/demo"]).status,
+        1
+    );
+    assert_eq!(run(&["scan", "testdata/no-such-dir"]).status, 2);
+    assert_eq!(run(&["scan"]).status, 2);
+    assert_eq!(run(&["scan", "--format", "xml", "testdata/demo"]).status, 2);
+}
+
+#[test]
+fn input_errors_name_the_path_and_what_to_do() {
+    let missing = run(&["scan", "testdata/no-such-dir"]);
+    insta::assert_snapshot!("missing_path", missing.stderr);
+    let file = run(&["scan", "testdata/demo.expect"]);
+    assert_eq!(file.status, 2);
+    insta::assert_snapshot!("not_a_directory", file.stderr);
+    let not_rootfs = run(&["scan", "testdata/rootfs"]);
+    assert_eq!(not_rootfs.status, 2);
+    insta::assert_snapshot!("not_a_rootfs", not_rootfs.stderr);
+    let version = run(&["scan", "--kubernetes-version", "latest", "testdata/demo"]);
+    assert_eq!(version.status, 2);
+    assert!(
+        version
+            .stderr
+            .contains("`latest` is not a Kubernetes version"),
+        "{}",
+        version.stderr
+    );
+}
+
+#[test]
+fn kubernetes_version_overrides_detection() {
+    let detected = run(&["scan", "--format", "json", "testdata/demo"]);
+    assert!(
+        detected
+            .stdout
+            .contains("deprecated (1.10) and removed in 1.12")
+    );
+    let newer = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--kubernetes-version",
+        "v1.12.1",
+        "testdata/demo",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&newer.stdout).unwrap();
+    assert_eq!(v["targets"][0]["kubernetes_version"]["version"], "1.12.1");
+    assert_eq!(
+        v["targets"][0]["kubernetes_version"]["source"],
+        "--kubernetes-version"
+    );
+    let pr002 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PR002")
+        .unwrap();
+    assert_eq!(
+        pr002["message"],
+        "kubelet 1.12.1 refuses to start: --cadvisor-port is an unknown flag (removed in 1.12)"
+    );
+}
+
+#[test]
+fn unknown_version_assumes_the_newest_behaviour_and_says_so() {
+    // The rpm fixture has no package database or marker file.
+    let out = run(&[
+        "scan",
+        "--format",
+        "json",
+        "testdata/rootfs/kubeadm-1.8-rpm",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["targets"][0]["kubernetes_version"],
+        serde_json::Value::Null
+    );
+    let pr002 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PR002")
+        .unwrap();
+    assert!(
+        pr002["message"]
+            .as_str()
+            .unwrap()
+            .contains("refuses to start")
+    );
+    assert!(
+        pr002["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("version is unknown")
+    );
+    // Rules that do not depend on the version make no such note.
+    let pr001 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PR001")
+        .unwrap();
+    assert_eq!(pr001["notes"], serde_json::json!([]));
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.sarif");
+    let out = run(&[
+        "scan",
+        "--format",
+        "sarif",
+        "-o",
+        file.to_str().unwrap(),
+        "testdata/demo",
+    ]);
+    assert_eq!(out.status, 1);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.starts_with("promready: 3 errors, 1 warning"),
+        "{}",
+        out.stderr
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 4);
+    let bad = run(&["scan", "-o", "/nonexistent-dir/x", "testdata/demo"]);
+    assert_eq!(bad.status, 2);
+    assert!(
+        bad.stderr.contains("cannot write /nonexistent-dir/x"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn rules_and_explain() {
+    insta::assert_snapshot!("rules", run(&["rules"]).stdout);
+    insta::assert_snapshot!("rules_json", run(&["rules", "--format", "json"]).stdout);
+    let by_code = run(&["explain", "PR001"]);
+    assert_eq!(by_code.status, 0);
+    insta::assert_snapshot!("explain_pr001", by_code.stdout);
+    assert_eq!(
+        run(&["explain", "kubelet-webhook-authz-without-token-authn"]).stdout,
+        by_code.stdout
+    );
+    assert_eq!(run(&["explain", "pr001"]).stdout, by_code.stdout);
+    let unknown = run(&["explain", "PR999"]);
+    assert_eq!(unknown.status, 2);
+    assert!(
+        unknown.stderr.contains("no rule is called `PR999`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn every_rule_explains_itself_in_fixed_sections() {
+    let rules: serde_json::Value =
+        serde_json::from_str(&run(&["rules", "--format", "json"]).stdout).unwrap();
+    for rule in rules.as_array().unwrap() {
+        let code = rule["code"].as_str().unwrap();
+        let doc = run(&["explain", code]).stdout;
+        for section in [
+            "## What it checks",
+            "## Why it matters",
+            "## Example",
+            "## Fix",
+            "## References",
+        ] {
+            assert!(doc.contains(section), "{code} lacks {section}");
+        }
+        assert!(doc.contains("https://"), "{code} cites no source");
+    }
+}
+
+const CUSTOM_RULE: &str = r#"code: XX100
+name: kubelet-anonymous-auth
+component: kubelet
+severity: warning
+summary: kubelet serves anonymous requests
+when:
+  - setting: authentication.anonymous.enabled
+    equals: "true"
+locate: [authentication.anonymous.enabled]
+labels:
+  authentication.anonymous.enabled: "anonymous requests are served"
+message: "kubelet {version} answers anonymous requests ({authentication.anonymous.enabled#origin})"
+help: "Set --anonymous-auth=false."
+docs:
+  what_it_checks: Anonymous authentication.
+  why_it_matters: Anonymous requests reach the authorizer.
+  example: "--anonymous-auth=false"
+  fix: Turn it off.
+  references:
+    - title: Kubelet authentication
+      url: https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/
+"#;
+
+#[test]
+fn user_rules_are_loaded_and_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubelet-anonymous-auth.yaml"), CUSTOM_RULE).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = run(&["scan", "--format", "json", "--rules", d, "testdata/demo"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let custom = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "XX100")
+        .expect("custom rule fires");
+    assert_eq!(
+        custom["message"],
+        "kubelet 1.10.13 answers anonymous requests (flag default)"
+    );
+    assert!(run(&["rules", "--rules", d]).stdout.contains("XX100"));
+
+    std::fs::write(
+        dir.path().join("kubelet-anonymous-auth.yaml"),
+        CUSTOM_RULE.replace("equals: \"true\"", "equals: \"true\"\n    loopback: true"),
+    )
+    .unwrap();
+    let bad = run(&["scan", "--rules", d, "testdata/demo"]);
+    assert_eq!(bad.status, 2);
+    let stderr = bad.stderr.replace(d, "RULES");
+    insta::assert_snapshot!("bad_user_rule", stderr);
+
+    std::fs::write(
+        dir.path().join("kubelet-anonymous-auth.yaml"),
+        CUSTOM_RULE.replace("XX100", "PR001"),
+    )
+    .unwrap();
+    let dup = run(&["rules", "--rules", d]);
+    assert_eq!(dup.status, 2);
+    assert!(
+        dup.stderr.contains("code `PR001` is already used"),
+        "{}",
+        dup.stderr
+    );
+}
+
+#[test]
+fn the_binary_exits_with_the_documented_codes() {
+    let bin = env!("CARGO_BIN_EXE_promready");
+    let status = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(status(&["scan", "testdata/rootfs/clean-image"]), Some(0));
+    assert_eq!(status(&["scan", "testdata/demo"]), Some(1));
+    assert_eq!(status(&["scan", "testdata/nope"]), Some(2));
+    assert_eq!(status(&["--version"]), Some(0));
+}

@@ -1,0 +1,117 @@
+//! Every fixture image reports exactly the findings its `.expect` file
+//! lists, and its human, JSON and SARIF output is pinned by snapshots.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::format_push_string)]
+
+mod common;
+
+use common::{cases, expected, finding_lines, run};
+
+#[test]
+fn every_fixture_reports_exactly_its_expected_findings() {
+    let mut failures = Vec::new();
+    let mut all = cases();
+    all.push(("demo".to_owned(), "testdata/demo".into()));
+    for (name, path) in all {
+        let out = run(&["scan", "--format", "json", path.to_str().unwrap()]);
+        let got = finding_lines(&out.stdout);
+        let want = expected(&path);
+        let status = if want.is_empty() {
+            promready::EXIT_CLEAN
+        } else {
+            promready::EXIT_FINDINGS
+        };
+        if got != want || out.status != status {
+            failures.push(format!(
+                "{name}: got {got:?} (exit {}), want {want:?} (exit {status})\n{}",
+                out.status, out.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rule_fires_in_some_fixture_and_stays_quiet_in_another() {
+    let rules: serde_json::Value =
+        serde_json::from_str(&run(&["rules", "--format", "json"]).stdout).unwrap();
+    let expectations: Vec<Vec<String>> = cases().iter().map(|(_, p)| expected(p)).collect();
+    for rule in rules.as_array().unwrap() {
+        let code = rule["code"].as_str().unwrap();
+        let fires = expectations
+            .iter()
+            .filter(|e| e.iter().any(|l| l.starts_with(code)))
+            .count();
+        let quiet = expectations.len() - fires;
+        assert!(
+            fires > 0,
+            "{code} fires in no fixture under testdata/rootfs"
+        );
+        assert!(quiet > 0, "{code} fires in every fixture");
+    }
+}
+
+#[test]
+fn human_output() {
+    for (name, path) in cases() {
+        let out = run(&["scan", path.to_str().unwrap()]);
+        insta::with_settings!({snapshot_suffix => name.clone(), prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!("human", out.stdout);
+        });
+    }
+}
+
+#[test]
+fn demo_in_every_format() {
+    let human = run(&["scan", "testdata/demo"]);
+    insta::assert_snapshot!("demo_human", human.stdout);
+    let json = run(&["scan", "--format", "json", "testdata/demo"]);
+    insta::assert_snapshot!("demo_json", json.stdout);
+    let sarif = run(&["scan", "--format", "sarif", "testdata/demo"]);
+    insta::assert_snapshot!("demo_sarif", sarif.stdout);
+}
+
+#[test]
+fn json_shows_provenance_from_config_files_and_notices() {
+    for case in ["config-yaml11-bool", "masked-unit", "absolute-symlinks"] {
+        let out = run(&[
+            "scan",
+            "--format",
+            "json",
+            &format!("testdata/rootfs/{case}"),
+        ]);
+        insta::with_settings!({snapshot_suffix => case, prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!("json", out.stdout);
+        });
+    }
+}
+
+#[test]
+fn sarif_is_valid_against_the_official_schema() {
+    // tests/data/sarif-schema-2.1.0.json is the OASIS schema
+    // (oasis-tcs/sarif-spec, Schemata/sarif-schema-2.1.0.json).
+    // The published file's `run.language` pattern has a stray `]` that ECMA
+    // 262 regex engines reject; it is mended here, the vendored file stays as
+    // published.
+    let published = include_str!("data/sarif-schema-2.1.0.json");
+    let broken = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert!(published.contains(broken));
+    let mended = published.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&mended).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut inputs: Vec<String> = cases()
+        .into_iter()
+        .map(|(_, p)| p.display().to_string())
+        .collect();
+    inputs.push("testdata/demo".to_owned());
+    for input in inputs {
+        let out = run(&["scan", "--format", "sarif", &input]);
+        let sarif: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{input}: {errors:#?}");
+    }
+}

@@ -150,13 +150,8 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
         } => {
             let (components, rules) = load_rules(&rules)?;
             let opts = scan::Options { kubernetes_version };
-            let mut targets = Vec::new();
-            for p in &paths {
-                targets.push(
-                    scan::scan_path(p, &components, &rules, &opts)
-                        .map_err(|e| Box::new(e) as Diag)?,
-                );
-            }
+            let targets = scan::scan_paths(&paths, &components, &rules, &opts)
+                .map_err(|e| Box::new(e) as Diag)?;
             let text = match format {
                 Format::Human => report::human::render(
                     &targets,

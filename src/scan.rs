@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::discover::{kubelet, version};
+use crate::discover::{self, repo, version};
 use crate::finding::Finding;
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
 use crate::rules::{Rule, Subject, evaluate};
-use crate::source::{DirTree, Image, InputError};
+use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Notice};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -16,11 +16,26 @@ pub(crate) struct Options {
     pub(crate) kubernetes_version: Option<Version>,
 }
 
+/// What kind of input a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum InputKind {
+    /// An unpacked root filesystem.
+    Rootfs,
+    /// A directory of configuration files (a kubeadm config repository).
+    Directory,
+    /// Files named on the command line.
+    Files,
+}
+
 /// One scanned input.
 pub(crate) struct Target {
-    /// The path as given on the command line.
+    /// The path as given on the command line (the first one, for named files).
     pub(crate) input: PathBuf,
-    pub(crate) image: Image,
+    pub(crate) kind: InputKind,
+    pub(crate) files: FileDb,
+    pub(crate) notices: Vec<Notice>,
+    /// The version the input as a whole points at.
     pub(crate) version: Option<VersionInfo>,
     pub(crate) invocations: Vec<Invocation>,
     pub(crate) findings: Vec<Finding>,
@@ -31,69 +46,232 @@ pub(crate) fn is_rootfs(dir: &Path) -> bool {
     dir.join("etc").is_dir() && (dir.join("usr").is_dir() || dir.join("var").is_dir())
 }
 
-/// Scans one input path.
-pub(crate) fn scan_path(
-    input: &Path,
+fn io_error(path: &Path, source: std::io::Error) -> InputError {
+    match source.kind() {
+        std::io::ErrorKind::NotFound => InputError::Missing {
+            path: path.to_path_buf(),
+        },
+        _ => InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Scans the command line's paths: each rootfs or directory is a target;
+/// named files together form one target.
+pub(crate) fn scan_paths(
+    paths: &[PathBuf],
     components: &BTreeMap<String, ComponentSpec>,
     rules: &[Rule],
     opts: &Options,
+) -> Result<Vec<Target>, InputError> {
+    let mut targets = Vec::new();
+    let mut named: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
+        if meta.is_dir() {
+            let mut t = if is_rootfs(p) {
+                scan_rootfs(p, components, opts)?
+            } else {
+                scan_directory(p, components, opts)?
+            };
+            evaluate_all(&mut t, components, rules);
+            targets.push(t);
+        } else if meta.is_file() {
+            named.push(p.clone());
+        } else {
+            return Err(InputError::NotScannable { path: p.clone() });
+        }
+    }
+    if !named.is_empty() {
+        let mut t = scan_files(&named, components, opts)?;
+        evaluate_all(&mut t, components, rules);
+        targets.push(t);
+    }
+    Ok(targets)
+}
+
+fn forced_version(opts: &Options) -> Option<VersionInfo> {
+    opts.kubernetes_version.map(|v| VersionInfo {
+        version: v,
+        source: "--kubernetes-version".to_owned(),
+    })
+}
+
+fn scan_rootfs(
+    input: &Path,
+    components: &BTreeMap<String, ComponentSpec>,
+    opts: &Options,
 ) -> Result<Target, InputError> {
-    let meta = std::fs::metadata(input).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => InputError::Missing {
-            path: input.to_path_buf(),
-        },
-        _ => InputError::Io {
-            path: input.to_path_buf(),
-            source,
-        },
-    })?;
-    if !meta.is_dir() {
-        return Err(InputError::NotScannable {
-            path: input.to_path_buf(),
-        });
-    }
-    if !is_rootfs(input) {
-        return Err(InputError::NotRootfs {
-            path: input.to_path_buf(),
-        });
-    }
-    let tree = DirTree::open(input).map_err(|source| InputError::Io {
-        path: input.to_path_buf(),
-        source,
-    })?;
+    let tree = DirTree::open(input).map_err(|e| io_error(input, e))?;
     let mut image = Image::new(Box::new(tree));
-    let version = match opts.kubernetes_version {
-        Some(v) => Some(VersionInfo {
-            version: v,
-            source: "--kubernetes-version".to_owned(),
-        }),
+    let version = match forced_version(opts) {
+        Some(v) => Some(v),
         None => version::detect(&mut image)?,
     };
-    let mut invocations = Vec::new();
-    if let Some(spec) = components.get("kubelet") {
-        invocations.extend(kubelet::discover(&mut image, spec)?);
+    let mut invocations = discover::image(&mut image, components, version.as_ref())?;
+    if opts.kubernetes_version.is_some() {
+        // The override applies to every component, image tags included.
+        for inv in &mut invocations {
+            inv.version.clone_from(&version);
+        }
+    }
+    let (files, notices) = image.into_parts();
+    Ok(Target {
+        input: input.to_path_buf(),
+        kind: InputKind::Rootfs,
+        files,
+        notices,
+        version,
+        invocations,
+        findings: Vec::new(),
+    })
+}
+
+/// Reads a configuration file that the user pointed at (directly or in a
+/// directory): regular files under the size cap that hold text.
+fn read_config_file(path: &Path) -> Result<Option<Vec<u8>>, InputError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    if !meta.is_file() || meta.len() > source::MAX_FILE_SIZE {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    // Binary files are not configuration.
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
+fn scan_directory(
+    input: &Path,
+    components: &BTreeMap<String, ComponentSpec>,
+    opts: &Options,
+) -> Result<Target, InputError> {
+    let mut files = FileDb::default();
+    let mut notices = Vec::new();
+    let mut ids: Vec<FileId> = Vec::new();
+    let root = input.canonicalize().map_err(|e| io_error(input, e))?;
+    let walker = walkdir::WalkDir::new(input)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(input).to_path_buf();
+            let source = e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("directory loop"));
+            io_error(&path, source)
+        })?;
+        let path = entry.path();
+        let shown = path
+            .strip_prefix(input)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned();
+        if entry.path_is_symlink() {
+            // Follow a link only if it stays inside the scanned directory.
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(&root) && target.is_file() => {}
+                Ok(target) if !target.starts_with(&root) => {
+                    notices.push(Notice {
+                        path: shown,
+                        message: "symlink leads outside the scanned directory; not followed"
+                            .to_owned(),
+                    });
+                    continue;
+                }
+                _ => continue,
+            }
+        } else if !entry.file_type().is_file() {
+            continue;
+        }
+        if let Some(bytes) = read_config_file(path)? {
+            ids.push(files.add(shown, None, &bytes));
+        }
+    }
+    let forced = forced_version(opts);
+    let found = repo::discover(&files, &ids, components, forced.as_ref(), &mut notices);
+    Ok(Target {
+        input: input.to_path_buf(),
+        kind: InputKind::Directory,
+        files,
+        notices,
+        version: found.version,
+        invocations: found.invocations,
+        findings: Vec::new(),
+    })
+}
+
+fn scan_files(
+    paths: &[PathBuf],
+    components: &BTreeMap<String, ComponentSpec>,
+    opts: &Options,
+) -> Result<Target, InputError> {
+    let mut files = FileDb::default();
+    let mut notices = Vec::new();
+    let mut ids = Vec::new();
+    for p in paths {
+        match read_config_file(p)? {
+            Some(bytes) => ids.push(files.add(p.display().to_string(), None, &bytes)),
+            None => notices.push(Notice {
+                path: p.display().to_string(),
+                message: "not a text file under the size limit; skipped".to_owned(),
+            }),
+        }
+    }
+    let forced = forced_version(opts);
+    let found = repo::discover(&files, &ids, components, forced.as_ref(), &mut notices);
+    Ok(Target {
+        input: paths[0].clone(),
+        kind: InputKind::Files,
+        files,
+        notices,
+        version: found.version,
+        invocations: found.invocations,
+        findings: Vec::new(),
+    })
+}
+
+fn evaluate_all(t: &mut Target, components: &BTreeMap<String, ComponentSpec>, rules: &[Rule]) {
+    for inv in &t.invocations {
+        let fallback = t.files.get(inv.start.file).path.clone();
+        for p in &inv.problems {
+            let n = repo::notice(&t.files, &fallback, p);
+            if !t.notices.contains(&n) {
+                t.notices.push(n);
+            }
+        }
     }
     let mut findings = Vec::new();
-    for inv in &invocations {
+    for inv in &t.invocations {
+        let Some(spec) = components.get(&inv.component) else {
+            continue;
+        };
         let subject = Subject {
             invocation: inv,
-            version: version.as_ref().map(|v| v.version),
-            files: &image.files,
+            spec,
+            version: inv.version.as_ref().map(|v| v.version),
+            files: &t.files,
         };
-        findings.extend(rules.iter().filter_map(|r| evaluate(r, &subject)));
+        for r in rules {
+            findings.extend(evaluate(r, &subject));
+        }
     }
+    // One finding per rule and token, even when two routes reach it.
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
-            let file = image.files.get(f.primary.loc.file);
-            (file.path.clone(), f.primary.loc.span.start, f.code.clone())
+            (
+                t.files.get(f.primary.loc.file).path.clone(),
+                f.primary.loc.span.start,
+                f.code.clone(),
+            )
         };
         key(a).cmp(&key(b))
     });
-    Ok(Target {
-        input: input.to_path_buf(),
-        image,
-        version,
-        invocations,
-        findings,
-    })
+    findings.dedup_by(|a, b| a.code == b.code && a.primary.loc == b.primary.loc);
+    t.findings = findings;
 }

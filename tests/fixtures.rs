@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::{cases, expected, finding_lines, run};
+use common::{all_cases, expected, finding_lines, run};
 
 #[test]
 fn every_fixture_reports_exactly_its_expected_findings() {
     let mut failures = Vec::new();
-    let mut all = cases();
+    let mut all = all_cases();
     all.push(("demo".to_owned(), "testdata/demo".into()));
     for (name, path) in all {
         let out = run(&["scan", "--format", "json", path.to_str().unwrap()]);
@@ -36,7 +36,7 @@ fn every_fixture_reports_exactly_its_expected_findings() {
 fn every_rule_fires_in_some_fixture_and_stays_quiet_in_another() {
     let rules: serde_json::Value =
         serde_json::from_str(&run(&["rules", "--format", "json"]).stdout).unwrap();
-    let expectations: Vec<Vec<String>> = cases().iter().map(|(_, p)| expected(p)).collect();
+    let expectations: Vec<Vec<String>> = all_cases().iter().map(|(_, p)| expected(p)).collect();
     for rule in rules.as_array().unwrap() {
         let code = rule["code"].as_str().unwrap();
         let fires = expectations
@@ -54,7 +54,7 @@ fn every_rule_fires_in_some_fixture_and_stays_quiet_in_another() {
 
 #[test]
 fn human_output() {
-    for (name, path) in cases() {
+    for (name, path) in all_cases() {
         let out = run(&["scan", path.to_str().unwrap()]);
         insta::with_settings!({snapshot_suffix => name.clone(), prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!("human", out.stdout);
@@ -100,7 +100,7 @@ fn sarif_is_valid_against_the_official_schema() {
     let mended = published.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
     let schema: serde_json::Value = serde_json::from_str(&mended).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let mut inputs: Vec<String> = cases()
+    let mut inputs: Vec<String> = all_cases()
         .into_iter()
         .map(|(_, p)| p.display().to_string())
         .collect();

@@ -1,5 +1,68 @@
-//! Discovery: from files to the components an image starts.
+//! Discovery: from files to the components they start.
+//!
+//! In an image: systemd services (the kubelet, and any component installed
+//! as a service), then the static pods in the kubelet's manifest directory.
+//! In a configuration repository or named files: every file, classified by
+//! its content ([`repo`]).
 
-pub(crate) mod kubelet;
+pub(crate) mod invocation;
+pub(crate) mod repo;
+pub(crate) mod service;
+pub(crate) mod staticpod;
 pub(crate) mod systemd;
 pub(crate) mod version;
+
+use std::collections::BTreeMap;
+
+use crate::model::{ComponentSpec, Invocation, VersionInfo};
+use crate::parse::yaml;
+use crate::source::{Image, InputError, Loaded, join};
+
+/// Every component an image starts.
+pub(crate) fn image(
+    image: &mut Image,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Result<Vec<Invocation>, InputError> {
+    let mut out = Vec::new();
+    for spec in components.values() {
+        out.extend(service::discover(image, spec, version)?);
+    }
+    let kubelet = out.iter().find(|i| i.component == "kubelet");
+    let dir = match kubelet.and_then(|k| k.setting("staticPodPath")) {
+        Some(s) => s.value.clone().filter(|v| !v.is_empty()),
+        None => Some(staticpod::KUBEADM_MANIFESTS.to_owned()),
+    };
+    if let Some(dir) = dir {
+        let dir = join("/", &dir);
+        for name in image.list_dir(&dir)? {
+            // The kubelet skips hidden files in its manifest directory.
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            let Loaded::File(id) = image.load(&path)? else {
+                continue;
+            };
+            match yaml::parse(&image.files.get(id).text) {
+                Ok(docs) => out.extend(staticpod::from_file(
+                    &image.files,
+                    id,
+                    &docs,
+                    components,
+                    version,
+                )),
+                Err(e) => {
+                    let f = image.files.get(id);
+                    let (line, col) = f.line_col(e.offset);
+                    let msg = format!(
+                        "invalid YAML at {line}:{col}: {}; the kubelet will not run this static pod",
+                        e.message
+                    );
+                    image.notice(&path, msg);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

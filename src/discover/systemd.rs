@@ -1,21 +1,25 @@
 //! A systemd service as systemd would start it from an image.
 //!
-//! Unit search path and drop-in merging (systemd.unit(5)), `Environment=`
-//! and `EnvironmentFile=` (systemd.exec(5)), `ExecStart=` and its variable
-//! expansion (systemd.service(5)).
+//! Unit search path and drop-in merging (systemd.unit(5)), `Environment=`,
+//! `EnvironmentFile=` and `UnsetEnvironment=` (systemd.exec(5)),
+//! `ExecStart=` and its variable expansion (systemd.service(5)), following
+//! systemd's own source where the man pages are silent.
 
 use std::collections::{BTreeMap, HashMap};
 
+pub(crate) use crate::model::Problem;
 use crate::parse::envfile;
 use crate::parse::flags::Word;
 use crate::parse::unit::{self, Entry};
-use crate::parse::words::{self, Escapes};
-use crate::source::{FileId, Image, InputError, Loaded, Loc};
+use crate::parse::words::{self, Mode, SplitError};
+use crate::source::{FileDb, FileId, Image, InputError, Loaded, Loc};
 use crate::text::Cooked;
 
 /// System unit directories, highest priority first. `/run` is a tmpfs on a
 /// running system, but an image may still carry it.
 pub(crate) const UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
     "/etc/systemd/system",
     "/run/systemd/system",
     "/usr/local/lib/systemd/system",
@@ -23,7 +27,7 @@ pub(crate) const UNIT_DIRS: &[&str] = &[
     "/usr/lib/systemd/system",
 ];
 
-/// The value of an environment variable and where it was assigned.
+/// The value of an environment variable.
 #[derive(Debug, Clone)]
 pub(crate) struct EnvValue {
     pub(crate) value: Cooked,
@@ -38,35 +42,48 @@ pub(crate) struct Service {
     pub(crate) exec: Word,
     /// Arguments after expansion.
     pub(crate) args: Vec<Word>,
+    /// `WorkingDirectory=`, against which relative paths resolve.
+    pub(crate) working_directory: String,
 }
 
-/// Loads `name` (e.g. `kubelet.service`) from the image. `None` when the
-/// image has no such unit, when it is masked, or when it has no command.
-pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Service>, InputError> {
-    let Some(unit) = find_unit(image, name)? else {
-        return Ok(None);
-    };
-    let mut files = vec![unit];
-    files.extend(find_dropins(image, name)?);
+/// The `[Service]` settings of a unit and its drop-ins, merged in order.
+#[derive(Debug, Default)]
+pub(crate) struct Merged {
+    pub(crate) env: HashMap<String, EnvValue>,
+    /// `EnvironmentFile=` paths and whether each is optional (`-`).
+    pub(crate) env_files: Vec<(Cooked, bool)>,
+    pub(crate) unset: Vec<String>,
+    pub(crate) exec: Option<Entry>,
+    pub(crate) exec_count: usize,
+    pub(crate) working_directory: Option<String>,
+    pub(crate) problems: Vec<Problem>,
+}
 
-    let mut env: HashMap<String, EnvValue> = HashMap::new();
-    let mut env_files: Vec<(Cooked, bool)> = Vec::new();
-    let mut exec: Option<Entry> = None;
-    let mut exec_count = 0;
-    for &id in &files.clone() {
-        let text = image.files.get(id).text.clone();
-        for e in unit::parse(id, &text)
+/// Merges the `[Service]` sections of `files` (unit first, then drop-ins).
+pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
+    let mut m = Merged::default();
+    for &id in files {
+        let text = &db.get(id).text;
+        for e in unit::parse(id, text)
             .into_iter()
             .filter(|e| e.section == "Service")
         {
             match e.key.as_str() {
-                "Environment" if e.value.is_empty() => env.clear(),
+                "Environment" if e.value.is_empty() => m.env.clear(),
                 "Environment" => {
-                    for w in words::split(&e.value, Escapes::C) {
+                    let split = words::split(&e.value, Mode::Environ);
+                    if split.error.is_some() {
+                        m.problems.push(Problem {
+                            loc: e.value.loc(),
+                            message: "invalid quoting or escape in Environment=: systemd ignores the rest of this line".to_owned(),
+                        });
+                    }
+                    for w in split.words {
+                        let w = specifiers(&w, &mut m.problems);
                         if let Some(eq) = w.as_str().find('=') {
                             let name = &w.as_str()[..eq];
                             if envfile::is_env_name(name) {
-                                env.insert(
+                                m.env.insert(
                                     name.to_owned(),
                                     EnvValue {
                                         value: w.slice(eq + 1..w.len()),
@@ -76,68 +93,227 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
                         }
                     }
                 }
-                "EnvironmentFile" if e.value.is_empty() => env_files.clear(),
+                "EnvironmentFile" if e.value.is_empty() => m.env_files.clear(),
                 "EnvironmentFile" => {
                     let (optional, path) = match e.value.as_str().strip_prefix('-') {
                         Some(_) => (true, e.value.slice(1..e.value.len())),
                         None => (false, e.value.clone()),
                     };
-                    env_files.push((path, optional));
+                    if path.as_str().starts_with('/') {
+                        m.env_files.push((path, optional));
+                    } else {
+                        m.problems.push(Problem {
+                            loc: e.value.loc(),
+                            message:
+                                "EnvironmentFile= needs an absolute path; systemd ignores this one"
+                                    .to_owned(),
+                        });
+                    }
+                }
+                "UnsetEnvironment" if e.value.is_empty() => m.unset.clear(),
+                "UnsetEnvironment" => {
+                    m.unset.extend(
+                        words::split(&e.value, Mode::Environ)
+                            .words
+                            .iter()
+                            .map(|w| w.as_str().to_owned()),
+                    );
+                }
+                "WorkingDirectory" => {
+                    let dir = e.value.as_str().trim_start_matches('-');
+                    m.working_directory = dir.starts_with('/').then(|| dir.to_owned());
                 }
                 "ExecStart" if e.value.is_empty() => {
-                    exec = None;
-                    exec_count = 0;
+                    m.exec = None;
+                    m.exec_count = 0;
                 }
                 "ExecStart" => {
-                    exec_count += 1;
-                    exec = Some(e);
+                    m.exec_count += 1;
+                    m.exec = Some(e);
                 }
                 _ => {}
             }
         }
     }
+    m
+}
+
+/// Applies `UnsetEnvironment=` (names, or exact `NAME=value` pairs).
+fn unset(env: &mut HashMap<String, EnvValue>, names: &[String]) {
+    for n in names {
+        match n.split_once('=') {
+            Some((name, value)) => {
+                if env.get(name).is_some_and(|v| v.value.as_str() == value) {
+                    env.remove(name);
+                }
+            }
+            None => {
+                env.remove(n);
+            }
+        }
+    }
+}
+
+/// Unit specifiers: `%%` is a percent sign; others (`%H`, `%n`, …) depend
+/// on the running system and are left as written, with a problem noted.
+fn specifiers(word: &Cooked, problems: &mut Vec<Problem>) -> Cooked {
+    let text = word.as_str();
+    if !text.contains('%') {
+        return word.clone();
+    }
+    let mut out = Cooked::new();
+    let mut at = 0;
+    while at < text.len() {
+        let here = text[at..].chars().next().unwrap_or('%');
+        if here == '%' {
+            match text[at + 1..].chars().next() {
+                Some('%') => {
+                    out.push_cooked(&word.slice(at..at + 1));
+                    at += 2;
+                    continue;
+                }
+                Some(letter) if letter.is_ascii_alphabetic() => problems.push(Problem {
+                    loc: word.loc_of(at..at + 2),
+                    message: format!("unit specifier %{letter} depends on the running system; it is not expanded here"),
+                }),
+                _ => {}
+            }
+        }
+        out.push_cooked(&word.slice(at..at + here.len_utf8()));
+        at += here.len_utf8();
+    }
+    out
+}
+
+/// Loads `name` (e.g. `kubelet.service`) from the image. `None` when the
+/// image has no such unit, when it is masked, or when it cannot start.
+pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Service>, InputError> {
+    let Some(unit) = find_unit(image, name)? else {
+        return Ok(None);
+    };
+    let mut files = vec![unit];
+    files.extend(find_dropins(image, name)?);
+    let mut merged = merge(&image.files, &files);
     let unit_path = image.files.get(unit).path.clone();
-    let Some(exec) = exec else {
+    let Some(exec) = merged.exec.take() else {
         image.notice(
             &unit_path,
             format!("{name} has no ExecStart=; it cannot be started"),
         );
         return Ok(None);
     };
-    if exec_count > 1 {
+    if merged.exec_count > 1 {
         image.notice(
             &unit_path,
-            format!("{name} has {exec_count} ExecStart= commands; systemd refuses more than one for this service type (the last is used)"),
+            format!("{name} has {} ExecStart= commands; systemd refuses more than one for this service type (the last is used)", merged.exec_count),
         );
     }
 
     // Settings from environment files override Environment=, whatever the order.
-    for (path, optional) in env_files {
-        match image.load(path.as_str())? {
-            Loaded::File(id) => {
+    for (pattern, optional) in std::mem::take(&mut merged.env_files) {
+        let paths = glob(image, pattern.as_str())?;
+        if paths.is_empty() && !optional {
+            image.notice(
+                pattern.as_str(),
+                format!("{name} names EnvironmentFile={} without `-`, and the file does not exist: systemd will refuse to start the service unless it is created first", pattern.as_str()),
+            );
+        }
+        for path in paths {
+            if let Loaded::File(id) = image.load(&path)? {
                 files.push(id);
                 let text = image.files.get(id).text.clone();
                 for a in envfile::parse(id, &text) {
-                    env.insert(a.name, EnvValue { value: a.value });
+                    merged.env.insert(a.name, EnvValue { value: a.value });
+                }
+                for line in envfile::continued_comments(&text) {
+                    image.notice(
+                        &path,
+                        format!("line {line}: a comment ending in `\\` swallows the next line before systemd 254 but not from 254 on; this scan follows systemd 253 and older"),
+                    );
                 }
             }
-            Loaded::Missing if !optional => image.notice(
-                path.as_str(),
-                format!("{name} names EnvironmentFile={} without `-`, and the file does not exist: systemd will refuse to start the service unless it is created first", path.as_str()),
-            ),
-            Loaded::Missing | Loaded::DevNull | Loaded::Skipped => {}
         }
     }
+    unset(&mut merged.env, &merged.unset);
 
-    let (exec, args) = command_line(&exec.value, &env);
-    let Some(exec) = exec else {
-        image.notice(
-            &unit_path,
-            format!("{name} has an empty ExecStart= command"),
+    let mut problems = merged.problems;
+    let line = match command_line(&exec.value, &merged.env, &mut problems) {
+        Ok(l) => Some(l),
+        Err(message) => {
+            problems.push(Problem {
+                loc: exec.value.loc(),
+                message,
+            });
+            None
+        }
+    };
+    for p in problems {
+        let path = p.loc.as_ref().map_or_else(
+            || unit_path.clone(),
+            |l| image.files.get(l.file).path.clone(),
         );
+        let at = p
+            .loc
+            .as_ref()
+            .map(|l| image.files.get(l.file).line_col(l.span.start).0);
+        let message = match at {
+            Some(line) => format!("line {line}: {}", p.message),
+            None => p.message,
+        };
+        image.notice(&path, message);
+    }
+    let Some((exec, args)) = line else {
         return Ok(None);
     };
-    Ok(Some(Service { files, exec, args }))
+    Ok(Some(Service {
+        files,
+        exec,
+        args,
+        working_directory: merged.working_directory.unwrap_or_else(|| "/".to_owned()),
+    }))
+}
+
+/// In-image paths matching an `EnvironmentFile=` glob (`*`, `?`), sorted.
+fn glob(image: &mut Image, pattern: &str) -> Result<Vec<String>, InputError> {
+    if !pattern.contains(['*', '?', '[']) {
+        return Ok(vec![pattern.to_owned()]);
+    }
+    let (dir, file) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    if dir.contains(['*', '?', '[']) {
+        // Globs in directory names are rare in units; match files only.
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<String> = image
+        .list_dir(if dir.is_empty() { "/" } else { dir })?
+        .into_iter()
+        .filter(|n| !n.starts_with('.') && wildcard(file, n))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Shell wildcard matching with `*` and `?`.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// The unit file from the highest-priority directory that has it, or `None`
@@ -172,7 +348,7 @@ fn find_unit(image: &mut Image, name: &str) -> Result<Option<FileId>, InputError
 /// Drop-ins that apply, in the order they apply: `*.conf` from every
 /// `name.d/` (and the type-wide `service.d/`), a file in a higher-priority
 /// directory masking a same-named one below it, then sorted by file name
-/// regardless of directory.
+/// regardless of directory. Hidden files are skipped, as systemd does.
 fn find_dropins(image: &mut Image, name: &str) -> Result<Vec<FileId>, InputError> {
     let type_dir = name.rsplit_once('.').map(|(_, t)| format!("{t}.d"));
     // Name-specific directories outrank type-wide ones.
@@ -183,7 +359,7 @@ fn find_dropins(image: &mut Image, name: &str) -> Result<Vec<FileId>, InputError
     let mut chosen: BTreeMap<String, String> = BTreeMap::new();
     for dir in &dirs {
         for file in image.list_dir(dir)? {
-            if file.ends_with(".conf") {
+            if file.ends_with(".conf") && !file.starts_with('.') {
                 chosen
                     .entry(file.clone())
                     .or_insert_with(|| format!("{dir}/{file}"));
@@ -201,26 +377,36 @@ fn find_dropins(image: &mut Image, name: &str) -> Result<Vec<FileId>, InputError
 }
 
 /// Splits an `ExecStart=` value and expands environment variables.
-/// Returns the executable word and the arguments.
-fn command_line(value: &Cooked, env: &HashMap<String, EnvValue>) -> (Option<Word>, Vec<Word>) {
-    let mut all = words::split(value, Escapes::C);
-    // Only `;` separates commands; the service runs the first.
-    if let Some(end) = all.iter().position(|w| w.as_str() == ";") {
+/// Returns the executable word and the arguments, or why systemd would not
+/// load the unit.
+pub(crate) fn command_line(
+    value: &Cooked,
+    env: &HashMap<String, EnvValue>,
+    problems: &mut Vec<Problem>,
+) -> Result<(Word, Vec<Word>), String> {
+    let split = words::split(value, Mode::Exec);
+    if split.error == Some(SplitError::UnbalancedQuote) {
+        return Err(
+            "unbalanced quoting in ExecStart=: systemd refuses to load the unit".to_owned(),
+        );
+    }
+    let mut all = split.words;
+    // Only a bare `;` separates commands; the service runs the first.
+    if let Some(&end) = split.separators.first() {
+        problems.push(Problem {
+            loc: all[end].loc(),
+            message: "ExecStart= holds several commands; only Type=oneshot services may (the first is used)".to_owned(),
+        });
         all.truncate(end);
     }
-    let mut it = all.into_iter();
+    let mut it = all.into_iter().map(|w| specifiers(&w, problems));
     let Some(first) = it.next() else {
-        return (None, Vec::new());
+        return Err("empty ExecStart= command".to_owned());
     };
-    let prefix_len = first
-        .as_str()
-        .bytes()
-        .take_while(|b| b"@-:+!".contains(b))
-        .count();
-    let prefix = &first.as_str()[..prefix_len];
-    let expand = !prefix.contains(':');
+    let (prefix_len, flags) = prefixes(first.as_str());
+    let expand = !flags.contains(':');
     let exec = first.slice(prefix_len..first.len());
-    if prefix.contains('@') {
+    if flags.contains('@') {
         // `@` puts argv[0] in the next word; it is not a flag.
         it.next();
     }
@@ -232,25 +418,45 @@ fn command_line(value: &Cooked, env: &HashMap<String, EnvValue>) -> (Option<Word
             args.push(Word { text: w, via: None });
         }
     }
-    (
-        Some(Word {
+    Ok((
+        Word {
             text: exec,
             via: None,
-        }),
+        },
         args,
-    )
+    ))
 }
 
-/// `$NAME` as a whole word splits the value into words; `${NAME}` inside a
-/// word is replaced by the value as is; `$$` is a dollar; unknown variables
-/// are empty.
+/// The `ExecStart=` prefixes (`@`, `-`, `:`, `+`, `!`, `!!`, `|`), each at
+/// most once: their length and the set.
+fn prefixes(word: &str) -> (usize, String) {
+    let mut seen = String::new();
+    let mut len = 0;
+    let bytes = word.as_bytes();
+    while len < bytes.len() {
+        let c = bytes[len] as char;
+        if word[len..].starts_with("!!") && !seen.contains('!') {
+            seen.push('!');
+            len += 2;
+        } else if "@-:+!|".contains(c) && !seen.contains(c) {
+            seen.push(c);
+            len += 1;
+        } else {
+            break;
+        }
+    }
+    (len, seen)
+}
+
+/// `$NAME` as a whole word splits the value into words (an unset or invalid
+/// name gives none); `${NAME}` inside a word is replaced by the value as is
+/// (unset: empty); `$$` is a dollar. `${NAME:-x}` is not supported by
+/// systemd on command lines and stays as written.
 fn expand_word(w: &Cooked, env: &HashMap<String, EnvValue>, out: &mut Vec<Word>) {
     let s = w.as_str();
-    if let Some(name) = s.strip_prefix('$')
-        && envfile::is_env_name(name)
-    {
+    if let Some(name) = s.strip_prefix('$').filter(|n| !n.starts_with(['{', '$'])) {
         if let Some(v) = env.get(name) {
-            for part in words::split(&v.value, Escapes::Literal) {
+            for part in words::split(&v.value, Mode::Value).words {
                 out.push(Word {
                     text: part,
                     via: w.loc(),
@@ -274,23 +480,22 @@ fn expand_word(w: &Cooked, env: &HashMap<String, EnvValue>, out: &mut Vec<Word>)
         if rest.starts_with("$$") {
             cooked.push_cooked(&w.slice(i..i + 1));
             i += 2;
-        } else if let Some(inner) = rest.strip_prefix("${") {
-            if let Some(close) = inner.find('}') {
-                let name = &inner[..close];
-                if let Some(v) = env.get(name) {
-                    cooked.push_cooked(&v.value);
-                }
-                substituted = true;
-                i += 2 + close + 1;
-                continue;
-            }
-            cooked.push_cooked(&w.slice(i..s.len()));
-            break;
-        } else {
-            let c = rest.chars().next().map_or(1, char::len_utf8);
-            cooked.push_cooked(&w.slice(i..i + c));
-            i += c;
+            continue;
         }
+        if let Some(inner) = rest.strip_prefix("${")
+            && let Some(close) = inner.find('}')
+            && envfile::is_env_name(&inner[..close])
+        {
+            if let Some(v) = env.get(&inner[..close]) {
+                cooked.push_cooked(&v.value);
+            }
+            substituted = true;
+            i += 2 + close + 1;
+            continue;
+        }
+        let c = rest.chars().next().map_or(1, char::len_utf8);
+        cooked.push_cooked(&w.slice(i..i + c));
+        i += c;
     }
     out.push(Word {
         text: cooked,
@@ -323,9 +528,9 @@ mod tests {
 
     fn run(line: &str, e: &HashMap<String, EnvValue>) -> (String, Vec<String>) {
         let c = Cooked::verbatim(FileId::TEST, line, 0..line.len());
-        let (exec, args) = command_line(&c, e);
+        let (exec, args) = command_line(&c, e, &mut Vec::new()).unwrap();
         (
-            exec.map(|w| w.text.as_str().to_owned()).unwrap_or_default(),
+            exec.text.as_str().to_owned(),
             args.iter().map(|w| w.text.as_str().to_owned()).collect(),
         )
     }
@@ -345,5 +550,43 @@ mod tests {
             run("@/usr/bin/kubelet kubelet --a ; /bin/true", &e).1,
             ["--a"]
         );
+        // An invalid name after `$` yields no argument at all.
+        assert_eq!(run("/usr/bin/kubelet $A-extra --b", &e).1, ["--b"]);
+        // Extended forms are not supported on command lines.
+        assert_eq!(run("/usr/bin/kubelet --p=${P:-0}", &e).1, ["--p=${P:-0}"]);
+        assert_eq!(run("/usr/bin/kubelet --x=10%%", &e).1, ["--x=10%"]);
+    }
+
+    #[test]
+    fn prefixes_appear_once_each() {
+        assert_eq!(prefixes("-:/usr/bin/x"), (2, "-:".to_owned()));
+        assert_eq!(prefixes("!!/usr/bin/x"), (2, "!".to_owned()));
+        assert_eq!(prefixes("--/usr/bin/x"), (1, "-".to_owned()));
+        assert_eq!(prefixes("|/usr/bin/x"), (1, "|".to_owned()));
+    }
+
+    #[test]
+    fn unbalanced_quotes_stop_the_unit() {
+        let c = Cooked::verbatim(FileId::TEST, "/usr/bin/kubelet \"--a", 0..21);
+        assert!(command_line(&c, &HashMap::new(), &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("*.env", "kubelet.env"));
+        assert!(wildcard("k?be*", "kube"));
+        assert!(!wildcard("*.env", "kubelet.conf"));
+    }
+
+    #[test]
+    fn unset_environment_removes_names_and_pairs() {
+        let mut e = env(&[("A", "1"), ("B", "2"), ("C", "3")]);
+        unset(
+            &mut e,
+            &["A".to_owned(), "B=9".to_owned(), "C=3".to_owned()],
+        );
+        let mut left: Vec<&String> = e.keys().collect();
+        left.sort();
+        assert_eq!(left, ["B"]);
     }
 }

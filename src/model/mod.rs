@@ -10,7 +10,9 @@ pub(crate) mod version;
 
 use std::collections::BTreeMap;
 
-pub(crate) use spec::{ComponentSpec, SettingType, load_components};
+pub(crate) use spec::{
+    ComponentSpec, ConfigKind, Refusal, SettingSpec, SettingType, load_components,
+};
 pub(crate) use version::{Constraint, Version, VersionInfo};
 
 use crate::parse::flags::Flag;
@@ -24,6 +26,11 @@ pub(crate) enum DefaultMode {
     Flags,
     /// The kubelet runs with `--config`: the config file API's defaults.
     Config,
+    /// Predicted from a kubeadm configuration: what kubeadm generates.
+    Kubeadm,
+    /// Only part of the configuration is known (a lone environment file):
+    /// settings nobody set have no known value.
+    Unknown,
 }
 
 /// Why a setting has the value it has.
@@ -64,17 +71,24 @@ impl Origin {
                 }
                 None => "set on the command line".to_owned(),
             },
-            Origin::Default {
-                mode: DefaultMode::Flags,
-                ..
-            } => "flag default".to_owned(),
-            Origin::Default {
-                mode: DefaultMode::Config,
-                ..
-            } => "config-file default".to_owned(),
+            Origin::Default { mode, .. } => match mode {
+                DefaultMode::Flags => "flag default",
+                DefaultMode::Config => "config-file default",
+                DefaultMode::Kubeadm => "kubeadm default",
+                DefaultMode::Unknown => "not set",
+            }
+            .to_owned(),
             Origin::Unset => "not set".to_owned(),
         }
     }
+}
+
+/// Something that would make a component (or systemd) refuse to start it,
+/// found while reading its configuration. Reported as a notice.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    pub(crate) loc: Option<Loc>,
+    pub(crate) message: String,
 }
 
 /// A setting's effective value.
@@ -93,8 +107,14 @@ pub(crate) struct Invocation {
     pub(crate) start: Loc,
     /// Every file that contributed, in the order they apply.
     pub(crate) files: Vec<crate::source::FileId>,
+    /// Every flag passed, in order (later ones win for settings, but each
+    /// one must be accepted by the binary).
+    pub(crate) flags: Vec<Flag>,
+    /// The version assumed for this component and the evidence.
+    pub(crate) version: Option<VersionInfo>,
     pub(crate) defaults: DefaultMode,
     pub(crate) settings: BTreeMap<String, Setting>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl Invocation {

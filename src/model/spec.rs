@@ -1,10 +1,14 @@
 //! Component specifications: `rules/components/*.yaml`.
+//!
+//! What starts a component (binaries, systemd units), which settings it has
+//! (flag, config key, type, defaults with and without a config file, what
+//! kubeadm generates) and in which versions each flag is accepted.
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
 
-use super::Version;
+use super::{Constraint, Version};
 use crate::data::{DataError, ScalarText, from_yaml};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -13,15 +17,31 @@ pub(crate) enum SettingType {
     String,
     Bool,
     Int,
-    /// An IP address or host name.
+    /// An IP address or host name, possibly with a port.
     Address,
+    /// A comma-separated list of URLs.
+    Urls,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SerializableDefaults {
-    flags: ScalarText,
-    config: ScalarText,
+    flags: Option<ScalarText>,
+    config: Option<ScalarText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableKubeadm {
+    value: ScalarText,
+    versions: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableOnlyValues {
+    from: String,
+    values: Vec<ScalarText>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,8 +53,12 @@ struct SerializableSetting {
     #[serde(rename = "type")]
     ty: SettingType,
     default: Option<SerializableDefaults>,
+    kubeadm: Option<SerializableKubeadm>,
+    introduced_in: Option<String>,
     deprecated_in: Option<String>,
     removed_in: Option<String>,
+    only_values: Option<SerializableOnlyValues>,
+    reported_by: Option<String>,
     #[serde(rename = "doc")]
     _doc: Option<String>,
     #[serde(default, rename = "references")]
@@ -43,12 +67,30 @@ struct SerializableSetting {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SerializableConfigKind {
+    api_version: String,
+    kind: String,
+    flag: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SerializableComponent {
     component: String,
     binaries: Vec<String>,
     #[serde(default)]
+    systemd_units: Vec<String>,
+    config_kind: Option<SerializableConfigKind>,
+    #[serde(default)]
     bool_flags: Vec<String>,
     settings: Vec<SerializableSetting>,
+}
+
+/// What kubeadm writes for a setting the user's `extraArgs` leave out.
+#[derive(Debug, Clone)]
+pub(crate) struct KubeadmDefault {
+    pub(crate) value: String,
+    pub(crate) versions: Option<Constraint>,
 }
 
 /// A setting of a component.
@@ -59,9 +101,52 @@ pub(crate) struct SettingSpec {
     /// Dotted key path in the component's configuration file.
     pub(crate) config: Option<String>,
     pub(crate) ty: SettingType,
-    /// Defaults without and with a configuration file.
+    /// The binary's default without a configuration file.
     pub(crate) default_flags: Option<String>,
+    /// The configuration file API's default.
     pub(crate) default_config: Option<String>,
+    pub(crate) kubeadm: Option<KubeadmDefault>,
+    pub(crate) introduced_in: Option<Version>,
+    pub(crate) removed_in: Option<Version>,
+    /// From this version only these values are accepted.
+    pub(crate) only_values: Option<(Version, Vec<String>)>,
+    /// Another rule reports this flag's removal.
+    pub(crate) reported_by: Option<String>,
+}
+
+/// Why a version does not accept a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Removed(Version),
+    NotYet(Version),
+    OnlyValues(Version, Vec<String>),
+}
+
+impl SettingSpec {
+    /// Whether `version` refuses this flag with `value`.
+    pub(crate) fn refusal(&self, version: Version, value: &str) -> Option<Refusal> {
+        let at_least = |v: Version| (version.major, version.minor) >= (v.major, v.minor);
+        if let Some(r) = self.removed_in.filter(|&r| at_least(r)) {
+            return Some(Refusal::Removed(r));
+        }
+        if let Some(i) = self.introduced_in.filter(|&i| !at_least(i)) {
+            return Some(Refusal::NotYet(i));
+        }
+        match &self.only_values {
+            Some((from, values)) if at_least(*from) && !values.iter().any(|v| v == value) => {
+                Some(Refusal::OnlyValues(*from, values.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The configuration file API a component reads with a flag.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigKind {
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) flag: String,
 }
 
 /// A component: what starts it and which settings it has.
@@ -69,6 +154,8 @@ pub(crate) struct SettingSpec {
 pub(crate) struct ComponentSpec {
     pub(crate) name: String,
     pub(crate) binaries: Vec<String>,
+    pub(crate) systemd_units: Vec<String>,
+    pub(crate) config_kind: Option<ConfigKind>,
     pub(crate) bool_flags: HashSet<String>,
     pub(crate) settings: Vec<SettingSpec>,
 }
@@ -77,13 +164,36 @@ impl ComponentSpec {
     pub(crate) fn setting(&self, name: &str) -> Option<&SettingSpec> {
         self.settings.iter().find(|s| s.name == name)
     }
+
+    /// The setting a flag sets.
+    pub(crate) fn by_flag(&self, flag: &str) -> Option<&SettingSpec> {
+        self.settings
+            .iter()
+            .find(|s| s.flag.as_deref() == Some(flag))
+    }
+
+    /// Whether `exe` (a path or a name) starts this component.
+    pub(crate) fn runs(&self, exe: &str) -> bool {
+        let base = exe.rsplit('/').next().unwrap_or(exe);
+        self.binaries.iter().any(|b| b == base)
+    }
 }
 
-/// The component files built into promready.
-const BUILTIN: &[(&str, &str)] = &[(
-    "rules/components/kubelet.yaml",
-    include_str!("../../rules/components/kubelet.yaml"),
-)];
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$((concat!("rules/components/", $name, ".yaml"), include_str!(concat!("../../rules/components/", $name, ".yaml")))),*]
+    };
+}
+
+/// The component files built into promready (a test checks this matches the directory).
+pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
+    "kubelet",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "kube-apiserver",
+    "kube-proxy",
+];
 
 /// Loads the built-in components.
 pub(crate) fn load_components()
@@ -96,6 +206,16 @@ pub(crate) fn load_components()
     Ok(out)
 }
 
+fn version(text: &str, v: Option<String>) -> Result<Option<Version>, DataError> {
+    v.map(|t| {
+        Version::parse(&t).ok_or_else(|| DataError {
+            message: format!("`{t}` is not a Kubernetes version"),
+            span: text.find(&t).map_or(0..0, |i| i..i + t.len()),
+        })
+    })
+    .transpose()
+}
+
 fn compile(text: &str) -> Result<ComponentSpec, DataError> {
     let raw: SerializableComponent = from_yaml(text)?;
     let mut settings = Vec::new();
@@ -104,32 +224,63 @@ fn compile(text: &str) -> Result<ComponentSpec, DataError> {
         if !seen.insert(s.name.clone()) {
             return Err(DataError {
                 message: format!("setting `{}` is defined twice", s.name),
-                span: 0..0,
+                span: text.rfind(&s.name).map_or(0..0, |i| i..i + s.name.len()),
             });
         }
-        let version = |v: Option<String>| -> Result<Option<Version>, DataError> {
-            v.map(|t| {
-                Version::parse(&t).ok_or_else(|| DataError {
-                    message: format!("`{t}` is not a Kubernetes version"),
-                    span: 0..0,
-                })
-            })
-            .transpose()
+        version(text, s.deprecated_in)?;
+        let kubeadm = match s.kubeadm {
+            None => None,
+            Some(k) => Some(KubeadmDefault {
+                value: k.value.text(),
+                versions: match k.versions {
+                    None => None,
+                    Some(c) => Some(Constraint::parse(&c).ok_or_else(|| DataError {
+                        message: format!("`{c}` is not a version constraint like `>=1.14`"),
+                        span: text.find(&c).map_or(0..0, |i| i..i + c.len()),
+                    })?),
+                },
+            }),
         };
-        version(s.deprecated_in)?;
-        version(s.removed_in)?;
+        let only_values = match s.only_values {
+            None => None,
+            Some(o) => Some((
+                version(text, Some(o.from))?.unwrap_or(Version {
+                    major: 0,
+                    minor: 0,
+                    patch: None,
+                }),
+                o.values.iter().map(ScalarText::text).collect(),
+            )),
+        };
         settings.push(SettingSpec {
             flag: s.flag,
             config: s.config,
             ty: s.ty,
-            default_flags: s.default.as_ref().map(|d| d.flags.text()),
-            default_config: s.default.as_ref().map(|d| d.config.text()),
+            default_flags: s
+                .default
+                .as_ref()
+                .and_then(|d| d.flags.as_ref().map(ScalarText::text)),
+            default_config: s
+                .default
+                .as_ref()
+                .and_then(|d| d.config.as_ref().map(ScalarText::text)),
+            kubeadm,
+            introduced_in: version(text, s.introduced_in)?,
+            removed_in: version(text, s.removed_in)?,
+            only_values,
+            reported_by: s.reported_by,
             name: s.name,
         });
     }
     Ok(ComponentSpec {
         name: raw.component,
         binaries: raw.binaries,
+        systemd_units: raw.systemd_units,
+        config_kind: raw.config_kind.map(|c| ConfigKind {
+            api_version: c.api_version,
+            kind: c.kind,
+            flag: c.flag,
+        }),
         bool_flags: raw.bool_flags.into_iter().collect(),
         settings,
     })
@@ -137,6 +288,8 @@ fn compile(text: &str) -> Result<ComponentSpec, DataError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -148,6 +301,53 @@ mod tests {
         let s = k.setting("readOnlyPort").unwrap();
         assert_eq!(s.default_flags.as_deref(), Some("10255"));
         assert_eq!(s.default_config.as_deref(), Some("0"));
+        assert!(k.runs("/usr/bin/kubelet"));
+    }
+
+    #[test]
+    fn builtin_list_matches_the_components_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/components");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".yaml"))
+            .map(|n| format!("rules/components/{n}"))
+            .collect();
+        on_disk.sort();
+        let mut built: Vec<String> = BUILTIN.iter().map(|(p, _)| (*p).to_owned()).collect();
+        built.sort();
+        assert_eq!(
+            built, on_disk,
+            "register every rules/components/*.yaml in model::spec::BUILTIN"
+        );
+    }
+
+    #[test]
+    fn refusals_follow_the_version() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        let port = SettingSpec {
+            name: "port".into(),
+            flag: Some("port".into()),
+            config: None,
+            ty: SettingType::Int,
+            default_flags: Some("10252".into()),
+            default_config: None,
+            kubeadm: None,
+            introduced_in: None,
+            removed_in: Some(v("1.24")),
+            only_values: Some((v("1.22"), vec!["0".into()])),
+            reported_by: None,
+        };
+        assert_eq!(port.refusal(v("1.21.9"), "10252"), None);
+        assert!(matches!(
+            port.refusal(v("1.22.0"), "10252"),
+            Some(Refusal::OnlyValues(..))
+        ));
+        assert_eq!(port.refusal(v("1.23.1"), "0"), None);
+        assert!(matches!(
+            port.refusal(v("1.24"), "0"),
+            Some(Refusal::Removed(_))
+        ));
     }
 
     #[test]

@@ -39,8 +39,9 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
     // Length of `value` up to its last character that is not trailing,
     // unquoted white space.
     let mut keep = 0;
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let base = text.len() - body.len();
+    // systemd does not skip a byte-order mark: it becomes part of the first
+    // name, which is then invalid.
+    let (body, base) = (text, 0);
     let mut commit = |key: &mut String, value: &mut Cooked, keep: usize| {
         let name = key.trim_end().to_owned();
         let mut v = std::mem::take(value);
@@ -59,13 +60,13 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
             State::PreKey => {
                 if c == '#' || c == ';' {
                     state = State::Comment;
-                } else if !c.is_whitespace() {
+                } else if !is_space(c) {
                     state = State::Key;
                     key.push(c);
                 }
             }
             State::Key => {
-                if c == '\n' {
+                if is_newline(c) {
                     key.clear();
                     state = State::PreKey;
                 } else if c == '=' {
@@ -76,14 +77,14 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
                 }
             }
             State::PreValue => match c {
-                '\n' => {
+                c if is_newline(c) => {
                     commit(&mut key, &mut value, keep);
                     state = State::PreKey;
                 }
                 '\'' => state = State::Single,
                 '"' => state = State::Double,
                 '\\' => state = State::ValueEscape,
-                c if c.is_whitespace() => {}
+                c if is_space(c) => {}
                 c => {
                     value.push(c, file, here.clone());
                     keep = value.len();
@@ -91,21 +92,21 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
                 }
             },
             State::Value => match c {
-                '\n' => {
+                c if is_newline(c) => {
                     commit(&mut key, &mut value, keep);
                     state = State::PreKey;
                 }
                 '\\' => state = State::ValueEscape,
                 c => {
                     value.push(c, file, here.clone());
-                    if !c.is_whitespace() {
+                    if !is_space(c) {
                         keep = value.len();
                     }
                 }
             },
             State::ValueEscape => {
                 state = State::Value;
-                if c != '\n' {
+                if !is_newline(c) {
                     value.push(c, file, at - 1..here.end);
                     keep = value.len();
                 }
@@ -130,7 +131,7 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
                 state = State::Double;
                 if matches!(c, '"' | '\\' | '`' | '$') {
                     value.push(c, file, at - 1..here.end);
-                } else if c != '\n' {
+                } else if !is_newline(c) {
                     value.push('\\', file, at - 1..at);
                     value.push(c, file, here.clone());
                 }
@@ -139,7 +140,7 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
             State::Comment => {
                 if c == '\\' {
                     state = State::CommentEscape;
-                } else if c == '\n' {
+                } else if is_newline(c) {
                     state = State::PreKey;
                 }
             }
@@ -158,6 +159,31 @@ pub(crate) fn parse(file: FileId, text: &str) -> Vec<Assignment> {
         commit(&mut key, &mut value, keep);
     }
     out
+}
+
+/// systemd's `WHITESPACE`.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// systemd's `NEWLINE`: a carriage return ends a line too.
+fn is_newline(c: char) -> bool {
+    matches!(c, '\n' | '\r')
+}
+
+/// Lines (1-based) of comments ending in a backslash, which swallow the next
+/// line before systemd 254 and not since.
+pub(crate) fn continued_comments(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            let t = l.trim_start();
+            t.starts_with(['#', ';']) && t.ends_with('\\') && i + 1 < lines.len()
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
 }
 
 /// Whether `name` is a valid environment variable name for systemd.

@@ -45,7 +45,14 @@ pub(crate) struct Parsed {
     pub(crate) positional: Vec<Word>,
     /// A non-bool flag at the end of the line, without its value.
     pub(crate) missing_value: Vec<Flag>,
+    /// `-name` with a letter that is not a shorthand (pflag reads `-config`
+    /// as the shorthands `c`, `o`, … and fails).
+    pub(crate) bad_shorthand: Vec<Word>,
 }
+
+/// The single-letter flags of the Kubernetes components: klog's `-v` and
+/// cobra's `-h`.
+const SHORTHANDS: &[&str] = &["v", "h"];
 
 impl Parsed {
     /// The occurrence that wins: the last one.
@@ -85,6 +92,10 @@ pub(crate) fn parse(args: &[Word], bool_flags: &HashSet<String>) -> Parsed {
             None => (body, None),
         };
         let name = normalize(raw_name);
+        if dashes == 1 && !raw_name.get(..1).is_some_and(|c| SHORTHANDS.contains(&c)) {
+            out.bad_shorthand.push(word.clone());
+            continue;
+        }
         let mut flag = Flag {
             name: name.clone(),
             value: String::new(),
@@ -99,7 +110,11 @@ pub(crate) fn parse(args: &[Word], bool_flags: &HashSet<String>) -> Parsed {
             flag.value_loc = word.text.loc_of(v..text.len());
         } else if bool_flags.contains(&name) {
             "true".clone_into(&mut flag.value);
-        } else if dashes == 1 && raw_name.len() > 1 && raw_name.is_char_boundary(1) {
+        } else if dashes == 1
+            && raw_name.len() > 1
+            && raw_name.is_char_boundary(1)
+            && SHORTHANDS.contains(&&raw_name[..1])
+        {
             // A shorthand with its value attached: `-v2`.
             flag.name = raw_name[..1].to_owned();
             flag.value = raw_name[1..].to_owned();
@@ -161,6 +176,10 @@ mod tests {
         assert_eq!(p.last("v").unwrap().value, "2");
         assert_eq!(p.positional.len(), 1);
         assert_eq!(p.missing_value[0].name, "kubeconfig");
+        let p = parse(&args("-config=/x -v4 -h"), &bools);
+        assert_eq!(p.bad_shorthand.len(), 1);
+        assert_eq!(p.last("v").unwrap().value, "4");
+        assert!(p.last("config").is_none());
     }
 
     #[test]

@@ -62,20 +62,25 @@ impl Value {
 }
 
 impl Scalar {
-    /// Resolves the scalar with YAML 1.1 rules for plain style.
+    /// Resolves the scalar with YAML 1.1 rules for plain style; a core
+    /// tag (`!!int "10255"`) resolves a quoted scalar too.
     pub(crate) fn value(&self) -> Value {
-        if !self.plain {
-            return Value::Str(self.text.clone());
+        let tag = self
+            .tag
+            .as_deref()
+            .map(|t| t.rsplit([':', '!']).next().unwrap_or(t));
+        match tag {
+            Some("str") => Value::Str(self.text.clone()),
+            Some("int" | "bool" | "float" | "null") => resolve_plain(&self.text),
+            _ if self.plain => resolve_plain(&self.text),
+            _ => Value::Str(self.text.clone()),
         }
-        if let Some(tag) = &self.tag
-            && (tag.ends_with(":str") || tag == "!!str")
-        {
-            return Value::Str(self.text.clone());
-        }
-        resolve_plain(&self.text)
     }
 }
 
+/// go-yaml v2's resolution of a plain scalar (sigs.k8s.io/yaml): YAML 1.1
+/// booleans and nulls, then Go's `strconv.ParseInt(s, 0, 64)` after removing
+/// underscores, for text that starts like a number.
 fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -85,39 +90,54 @@ fn resolve_plain(s: &str) -> Value {
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Value::Bool(false);
         }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
     }
-    let digits = s.replace('_', "");
-    let (neg, body) = match digits.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
-    };
-    let int = if let Some(hex) = body.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()
-    } else if let Some(bin) = body.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2).ok()
-    } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|b| b.is_ascii_digit()) {
-        i64::from_str_radix(&body[1..], 8).ok()
-    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-        body.parse().ok()
-    } else {
-        None
-    };
-    if let Some(i) = int {
-        return Value::Int(if neg { -i } else { i });
+    // Only text starting with a digit, a sign or a dot is tried as a number.
+    if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return Value::Str(s.to_owned());
     }
-    let looks_float = !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && body
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    if looks_float && let Ok(f) = s.replace('_', "").parse::<f64>() {
+    let plain = s.replace('_', "");
+    if let Some(i) = go_parse_int(&plain) {
+        return Value::Int(i);
+    }
+    let looks_float = plain
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    if looks_float && let Ok(f) = plain.parse::<f64>() {
         return Value::Float(f);
     }
     Value::Str(s.to_owned())
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`: optional sign, then `0x`/`0X`,
+/// `0o`/`0O`, `0b`/`0B` or a leading `0` (octal) prefix, or decimal.
+pub(crate) fn go_parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    Some(if neg { -v } else { v })
 }
 
 impl Node {
@@ -322,6 +342,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
             Some(Frame::Seq(_, items, _)) => items.push(node),
             Some(Frame::Map(_, entries, pending, _)) => match pending.take() {
                 None => *pending = Some(node),
+                Some(key) if is_merge_key(&key) => merge_into(entries, node),
                 Some(key) => entries.push((key, node)),
             },
         }
@@ -330,6 +351,35 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
         docs.push(Document { root: r });
     }
     Ok(docs)
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    key.as_scalar().is_some_and(|s| s.plain && s.text == "<<")
+}
+
+/// `<<: *anchor` (or a list of them): the merged mapping's entries apply
+/// where the mapping does not set the key itself (go-yaml v2 semantics).
+fn merge_into(entries: &mut Vec<(Node, Node)>, value: Node) {
+    let sources: Vec<Node> = match value.kind {
+        Kind::Map(_) => vec![value],
+        Kind::Seq(items) => items,
+        Kind::Scalar(_) => Vec::new(),
+    };
+    for src in sources {
+        if let Kind::Map(more) = src.kind {
+            for (k, v) in more {
+                let name = k.as_scalar().map(|s| s.text.clone());
+                let present = entries
+                    .iter()
+                    .any(|(e, _)| e.as_scalar().map(|s| &s.text) == name.as_ref());
+                if !present {
+                    // Earlier entries win; keep merged ones before them so
+                    // that "last key wins" lookups still prefer the mapping's own.
+                    entries.insert(0, (k, v));
+                }
+            }
+        }
+    }
 }
 
 fn push_frame(stack: &mut Vec<Frame>, frame: Frame, at: usize) -> Result<(), Error> {
@@ -397,6 +447,29 @@ mod tests {
         assert_eq!(v("127.0.0.1:10249"), Value::Str("127.0.0.1:10249".into()));
         assert_eq!(v("1.5"), Value::Float(1.5));
         assert_eq!(v("~"), Value::Null);
+        assert_eq!(v("0o17"), Value::Int(15));
+        assert_eq!(v("0X1F"), Value::Int(31));
+        assert_eq!(v("0b101"), Value::Int(5));
+        assert_eq!(v("-0x10"), Value::Int(-16));
+        assert_eq!(v("1_000"), Value::Int(1000));
+        assert_eq!(v("_1"), Value::Str("_1".into()));
+        assert_eq!(v("09"), Value::Float(9.0));
+        assert!(matches!(v(".inf"), Value::Float(f) if f.is_infinite()));
+        let tagged = Scalar {
+            text: "10255".into(),
+            plain: false,
+            tag: Some("tag:yaml.org,2002:int".into()),
+        };
+        assert_eq!(tagged.value(), Value::Int(10255));
+    }
+
+    #[test]
+    fn merge_keys_fill_in_missing_entries() {
+        let text = "base: &b\n  a: 1\n  b: 2\nx:\n  <<: *b\n  b: 3\n";
+        let docs = parse(text).unwrap();
+        let x = docs[0].root.get("x").unwrap();
+        assert_eq!(x.get_str("a"), Some("1"));
+        assert_eq!(x.get_str("b"), Some("3"));
     }
 
     #[test]

@@ -126,16 +126,16 @@ pub(crate) fn render(targets: &[Target], style: Style) -> String {
     let mut out = String::new();
     for t in targets {
         for f in &t.findings {
-            let _ = handler.render_report(&mut out, &report(&t.image.files, f));
+            let _ = handler.render_report(&mut out, &report(&t.files, f));
             out.push('\n');
         }
     }
     for t in targets {
-        for n in &t.image.notices {
+        for n in &t.notices {
             let _ = writeln!(out, "note: {}: {}", n.path, n.message);
         }
     }
-    if targets.iter().any(|t| !t.image.notices.is_empty()) {
+    if targets.iter().any(|t| !t.notices.is_empty()) {
         out.push('\n');
     }
     out.push_str(&summary(targets));
@@ -166,18 +166,17 @@ pub(crate) fn summary(targets: &[Target]) -> String {
 }
 
 fn describe_target(t: &Target) -> String {
-    let who = if t.invocations.is_empty() {
-        "no kubelet service found".to_owned()
+    let mut names: Vec<&str> = t.invocations.iter().map(|i| i.component.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let who = if names.is_empty() {
+        "no Kubernetes component found".to_owned()
     } else {
-        "kubelet".to_owned()
+        names.join(", ")
     };
     let version = match &t.version {
         Some(v) => format!("Kubernetes {} per {}", v.version, v.source),
         None => "Kubernetes version unknown".to_owned(),
     };
-    if t.invocations.is_empty() {
-        format!("{}: {who}; {version}", t.input.display())
-    } else {
-        format!("{}: {version}", t.input.display())
-    }
+    format!("{}: {who}; {version}", t.input.display())
 }

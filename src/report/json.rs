@@ -46,6 +46,7 @@ fn component(files: &FileDb, inv: &Invocation) -> Value {
         .collect();
     json!({
         "component": inv.component,
+        "version": inv.version,
         "start": Position::of(files, &inv.start),
         "defaults": inv.defaults,
         "files": inv.files.iter().map(|&id| files.get(id).path.clone()).collect::<Vec<_>>(),
@@ -54,7 +55,7 @@ fn component(files: &FileDb, inv: &Invocation) -> Value {
 }
 
 fn finding(t: &Target, f: &Finding) -> Value {
-    let files = &t.image.files;
+    let files = &t.files;
     json!({
         "target": t.input.display().to_string(),
         "code": f.code,
@@ -87,10 +88,10 @@ pub(crate) fn render(targets: &[Target]) -> String {
         "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
         "targets": targets.iter().map(|t| json!({
             "input": t.input.display().to_string(),
-            "kind": "rootfs",
+            "kind": t.kind,
             "kubernetes_version": t.version,
-            "components": t.invocations.iter().map(|i| component(&t.image.files, i)).collect::<Vec<_>>(),
-            "notices": t.image.notices,
+            "components": t.invocations.iter().map(|i| component(&t.files, i)).collect::<Vec<_>>(),
+            "notices": t.notices,
         })).collect::<Vec<_>>(),
         "findings": all_findings(targets).map(|(t, f)| finding(t, f)).collect::<Vec<_>>(),
         "summary": counts(targets),

@@ -58,7 +58,7 @@ fn location(p: &Position, message: Option<&str>) -> Value {
 /// A stable fingerprint: rule, path and the text of the primary line (so it
 /// survives lines moving), plus which occurrence of that it is.
 fn fingerprint(t: &Target, f: &Finding, occurrence: usize) -> String {
-    let file = t.image.files.get(f.primary.loc.file);
+    let file = t.files.get(f.primary.loc.file);
     let (line, _) = file.line_col(f.primary.loc.span.start);
     let text = file
         .text
@@ -88,7 +88,7 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule]) -> String {
     let mut seen: Vec<String> = Vec::new();
     let results: Vec<Value> = all_findings(targets)
         .map(|(t, f)| {
-            let files = &t.image.files;
+            let files = &t.files;
             let base = fingerprint(t, f, 0);
             let occurrence = seen.iter().filter(|s| **s == base).count() + 1;
             seen.push(base);

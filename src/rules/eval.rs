@@ -1,27 +1,49 @@
 //! Evaluating rules against a component's effective settings.
 
-use super::{Condition, Rule, Test, Variant, placeholders};
+use super::{Condition, ForEach, Rule, Test, Variant, placeholders};
 use crate::finding::{Evidence, Finding, Label};
-use crate::model::{Invocation, Origin, Setting, Version};
+use crate::model::{ComponentSpec, Invocation, Origin, Refusal, Setting, Version};
 use crate::source::FileDb;
 
-/// What rules evaluate against: one invocation and the version assumed.
+/// What rules evaluate against: one invocation, its component and the
+/// version assumed for it.
 pub(crate) struct Subject<'a> {
     pub(crate) invocation: &'a Invocation,
+    pub(crate) spec: &'a ComponentSpec,
     pub(crate) version: Option<Version>,
     pub(crate) files: &'a FileDb,
 }
 
-/// Runs `rule` against `subject`, returning a finding if every condition holds.
-pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
+/// The version assumed when none is known: newer than any release.
+const NEWEST: Version = Version {
+    major: u32::MAX,
+    minor: u32::MAX,
+    patch: None,
+};
+
+/// Runs `rule` against `subject`.
+pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    match rule.for_each {
+        Some(ForEach::UnacceptedFlag) => unaccepted_flags(rule, subject),
+        None => evaluate_one(rule, subject).into_iter().collect(),
+    }
+}
+
+fn unknown_version_note() -> String {
+    "the Kubernetes version is unknown: the newest behaviour was assumed (set --kubernetes-version to be exact)".to_owned()
+}
+
+fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
     if rule.component != subject.invocation.component {
         return None;
     }
     let mut assumed_newest = false;
-    for c in &rule.when {
-        if !holds(c, subject, &mut assumed_newest) {
-            return None;
-        }
+    if !rule
+        .when
+        .iter()
+        .all(|c| holds(c, subject, &mut assumed_newest))
+    {
+        return None;
     }
     let message = choose(&rule.message, subject, &mut assumed_newest);
     let help = choose(&rule.help, subject, &mut assumed_newest);
@@ -46,14 +68,17 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
             )
         }
         None => {
-            // Every located setting has its default: point at the command
-            // that starts the component, and say which default applied.
-            let (name, s) = located[0];
+            // Every located setting has its default: point at what starts
+            // the component, and say which default applied.
+            let (name, s) = *located.first()?;
             let text = format!(
                 "{} ({}: {})",
                 label(rule, name, subject),
                 s.origin.describe(subject.files),
-                s.value.as_deref().unwrap_or("unset")
+                s.value
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("unset")
             );
             (
                 Label {
@@ -73,8 +98,8 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
             })
         })
         .collect();
-    // Where the deciding token was passed to the component, when it came
-    // from a variable.
+    // Where the deciding token reached the component, when it came from a
+    // variable.
     if let Some(Origin::Flag(f)) = located
         .iter()
         .find(|(_, s)| s.origin.loc() == Some(&primary.loc))
@@ -84,12 +109,8 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
     {
         secondary.push(Label {
             loc: via.clone(),
-            text: "passed to the kubelet here".to_owned(),
+            text: format!("passed to {} here", inv.component),
         });
-    }
-    let mut notes = Vec::new();
-    if assumed_newest {
-        notes.push("the Kubernetes version is unknown: the newest behaviour was assumed (set --kubernetes-version to be exact)".to_owned());
     }
     Some(Finding {
         code: rule.code.clone(),
@@ -108,9 +129,96 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
                 origin: s.origin.clone(),
             })
             .collect(),
-        notes,
+        notes: if assumed_newest {
+            vec![unknown_version_note()]
+        } else {
+            Vec::new()
+        },
         fix: rule.fix.clone(),
     })
+}
+
+/// One finding per flag occurrence that the version refuses.
+fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    let inv = subject.invocation;
+    let version = subject.version.unwrap_or(NEWEST);
+    let mut out = Vec::new();
+    for flag in &inv.flags {
+        let Some(spec) = subject.spec.by_flag(&flag.name) else {
+            continue;
+        };
+        if spec.reported_by.is_some() {
+            continue;
+        }
+        let Some(refusal) = spec.refusal(version, &flag.value) else {
+            continue;
+        };
+        let Some(loc) = flag.loc.clone() else {
+            continue;
+        };
+        let reason = match &refusal {
+            Refusal::Removed(v) => format!("removed in {v}"),
+            Refusal::NotYet(v) => format!("only accepted from {v}"),
+            Refusal::OnlyValues(v, values) => {
+                format!("only `{}` is accepted since {v}", values.join("`, `"))
+            }
+        };
+        let removed_in = match &refusal {
+            Refusal::Removed(v) | Refusal::OnlyValues(v, _) | Refusal::NotYet(v) => v.to_string(),
+        };
+        let vars = |t: &str| {
+            let mut s = render(t, subject);
+            for (k, v) in [
+                ("flag", flag.name.as_str()),
+                ("value", flag.value.as_str()),
+                ("component", inv.component.as_str()),
+                ("removed_in", removed_in.as_str()),
+                ("reason", reason.as_str()),
+            ] {
+                s = s.replace(&format!("{{{k}}}"), v);
+            }
+            s
+        };
+        let mut assumed = subject.version.is_none();
+        let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
+        let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
+        let label = rule
+            .labels
+            .get("flag")
+            .map_or_else(|| format!("--{} is {reason}", flag.name), |t| vars(t));
+        let mut secondary = Vec::new();
+        if let Some(via) = flag.via.clone().filter(|v| *v != loc) {
+            secondary.push(Label {
+                loc: via,
+                text: format!("passed to {} here", inv.component),
+            });
+        }
+        out.push(Finding {
+            code: rule.code.clone(),
+            name: rule.name.clone(),
+            severity: rule.severity,
+            component: inv.component.clone(),
+            message,
+            help,
+            primary: Label { loc, text: label },
+            secondary,
+            evidence: vec![Evidence {
+                setting: spec.name.clone(),
+                value: Some(flag.value.clone()),
+                origin: Origin::Flag(flag.clone()),
+            }],
+            notes: if subject.version.is_none() {
+                vec![unknown_version_note()]
+            } else {
+                Vec::new()
+            },
+            fix: rule.fix.as_ref().map(|f| super::FixPlan {
+                remove: vec![flag.name.clone()],
+                ..f.clone()
+            }),
+        });
+    }
+    out
 }
 
 fn label(rule: &Rule, setting: &str, subject: &Subject<'_>) -> String {
@@ -134,41 +242,48 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
             None => {
                 // Unknown version: assume the newest behaviour, and say so.
                 *assumed_newest = true;
-                Version {
-                    major: u32::MAX,
-                    minor: u32::MAX,
-                    patch: None,
-                }
-                .satisfies(constraint)
+                NEWEST.satisfies(constraint)
             }
         },
+        Condition::Any(cs) => cs.iter().any(|c| holds(c, subject, assumed_newest)),
+        Condition::All(cs) => cs.iter().all(|c| holds(c, subject, assumed_newest)),
         Condition::Setting { name, test } => {
             let Some(s) = subject.invocation.setting(name) else {
                 return false;
             };
+            let value = s.value.as_deref();
             match test {
                 Test::Set(want) => s.origin.is_explicit() == *want,
-                Test::Equals(v) => s.value.as_deref() == Some(v.as_str()),
-                Test::NotEquals(v) => s.value.as_deref().is_some_and(|x| x != v),
-                Test::OneOf(vs) => s
-                    .value
-                    .as_deref()
-                    .is_some_and(|x| vs.iter().any(|v| v == x)),
-                Test::Loopback(want) => s.value.as_deref().is_some_and(|x| is_loopback(x) == *want),
+                Test::Equals(v) => value == Some(v.as_str()),
+                Test::NotEquals(v) => value.is_some_and(|x| x != v),
+                Test::OneOf(vs) => value.is_some_and(|x| vs.iter().any(|v| v == x)),
+                Test::Loopback(want) => value
+                    .filter(|x| !x.is_empty())
+                    .is_some_and(|x| all_loopback(x) == *want),
+                Test::UnsetOrLoopback(want) => {
+                    value.is_none_or(|x| x.is_empty() || all_loopback(x)) == *want
+                }
             }
         }
     }
 }
 
-fn choose(variants: &[Variant], subject: &Subject<'_>, assumed_newest: &mut bool) -> String {
-    let text = variants
+fn pick(variants: &[Variant], subject: &Subject<'_>, assumed_newest: &mut bool) -> Option<String> {
+    variants
         .iter()
         .find(|v| v.when.iter().all(|c| holds(c, subject, assumed_newest)))
-        .map_or("", |v| v.text.as_str());
-    render(text, subject)
+        .map(|v| v.text.clone())
 }
 
-/// Fills `{version}`, `{setting}` and `{setting#origin}` placeholders.
+fn choose(variants: &[Variant], subject: &Subject<'_>, assumed_newest: &mut bool) -> String {
+    render(
+        &pick(variants, subject, assumed_newest).unwrap_or_default(),
+        subject,
+    )
+}
+
+/// Fills `{version}`, `{setting}` and `{setting#origin}` placeholders;
+/// others are left for the caller.
 fn render(text: &str, subject: &Subject<'_>) -> String {
     let mut out = text.to_owned();
     for name in placeholders(text) {
@@ -177,39 +292,74 @@ fn render(text: &str, subject: &Subject<'_>) -> String {
                 .version
                 .map_or_else(|| "(version unknown)".to_owned(), |v| v.to_string())
         } else if let Some(setting) = name.strip_suffix("#origin") {
-            subject
-                .invocation
-                .setting(setting)
-                .map_or_else(String::new, |s| s.origin.describe(subject.files))
+            match subject.invocation.setting(setting) {
+                Some(s) => s.origin.describe(subject.files),
+                None => continue,
+            }
         } else {
-            subject
-                .invocation
-                .setting(name)
-                .and_then(|s| s.value.clone())
-                .unwrap_or_else(|| "unset".to_owned())
+            match subject.invocation.setting(name) {
+                // A value nobody set in a partial configuration (a lone
+                // environment file) is shown with the binary's default.
+                Some(s) => s
+                    .value
+                    .clone()
+                    .or_else(|| {
+                        subject
+                            .spec
+                            .setting(name)
+                            .and_then(|d| d.default_flags.clone())
+                    })
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "unset".to_owned()),
+                None => continue,
+            }
         };
         out = out.replacen(&format!("{{{name}}}"), &value, 1);
     }
     out
 }
 
-/// Whether an address only accepts connections from the host itself.
-pub(crate) fn is_loopback(addr: &str) -> bool {
-    let host = addr.trim();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.split_once(']'))
-        .map_or(host, |(h, _)| h);
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    host.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
+/// The hosts named by an address (`127.0.0.1`, `[::1]:10249`, `:10249`),
+/// a URL, or a comma-separated list of those.
+pub(crate) fn hosts(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let rest = item.split_once("://").map_or(item, |(_, r)| r);
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+            let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if let Some(v6) = hostport.strip_prefix('[') {
+                return v6.split_once(']').map_or(v6, |(h, _)| h);
+            }
+            match hostport.matches(':').count() {
+                1 => hostport.split_once(':').map_or(hostport, |(h, _)| h),
+                _ => hostport,
+            }
+        })
+        .collect()
+}
+
+/// Whether every host an address or URL list names is loopback (an empty
+/// host means all interfaces).
+pub(crate) fn all_loopback(value: &str) -> bool {
+    let hs = hosts(value);
+    !hs.is_empty() && hs.iter().all(|h| is_loopback(h))
+}
+
+/// Whether a host name or address only accepts connections from the host itself.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::*;
 
     #[test]
     fn loopback_addresses() {
@@ -221,11 +371,26 @@ mod tests {
             "localhost",
             "LOCALHOST",
             "0:0:0:0:0:0:0:1",
+            "127.0.0.1:10249",
+            "[::1]:10249",
+            "http://127.0.0.1:2381",
+            "http://127.0.0.1:2381,http://[::1]:2381",
+            "https://user@localhost:2379/x",
         ] {
-            assert!(is_loopback(a), "{a}");
+            assert!(all_loopback(a), "{a}");
         }
-        for a in ["0.0.0.0", "::", "10.0.0.1", "", "127.0.0.1.example"] {
-            assert!(!is_loopback(a), "{a}");
+        for a in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "",
+            ":10249",
+            "0.0.0.0:10249",
+            "127.0.0.1.example",
+            "http://127.0.0.1:2381,http://10.0.0.5:2381",
+            "http://:2381",
+        ] {
+            assert!(!all_loopback(a), "{a}");
         }
     }
 }

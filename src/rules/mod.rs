@@ -50,7 +50,10 @@ struct SerializableCondition {
     not_equals: Option<ScalarText>,
     one_of: Option<Vec<ScalarText>>,
     loopback: Option<bool>,
+    unset_or_loopback: Option<bool>,
     set: Option<bool>,
+    any: Option<Vec<SerializableCondition>>,
+    all: Option<Vec<SerializableCondition>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +111,10 @@ struct SerializableRule {
     #[serde(default)]
     tags: Vec<String>,
     summary: String,
+    for_each: Option<ForEach>,
+    #[serde(default)]
     when: Vec<SerializableCondition>,
+    #[serde(default)]
     locate: Vec<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
@@ -125,6 +131,8 @@ pub(crate) enum Test {
     NotEquals(String),
     OneOf(Vec<String>),
     Loopback(bool),
+    /// Unset (or empty), or loopback.
+    UnsetOrLoopback(bool),
     /// Whether a flag or config file set it (as opposed to a default).
     Set(bool),
 }
@@ -133,7 +141,27 @@ pub(crate) enum Test {
 pub(crate) enum Condition {
     Setting { name: String, test: Test },
     Version(Constraint),
+    Any(Vec<Condition>),
+    All(Vec<Condition>),
 }
+
+/// Rules that apply to every component and emit one finding per item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ForEach {
+    /// Every explicitly passed flag the detected version does not accept.
+    UnacceptedFlag,
+}
+
+/// Placeholders of `for_each: unaccepted-flag` rules.
+const FLAG_PLACEHOLDERS: &[&str] = &[
+    "flag",
+    "value",
+    "component",
+    "removed_in",
+    "reason",
+    "version",
+];
 
 /// A text chosen by conditions: the first variant whose conditions hold.
 #[derive(Debug, Clone)]
@@ -155,7 +183,9 @@ pub(crate) struct FixPlan {
 pub(crate) struct Rule {
     pub(crate) code: String,
     pub(crate) name: String,
+    /// A component name, or `any` (with `for_each`).
     pub(crate) component: String,
+    pub(crate) for_each: Option<ForEach>,
     pub(crate) severity: Severity,
     pub(crate) tags: Vec<String>,
     pub(crate) summary: String,
@@ -204,8 +234,13 @@ macro_rules! builtin {
 pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
     "kubelet-webhook-authz-without-token-authn",
     "kubelet-cadvisor-port",
+    "controller-manager-metrics-on-loopback",
+    "scheduler-metrics-on-loopback",
+    "etcd-metrics-on-loopback",
+    "kube-proxy-metrics-on-loopback",
     "kubelet-serving-on-loopback",
     "kubelet-authorization-always-allow",
+    "flag-removed-in-this-version",
     "kubelet-read-only-port",
 ];
 
@@ -329,67 +364,83 @@ fn compile(
 ) -> Result<Rule, DataError> {
     let raw: SerializableRule = from_yaml(text)?;
     check_identity(&raw, path, text)?;
-    let Some(component) = components.get(&raw.component) else {
-        return Err(err(
-            format!("unknown component `{}`", raw.component),
-            text,
-            &raw.component,
-        ));
-    };
-    let when = conditions(raw.when, component, text)?;
-    if !when.iter().any(|c| matches!(c, Condition::Setting { .. })) {
-        return Err(err(
-            "`when` needs at least one setting condition".to_owned(),
-            text,
-            "when",
-        ));
-    }
-    for s in raw.locate.iter().chain(raw.labels.keys()) {
-        if component.setting(s).is_none() {
+    // `component: any` rules apply to every component; their conditions
+    // cannot name settings, since settings belong to a component.
+    let scope = if raw.component == "any" {
+        if raw.for_each.is_none() {
             return Err(err(
-                format!("unknown setting `{s}` of {}", component.name),
+                "`component: any` needs `for_each`".to_owned(),
                 text,
-                s,
+                "any",
+            ));
+        }
+        if !raw.when.is_empty() || !raw.locate.is_empty() {
+            return Err(err(
+                "a `for_each` rule has no `when` or `locate`".to_owned(),
+                text,
+                "for_each",
+            ));
+        }
+        None
+    } else {
+        let Some(component) = components.get(&raw.component) else {
+            return Err(err(
+                format!("unknown component `{}`", raw.component),
+                text,
+                &raw.component,
+            ));
+        };
+        if raw.for_each.is_some() {
+            return Err(err(
+                "`for_each` goes with `component: any`".to_owned(),
+                text,
+                "for_each",
+            ));
+        }
+        Some(component)
+    };
+    let when = conditions(raw.when, scope, text)?;
+    if let Some(component) = scope {
+        if !when.iter().any(names_a_setting) {
+            return Err(err(
+                "`when` needs at least one setting condition".to_owned(),
+                text,
+                "when",
+            ));
+        }
+        for s in raw.locate.iter().chain(raw.labels.keys()) {
+            if component.setting(s).is_none() {
+                return Err(err(
+                    format!("unknown setting `{s}` of {}", component.name),
+                    text,
+                    s,
+                ));
+            }
+        }
+        if raw.locate.is_empty() {
+            return Err(err(
+                "`locate` must name at least one setting".to_owned(),
+                text,
+                "locate",
             ));
         }
     }
-    if raw.locate.is_empty() {
-        return Err(err(
-            "`locate` must name at least one setting".to_owned(),
-            text,
-            "locate",
-        ));
-    }
-    let message = variants(raw.message, component, text)?;
-    let help = variants(raw.help, component, text)?;
+    let message = variants(raw.message, scope, text)?;
+    let help = variants(raw.help, scope, text)?;
     for t in message
         .iter()
         .chain(&help)
         .map(|v| v.text.as_str())
         .chain(raw.labels.values().map(String::as_str))
     {
-        check_placeholders(t, component, text)?;
+        check_placeholders(t, scope, text)?;
     }
-    let fix = match raw.fix {
-        None => None,
-        Some(f) => {
-            for s in f.set.keys() {
-                if component.setting(s).is_none() {
-                    return Err(err(format!("fix sets unknown setting `{s}`"), text, s));
-                }
-            }
-            Some(FixPlan {
-                safety: f.safety,
-                set: f.set.into_iter().map(|(k, v)| (k, v.text())).collect(),
-                remove: f.remove,
-                description: f.description,
-            })
-        }
-    };
+    let fix = raw.fix.map(|f| compile_fix(f, scope, text)).transpose()?;
     Ok(Rule {
         code: raw.code,
         name: raw.name,
         component: raw.component,
+        for_each: raw.for_each,
         severity: raw.severity,
         tags: raw.tags,
         summary: raw.summary,
@@ -404,57 +455,124 @@ fn compile(
     })
 }
 
+fn compile_fix(
+    f: SerializableFix,
+    scope: Option<&ComponentSpec>,
+    text: &str,
+) -> Result<FixPlan, DataError> {
+    for s in f.set.keys() {
+        if scope.is_some_and(|c| c.setting(s).is_none()) {
+            return Err(err(format!("fix sets unknown setting `{s}`"), text, s));
+        }
+    }
+    Ok(FixPlan {
+        safety: f.safety,
+        set: f.set.into_iter().map(|(k, v)| (k, v.text())).collect(),
+        remove: f.remove,
+        description: f.description,
+    })
+}
+
+fn names_a_setting(c: &Condition) -> bool {
+    match c {
+        Condition::Setting { .. } => true,
+        Condition::Version(_) => false,
+        Condition::Any(cs) | Condition::All(cs) => cs.iter().any(names_a_setting),
+    }
+}
+
+fn version_constraint(v: &str, text: &str) -> Result<Constraint, DataError> {
+    Constraint::parse(v).ok_or_else(|| {
+        err(
+            format!("`{v}` is not a version constraint like `>=1.12`"),
+            text,
+            v,
+        )
+    })
+}
+
 fn conditions(
     raw: Vec<SerializableCondition>,
-    component: &ComponentSpec,
+    scope: Option<&ComponentSpec>,
     text: &str,
 ) -> Result<Vec<Condition>, DataError> {
-    raw.into_iter()
-        .map(|c| {
-            if let Some(v) = &c.version {
-                let constraint = Constraint::parse(v).ok_or_else(|| err(format!("`{v}` is not a version constraint like `>=1.12`"), text, v))?;
-                if c.setting.is_some() {
-                    return Err(err("a condition has either `setting` or `version`".to_owned(), text, v));
-                }
-                return Ok(Condition::Version(constraint));
-            }
-            let Some(name) = c.setting else {
-                return Err(err("a condition needs `setting` or `version`".to_owned(), text, "when"));
-            };
-            if component.setting(&name).is_none() {
-                return Err(err(format!("unknown setting `{name}` of {}", component.name), text, &name));
-            }
-            let mut tests = Vec::new();
-            if let Some(v) = c.equals {
-                tests.push(Test::Equals(v.text()));
-            }
-            if let Some(v) = c.not_equals {
-                tests.push(Test::NotEquals(v.text()));
-            }
-            if let Some(v) = c.one_of {
-                tests.push(Test::OneOf(v.iter().map(ScalarText::text).collect()));
-            }
-            if let Some(v) = c.loopback {
-                tests.push(Test::Loopback(v));
-            }
-            if let Some(v) = c.set {
-                tests.push(Test::Set(v));
-            }
-            match <[Test; 1]>::try_from(tests) {
-                Ok([only]) => Ok(Condition::Setting { name, test: only }),
-                Err(_) => Err(err(
-                    format!("the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, set"),
-                    text,
-                    &name,
-                )),
-            }
-        })
-        .collect()
+    raw.into_iter().map(|c| condition(c, scope, text)).collect()
+}
+
+fn condition(
+    c: SerializableCondition,
+    scope: Option<&ComponentSpec>,
+    text: &str,
+) -> Result<Condition, DataError> {
+    let kinds = usize::from(c.setting.is_some())
+        + usize::from(c.version.is_some())
+        + usize::from(c.any.is_some())
+        + usize::from(c.all.is_some());
+    if kinds != 1 {
+        return Err(err(
+            "a condition has exactly one of `setting`, `version`, `any`, `all`".to_owned(),
+            text,
+            "when",
+        ));
+    }
+    if let Some(v) = &c.version {
+        return Ok(Condition::Version(version_constraint(v, text)?));
+    }
+    if let Some(cs) = c.any {
+        return Ok(Condition::Any(conditions(cs, scope, text)?));
+    }
+    if let Some(cs) = c.all {
+        return Ok(Condition::All(conditions(cs, scope, text)?));
+    }
+    let name = c.setting.unwrap_or_default();
+    let Some(component) = scope else {
+        return Err(err(
+            format!("`{name}`: a `component: any` rule cannot test settings"),
+            text,
+            &name,
+        ));
+    };
+    if component.setting(&name).is_none() {
+        return Err(err(
+            format!("unknown setting `{name}` of {}", component.name),
+            text,
+            &name,
+        ));
+    }
+    let mut tests = Vec::new();
+    if let Some(v) = c.equals {
+        tests.push(Test::Equals(v.text()));
+    }
+    if let Some(v) = c.not_equals {
+        tests.push(Test::NotEquals(v.text()));
+    }
+    if let Some(v) = c.one_of {
+        tests.push(Test::OneOf(v.iter().map(ScalarText::text).collect()));
+    }
+    if let Some(v) = c.loopback {
+        tests.push(Test::Loopback(v));
+    }
+    if let Some(v) = c.unset_or_loopback {
+        tests.push(Test::UnsetOrLoopback(v));
+    }
+    if let Some(v) = c.set {
+        tests.push(Test::Set(v));
+    }
+    match <[Test; 1]>::try_from(tests) {
+        Ok([only]) => Ok(Condition::Setting { name, test: only }),
+        Err(_) => Err(err(
+            format!(
+                "the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, unset_or_loopback, set"
+            ),
+            text,
+            &name,
+        )),
+    }
 }
 
 fn variants(
     raw: SerializableText,
-    component: &ComponentSpec,
+    scope: Option<&ComponentSpec>,
     text: &str,
 ) -> Result<Vec<Variant>, DataError> {
     let raw = match raw {
@@ -469,17 +587,9 @@ fn variants(
     let n = raw.len();
     let mut out = Vec::new();
     for (i, v) in raw.into_iter().enumerate() {
-        let mut when = conditions(v.when, component, text)?;
+        let mut when = conditions(v.when, scope, text)?;
         if let Some(c) = v.if_version {
-            when.push(Condition::Version(Constraint::parse(&c).ok_or_else(
-                || {
-                    err(
-                        format!("`{c}` is not a version constraint like `>=1.12`"),
-                        text,
-                        &c,
-                    )
-                },
-            )?));
+            when.push(Condition::Version(version_constraint(&c, text)?));
         }
         if i + 1 == n && !when.is_empty() {
             return Err(err(
@@ -500,10 +610,16 @@ fn variants(
     Ok(out)
 }
 
-fn check_placeholders(t: &str, component: &ComponentSpec, text: &str) -> Result<(), DataError> {
+fn check_placeholders(t: &str, scope: Option<&ComponentSpec>, text: &str) -> Result<(), DataError> {
     for name in placeholders(t) {
-        let setting = name.strip_suffix("#origin").unwrap_or(name);
-        if setting != "version" && component.setting(setting).is_none() {
+        let known = match scope {
+            None => FLAG_PLACEHOLDERS.contains(&name),
+            Some(component) => {
+                let setting = name.strip_suffix("#origin").unwrap_or(name);
+                setting == "version" || component.setting(setting).is_some()
+            }
+        };
+        if !known {
             return Err(err(format!("unknown placeholder `{{{name}}}`"), text, name));
         }
     }

@@ -111,18 +111,15 @@ pub(crate) struct Notice {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum InputError {
     #[error("{path}: no such file or directory")]
-    #[diagnostic(help("check the path; promready scans unpacked rootfs directories"))]
-    Missing { path: PathBuf },
-    #[error("{path}: not a directory")]
     #[diagnostic(help(
-        "pass an unpacked rootfs directory (rootfs tarballs and single configuration files are not supported yet)"
+        "check the path; promready scans rootfs directories, configuration directories and configuration files"
+    ))]
+    Missing { path: PathBuf },
+    #[error("{path}: not a directory or a regular file")]
+    #[diagnostic(help(
+        "pass an unpacked rootfs directory, a directory of configuration files, or configuration files"
     ))]
     NotScannable { path: PathBuf },
-    #[error("{path}: not a root filesystem (it has no etc/ beside usr/ or var/)")]
-    #[diagnostic(help(
-        "pass the top directory of an unpacked node image, the one that holds etc/ and usr/"
-    ))]
-    NotRootfs { path: PathBuf },
     #[error("cannot read {path}: {source}")]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"
@@ -160,6 +157,11 @@ impl Image {
             files: FileDb::default(),
             notices: Vec::new(),
         }
+    }
+
+    /// The files read and the notices raised.
+    pub(crate) fn into_parts(self) -> (FileDb, Vec<Notice>) {
+        (self.files, self.notices)
     }
 
     pub(crate) fn notice(&mut self, path: &str, message: impl Into<String>) {
@@ -265,6 +267,26 @@ impl Image {
             })?;
         names.sort();
         Ok(names)
+    }
+
+    /// The node at an already resolved in-image path, without following a
+    /// final symlink.
+    pub(crate) fn lstat(&mut self, path: &str) -> Result<Node, InputError> {
+        match self.tree.lstat(path) {
+            Ok(n) => Ok(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(Node::Missing)
+            }
+            Err(source) => Err(InputError::Io {
+                path: self.tree.host_path(path),
+                source,
+            }),
+        }
     }
 
     /// The node at an in-image path after resolution.

@@ -13,20 +13,52 @@ pub fn run(args: &[&str]) -> Outcome {
     promready::run(all, promready::Terminal::PLAIN)
 }
 
-/// The fixture images under `testdata/rootfs`, sorted by name.
-pub fn cases() -> Vec<(String, PathBuf)> {
-    let dir = Path::new("testdata/rootfs");
+/// The fixtures in `dir` that are directories (or, with `files`, the
+/// YAML files), sorted by name.
+fn fixtures(dir: &str, files: bool) -> Vec<(String, PathBuf)> {
+    let dir = Path::new(dir);
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
-        .expect("testdata/rootfs exists")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| {
             let e = e.ok()?;
-            e.file_type().ok()?.is_dir().then(|| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                (name, dir.join(e.file_name()))
-            })
+            let name = e.file_name().to_string_lossy().into_owned();
+            let wanted = if files {
+                e.file_type().ok()?.is_file()
+                    && (name.ends_with(".yaml")
+                        || name.ends_with(".conf")
+                        || name.ends_with(".env"))
+            } else {
+                e.file_type().ok()?.is_dir()
+            };
+            wanted.then(|| (name, dir.join(e.file_name())))
         })
         .collect();
     out.sort();
+    out
+}
+
+/// The fixture images under `testdata/rootfs`.
+pub fn cases() -> Vec<(String, PathBuf)> {
+    fixtures("testdata/rootfs", false)
+}
+
+/// Every fixture: images, configuration repositories (`testdata/repos`)
+/// and single files (`testdata/files`), named `kind/name`.
+pub fn all_cases() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = cases()
+        .into_iter()
+        .map(|(n, p)| (format!("rootfs-{n}"), p))
+        .collect();
+    out.extend(
+        fixtures("testdata/repos", false)
+            .into_iter()
+            .map(|(n, p)| (format!("repo-{n}"), p)),
+    );
+    out.extend(
+        fixtures("testdata/files", true)
+            .into_iter()
+            .map(|(n, p)| (format!("file-{n}"), p)),
+    );
     out
 }
 

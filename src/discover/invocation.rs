@@ -1,0 +1,392 @@
+//! Effective settings of one invocation, merged as the components merge
+//! them: command-line flags > configuration drop-ins > the configuration
+//! file > defaults.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    ComponentSpec, DefaultMode, Invocation, Origin, Problem, Setting, SettingSpec, SettingType,
+    VersionInfo,
+};
+use crate::parse::flags::{Parsed, parse_bool};
+use crate::parse::yaml::{Kind, Node, Value, go_parse_int};
+use crate::source::{FileDb, FileId, Loc};
+
+/// A configuration document (the root of a `KubeletConfiguration`, say).
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigDoc {
+    pub(crate) file: FileId,
+    pub(crate) root: Node,
+}
+
+/// Which defaults apply to unset settings, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct Defaults {
+    pub(crate) mode: DefaultMode,
+    pub(crate) reason: String,
+}
+
+/// What an invocation is made of.
+pub(crate) struct Parts<'a> {
+    pub(crate) spec: &'a ComponentSpec,
+    /// The files the locations point into.
+    pub(crate) db: &'a FileDb,
+    pub(crate) start: Loc,
+    pub(crate) files: Vec<FileId>,
+    pub(crate) args: Parsed,
+    /// Configuration documents, the main file first, drop-ins after.
+    pub(crate) configs: Vec<ConfigDoc>,
+    pub(crate) defaults: Defaults,
+    pub(crate) version: Option<VersionInfo>,
+}
+
+/// Computes every setting's effective value and origin, and notes what the
+/// component would refuse.
+pub(crate) fn build(parts: Parts<'_>) -> Invocation {
+    let Parts {
+        spec,
+        db,
+        start,
+        files,
+        args,
+        configs,
+        defaults,
+        version,
+    } = parts;
+    let mut problems = command_line_problems(spec, &args);
+    let mut settings = BTreeMap::new();
+    for s in &spec.settings {
+        let flag = s.flag.as_deref().and_then(|f| args.last(f));
+        let setting = if let Some(f) = flag {
+            let (value, problem) = flag_value(s, &f.value);
+            if let Some(message) = problem {
+                problems.push(Problem {
+                    loc: f.loc.clone(),
+                    message: format!("--{}: {message}; {} will not start", f.name, spec.name),
+                });
+            }
+            Setting {
+                value: Some(value),
+                origin: Origin::Flag(f.clone()),
+            }
+        } else if let Some(found) = s
+            .config
+            .as_deref()
+            .and_then(|key| from_configs(&configs, key, s, db))
+        {
+            if let (Some(message), Origin::Config { value, .. }) = (&found.1, &found.0.origin) {
+                problems.push(Problem {
+                    loc: Some(value.clone()),
+                    message: format!(
+                        "{}: {message}; {} will not start",
+                        s.config.as_deref().unwrap_or(&s.name),
+                        spec.name
+                    ),
+                });
+            }
+            found.0
+        } else {
+            default(s, &defaults, version.as_ref())
+        };
+        settings.insert(s.name.clone(), setting);
+    }
+    Invocation {
+        component: spec.name.clone(),
+        start,
+        files,
+        flags: args.flags,
+        version,
+        defaults: defaults.mode,
+        settings,
+        problems,
+    }
+}
+
+/// Command lines the component refuses: positional arguments, a flag
+/// without its value, a long name after a single dash.
+fn command_line_problems(spec: &ComponentSpec, args: &Parsed) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for w in &args.positional {
+        out.push(Problem {
+            loc: w.text.loc().or_else(|| w.via.clone()),
+            message: format!(
+                "`{}` is not a flag: {} refuses positional arguments and will not start",
+                w.text.as_str(),
+                spec.name
+            ),
+        });
+    }
+    for f in &args.missing_value {
+        out.push(Problem {
+            loc: f.loc.clone(),
+            message: format!("--{} needs a value: {} will not start", f.name, spec.name),
+        });
+    }
+    for w in &args.bad_shorthand {
+        out.push(Problem {
+            loc: w.text.loc().or_else(|| w.via.clone()),
+            message: format!(
+                "`{}` is read as single-letter flags (a long flag needs `--`): {} will not start",
+                w.text.as_str(),
+                spec.name
+            ),
+        });
+    }
+    out
+}
+
+fn default(s: &SettingSpec, defaults: &Defaults, version: Option<&VersionInfo>) -> Setting {
+    let (value, mode) = match defaults.mode {
+        DefaultMode::Unknown => (None, DefaultMode::Unknown),
+        DefaultMode::Flags => (s.default_flags.clone(), DefaultMode::Flags),
+        DefaultMode::Config => (
+            s.default_config.clone().or_else(|| s.default_flags.clone()),
+            DefaultMode::Config,
+        ),
+        DefaultMode::Kubeadm => {
+            let generated = s.kubeadm.as_ref().filter(|k| {
+                k.versions
+                    .as_ref()
+                    .is_none_or(|c| version.is_none_or(|v| v.version.satisfies(c)))
+            });
+            match generated {
+                Some(k) => (Some(k.value.clone()), DefaultMode::Kubeadm),
+                None => (s.default_flags.clone(), DefaultMode::Flags),
+            }
+        }
+    };
+    let origin = match value {
+        Some(_) => Origin::Default {
+            mode,
+            reason: defaults.reason.clone(),
+        },
+        None => Origin::Unset,
+    };
+    Setting { value, origin }
+}
+
+/// A flag value as the component parses it (pflag: `strconv.ParseBool`,
+/// `strconv.ParseInt(s, 0, 32)`), and why it would be refused.
+fn flag_value(s: &SettingSpec, raw: &str) -> (String, Option<String>) {
+    match s.ty {
+        SettingType::Bool => match parse_bool(raw) {
+            Some(b) => (b.to_string(), None),
+            None => (raw.to_owned(), Some(format!("`{raw}` is not a boolean"))),
+        },
+        SettingType::Int => match go_parse_int(raw).filter(|v| i32::try_from(*v).is_ok()) {
+            Some(v) => (v.to_string(), None),
+            None => (raw.to_owned(), Some(format!("`{raw}` is not an integer"))),
+        },
+        _ => (raw.to_owned(), None),
+    }
+}
+
+/// What a key path holds in one document.
+enum Lookup<'a> {
+    Found(&'a Node, &'a Node),
+    /// The key, or a map above it, is `null`.
+    Null(&'a Node),
+    Absent,
+}
+
+fn lookup<'a>(root: &'a Node, path: &str) -> Lookup<'a> {
+    let mut node = root;
+    let mut found = None;
+    for part in path.split('.') {
+        let Some((k, v)) = node.entry(part) else {
+            return Lookup::Absent;
+        };
+        if v.as_scalar().is_some_and(|s| s.value() == Value::Null) {
+            return Lookup::Null(k);
+        }
+        found = Some((k, v));
+        node = v;
+    }
+    found.map_or(Lookup::Absent, |(k, v)| Lookup::Found(k, v))
+}
+
+/// The setting from the configuration documents: the last one that sets
+/// the key wins (drop-ins are JSON merge patches over the main file, so a
+/// `null` there resets the field to its config-file default). Also returns
+/// why the component would refuse the value, if it would.
+fn from_configs(
+    configs: &[ConfigDoc],
+    key: &str,
+    s: &SettingSpec,
+    files: &FileDb,
+) -> Option<(Setting, Option<String>)> {
+    for (i, c) in configs.iter().enumerate().rev() {
+        match lookup(&c.root, key) {
+            Lookup::Absent => {}
+            Lookup::Null(_) if i == 0 => return None,
+            Lookup::Null(k) => {
+                let value = s.default_config.clone().or_else(|| s.default_flags.clone());
+                let reason = format!(
+                    "reset by `null` in {}:{}, so the config-file default applies",
+                    files.get(c.file).path,
+                    files.get(c.file).line_col(k.span.start).0
+                );
+                let origin = Origin::Default {
+                    mode: DefaultMode::Config,
+                    reason,
+                };
+                return Some((Setting { value, origin }, None));
+            }
+            Lookup::Found(k, v) => {
+                let origin = Origin::Config {
+                    key: Loc::new(c.file, k.span.clone()),
+                    value: Loc::new(c.file, v.span.clone()),
+                };
+                let Some(scalar) = v.as_scalar() else {
+                    let problem = Some(format!(
+                        "expected a {} here, found a {}",
+                        type_name(s.ty),
+                        if matches!(v.kind, Kind::Seq(_)) {
+                            "list"
+                        } else {
+                            "map"
+                        }
+                    ));
+                    return Some((
+                        Setting {
+                            value: None,
+                            origin,
+                        },
+                        problem,
+                    ));
+                };
+                let value = scalar.value();
+                let problem = type_problem(s.ty, &value);
+                return Some((
+                    Setting {
+                        value: value.to_flag_text(),
+                        origin,
+                    },
+                    problem,
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn type_name(ty: SettingType) -> &'static str {
+    match ty {
+        SettingType::Bool => "boolean",
+        SettingType::Int => "number",
+        SettingType::String | SettingType::Address | SettingType::Urls => "string",
+    }
+}
+
+/// The configuration is decoded into typed fields: a quoted `"10255"` where
+/// a number belongs is a decoding error, fatal at start.
+fn type_problem(ty: SettingType, v: &Value) -> Option<String> {
+    let ok = matches!(
+        (ty, v),
+        (_, Value::Null)
+            | (SettingType::Bool, Value::Bool(_))
+            | (SettingType::Int, Value::Int(_))
+            | (
+                SettingType::String | SettingType::Address | SettingType::Urls,
+                Value::Str(_)
+            )
+    );
+    let found = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::Str(_) => "string",
+    };
+    (!ok).then(|| format!("expected a {}, found a {found}", type_name(ty)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load_components;
+    use crate::parse::yaml;
+
+    fn kubelet(docs: &[&str], defaults: DefaultMode) -> Invocation {
+        let components = load_components().map_err(|e| e.2.message).unwrap();
+        let spec = &components["kubelet"];
+        let mut db = FileDb::default();
+        let mut configs = Vec::new();
+        for (i, text) in docs.iter().enumerate() {
+            let id = db.add(format!("c{i}.yaml"), None, text.as_bytes());
+            let root = yaml::parse(text).unwrap().remove(0).root;
+            configs.push(ConfigDoc { file: id, root });
+        }
+        let start = Loc::new(db.lookup("c0.yaml").unwrap(), 0..0);
+        build(Parts {
+            spec,
+            db: &db,
+            start,
+            files: Vec::new(),
+            args: Parsed::default(),
+            configs,
+            defaults: Defaults {
+                mode: defaults,
+                reason: String::new(),
+            },
+            version: None,
+        })
+    }
+
+    fn value(inv: &Invocation, name: &str) -> Option<String> {
+        inv.setting(name).and_then(|s| s.value.clone())
+    }
+
+    #[test]
+    fn null_in_a_dropin_resets_to_the_config_default() {
+        let inv = kubelet(
+            &["readOnlyPort: 10255\n", "readOnlyPort: null\n"],
+            DefaultMode::Config,
+        );
+        assert_eq!(value(&inv, "readOnlyPort").as_deref(), Some("0"));
+        let inv = kubelet(
+            &["x: 1\n", "authentication:\n  anonymous: ~\n"],
+            DefaultMode::Flags,
+        );
+        assert_eq!(
+            value(&inv, "authentication.anonymous.enabled").as_deref(),
+            Some("false")
+        );
+        // In the main file, null is simply unset: the defaults apply.
+        let inv = kubelet(&["readOnlyPort: null\n"], DefaultMode::Flags);
+        assert_eq!(value(&inv, "readOnlyPort").as_deref(), Some("10255"));
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_stop_the_kubelet() {
+        let inv = kubelet(
+            &["readOnlyPort: \"10255\"\nauthentication:\n  webhook:\n    enabled: 1\n"],
+            DefaultMode::Config,
+        );
+        let messages: Vec<&str> = inv.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("readOnlyPort: expected a number, found a string"))
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("expected a boolean, found a number"))
+        );
+    }
+
+    #[test]
+    fn flag_values_parse_as_pflag_does() {
+        let components = load_components().map_err(|e| e.2.message).unwrap();
+        let port = components["kubelet"].setting("readOnlyPort").unwrap();
+        assert_eq!(flag_value(port, "010"), ("8".to_owned(), None));
+        assert_eq!(flag_value(port, "0x2817"), ("10263".to_owned(), None));
+        assert!(flag_value(port, "ten").1.is_some());
+        let anon = components["kubelet"]
+            .setting("authentication.anonymous.enabled")
+            .unwrap();
+        assert_eq!(flag_value(anon, "F"), ("false".to_owned(), None));
+        assert!(flag_value(anon, "yes").1.is_some());
+    }
+}

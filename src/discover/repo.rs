@@ -1,0 +1,445 @@
+//! Configuration repositories and named files (the pre-commit use case):
+//! every file is classified by its content, not its name.
+//!
+//! - kubeadm `ClusterConfiguration`: what kubeadm *will generate* for the
+//!   controller manager, the scheduler and local etcd (`extraArgs` as v1beta3
+//!   maps or v1beta4 `{name, value}` lists, kubeadm's own values otherwise);
+//! - `InitConfiguration`/`JoinConfiguration`: `nodeRegistration.kubeletExtraArgs`;
+//! - `KubeletConfiguration`, `KubeProxyConfiguration`: the configuration of
+//!   a component started with `--config` pointing at the document;
+//! - static pod manifests; systemd units and drop-ins; kubelet environment files.
+//!
+//! Anything else is ignored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::invocation::{self, ConfigDoc, Defaults, Parts};
+use super::{staticpod, systemd};
+use crate::model::{ComponentSpec, DefaultMode, Invocation, Version, VersionInfo};
+use crate::parse::envfile;
+use crate::parse::flags::{self, Flag, Parsed, Word};
+use crate::parse::words::{self, Mode};
+use crate::parse::yaml::{self, Document, Kind, Node};
+use crate::source::{FileDb, FileId, Loc, Notice};
+
+/// What the files of a repository start, and the version they target.
+pub(crate) struct Discovered {
+    pub(crate) invocations: Vec<Invocation>,
+    pub(crate) version: Option<VersionInfo>,
+}
+
+enum Content {
+    Yaml(Vec<Document>),
+    Unit,
+    EnvFile,
+    Other,
+}
+
+fn classify(text: &str) -> Content {
+    let unit_header = text
+        .lines()
+        .any(|l| matches!(l.trim(), "[Unit]" | "[Service]" | "[Install]"));
+    if unit_header {
+        return Content::Unit;
+    }
+    if let Ok(docs) = yaml::parse(text) {
+        let typed: Vec<Document> = docs
+            .into_iter()
+            .filter(|d| d.type_meta().is_some())
+            .collect();
+        if !typed.is_empty() {
+            return Content::Yaml(typed);
+        }
+    }
+    let assignments = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(['#', ';']))
+        .all(|l| {
+            l.split_once('=')
+                .is_some_and(|(k, _)| envfile::is_env_name(k.trim().trim_start_matches("export ")))
+        });
+    if assignments && text.contains("KUBELET_") {
+        return Content::EnvFile;
+    }
+    Content::Other
+}
+
+/// Discovers the invocations in `ids`.
+pub(crate) fn discover(
+    files: &FileDb,
+    ids: &[FileId],
+    components: &BTreeMap<String, ComponentSpec>,
+    forced: Option<&VersionInfo>,
+    notices: &mut Vec<Notice>,
+) -> Discovered {
+    let classified: Vec<(FileId, Content)> = ids
+        .iter()
+        .map(|&id| (id, classify(&files.get(id).text)))
+        .collect();
+    let version = forced.cloned().or_else(|| {
+        classified.iter().find_map(|(id, c)| match c {
+            Content::Yaml(docs) => docs.iter().find_map(|d| {
+                let (api, kind) = d.type_meta()?;
+                if !api.starts_with("kubeadm.k8s.io/") || kind != "ClusterConfiguration" {
+                    return None;
+                }
+                let v = Version::parse(d.root.get_str("kubernetesVersion")?)?;
+                Some(VersionInfo {
+                    version: v,
+                    source: format!("kubernetesVersion in {}", files.get(*id).path),
+                })
+            }),
+            _ => None,
+        })
+    });
+    let mut out = Vec::new();
+    for (id, content) in &classified {
+        match content {
+            Content::Yaml(docs) => {
+                for doc in docs {
+                    out.extend(from_document(files, *id, doc, components, version.as_ref()));
+                }
+                out.extend(staticpod::from_file(
+                    files,
+                    *id,
+                    docs,
+                    components,
+                    version.as_ref(),
+                ));
+            }
+            Content::Unit => {
+                out.extend(from_unit(files, *id, components, version.as_ref(), notices));
+            }
+            Content::EnvFile => {
+                let text = &files.get(*id).text;
+                let env: HashMap<String, systemd::EnvValue> = envfile::parse(*id, text)
+                    .into_iter()
+                    .map(|a| (a.name, systemd::EnvValue { value: a.value }))
+                    .collect();
+                out.extend(kubelet_fragment(
+                    files,
+                    *id,
+                    &env,
+                    components,
+                    version.as_ref(),
+                ));
+            }
+            Content::Other => {}
+        }
+    }
+    Discovered {
+        invocations: out,
+        version,
+    }
+}
+
+/// The location of a document's `kind: X` line.
+fn kind_loc(id: FileId, doc: &Document) -> Loc {
+    match doc.root.entry("kind") {
+        Some((k, v)) => Loc::new(id, k.span.start..v.span.end),
+        None => Loc::new(id, doc.root.span.start..doc.root.span.start),
+    }
+}
+
+fn from_document(
+    files: &FileDb,
+    id: FileId,
+    doc: &Document,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Vec<Invocation> {
+    let Some((api, kind)) = doc.type_meta() else {
+        return Vec::new();
+    };
+    let path = &files.get(id).path;
+    if api.starts_with("kubeadm.k8s.io/") {
+        return match kind {
+            "ClusterConfiguration" => kubeadm_cluster(files, id, doc, components, version),
+            "InitConfiguration" | "JoinConfiguration" => {
+                let Some((key, args)) = doc.root.lookup("nodeRegistration.kubeletExtraArgs") else {
+                    return Vec::new();
+                };
+                let Some(spec) = components.get("kubelet") else {
+                    return Vec::new();
+                };
+                vec![invocation::build(Parts {
+                    spec,
+                    db: files,
+                    start: Loc::new(id, key.span.clone()),
+                    files: vec![id],
+                    args: Parsed {
+                        flags: extra_args(id, args),
+                        ..Parsed::default()
+                    },
+                    configs: Vec::new(),
+                    defaults: Defaults {
+                        mode: DefaultMode::Unknown,
+                        reason: format!("kubeletExtraArgs in {path} only add flags"),
+                    },
+                    version: version.cloned(),
+                })]
+            }
+            _ => Vec::new(),
+        };
+    }
+    // A component configuration document, as if passed with --config.
+    let Some(spec) = components.values().find(|c| {
+        c.config_kind
+            .as_ref()
+            .is_some_and(|k| k.kind == kind && k.api_version == api)
+    }) else {
+        return Vec::new();
+    };
+    vec![invocation::build(Parts {
+        spec,
+        db: files,
+        start: kind_loc(id, doc),
+        files: vec![id],
+        args: Parsed::default(),
+        configs: vec![ConfigDoc {
+            file: id,
+            root: doc.root.clone(),
+        }],
+        defaults: Defaults {
+            mode: DefaultMode::Config,
+            reason: format!("not set in {path}, so the {api} default applies"),
+        },
+        version: version.cloned(),
+    })]
+}
+
+/// `extraArgs` as flags: a v1beta3 map or a v1beta4 list of `{name, value}`.
+fn extra_args(id: FileId, node: &Node) -> Vec<Flag> {
+    let flag = |name: &Node, value: Option<&Node>, whole: std::ops::Range<usize>| -> Option<Flag> {
+        let name = flags::normalize(&name.as_scalar()?.text);
+        let value_node = value?;
+        let value = value_node
+            .as_scalar()
+            .map(|s| s.value().to_flag_text().unwrap_or_default())?;
+        Some(Flag {
+            name,
+            value,
+            loc: Some(Loc::new(id, whole)),
+            value_loc: Some(Loc::new(id, value_node.span.clone())),
+            separate_value: false,
+            via: None,
+        })
+    };
+    match &node.kind {
+        Kind::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, v)| flag(k, Some(v), k.span.start..v.span.end))
+            .collect(),
+        Kind::Seq(items) => items
+            .iter()
+            .filter_map(|item| {
+                let (nk, _) = item.entry("name")?;
+                let name = item.get("name")?;
+                let _ = nk;
+                flag(name, item.get("value"), item.span.clone())
+            })
+            .collect(),
+        Kind::Scalar(_) => Vec::new(),
+    }
+}
+
+/// What kubeadm will generate from a `ClusterConfiguration`.
+fn kubeadm_cluster(
+    files: &FileDb,
+    id: FileId,
+    doc: &Document,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Vec<Invocation> {
+    let path = &files.get(id).path;
+    let mut out = Vec::new();
+    for (key, component) in [
+        ("controllerManager", "kube-controller-manager"),
+        ("scheduler", "kube-scheduler"),
+        ("etcd", "etcd"),
+    ] {
+        let Some(spec) = components.get(component) else {
+            continue;
+        };
+        let section = doc.root.entry(key);
+        let args_node = if component == "etcd" {
+            // External etcd is not generated by kubeadm.
+            if doc.root.lookup("etcd.external").is_some() {
+                continue;
+            }
+            doc.root.lookup("etcd.local.extraArgs").map(|(_, v)| v)
+        } else {
+            section.and_then(|(_, v)| v.get("extraArgs"))
+        };
+        let start =
+            section.map_or_else(|| kind_loc(id, doc), |(k, _)| Loc::new(id, k.span.clone()));
+        out.push(invocation::build(Parts {
+            spec,
+            db: files,
+            start,
+            files: vec![id],
+            args: Parsed {
+                flags: args_node.map(|n| extra_args(id, n)).unwrap_or_default(),
+                ..Parsed::default()
+            },
+            configs: Vec::new(),
+            defaults: Defaults {
+                mode: DefaultMode::Kubeadm,
+                reason: format!(
+                    "not set in the extraArgs of {path}, so kubeadm generates its own value"
+                ),
+            },
+            version: version.cloned(),
+        }));
+    }
+    out
+}
+
+/// A unit file or drop-in in a repository: its own `ExecStart=` if it has
+/// one, else the kubelet flags its `KUBELET_*` variables carry.
+fn from_unit(
+    files: &FileDb,
+    id: FileId,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+    notices: &mut Vec<Notice>,
+) -> Vec<Invocation> {
+    let merged = systemd::merge(files, &[id]);
+    let path = files.get(id).path.clone();
+    let Some(exec) = &merged.exec else {
+        return kubelet_fragment(files, id, &merged.env, components, version)
+            .into_iter()
+            .collect();
+    };
+    let mut problems = merged.problems.clone();
+    let line = systemd::command_line(&exec.value, &merged.env, &mut problems);
+    for p in &problems {
+        notices.push(notice(files, &path, p));
+    }
+    let (exe, args) = match line {
+        Ok(l) => l,
+        Err(message) => {
+            notices.push(Notice { path, message });
+            return Vec::new();
+        }
+    };
+    let Some(spec) = components.values().find(|c| c.runs(exe.text.as_str())) else {
+        return Vec::new();
+    };
+    let Some(start) = systemd::word_loc(&exe) else {
+        return Vec::new();
+    };
+    if !merged.env_files.is_empty() {
+        notices.push(Notice {
+            path: path.clone(),
+            message: "EnvironmentFile= is not followed outside an image; variables it would set are taken as empty".to_owned(),
+        });
+    }
+    let parsed = flags::parse(&args, &spec.bool_flags);
+    let config = spec
+        .config_kind
+        .as_ref()
+        .and_then(|k| parsed.last(&k.flag))
+        .is_some();
+    vec![invocation::build(Parts {
+        spec,
+        db: files,
+        start,
+        files: vec![id],
+        args: parsed,
+        configs: Vec::new(),
+        defaults: if config {
+            Defaults {
+                mode: DefaultMode::Config,
+                reason: "started with a configuration file that is not in the scanned files; its defaults are assumed".to_owned(),
+            }
+        } else {
+            Defaults {
+                mode: DefaultMode::Flags,
+                reason: format!(
+                    "{} runs without a configuration file, so the command-line defaults apply",
+                    spec.name
+                ),
+            }
+        },
+        version: version.cloned(),
+    })]
+}
+
+/// A problem as a notice naming the file and line.
+pub(crate) fn notice(files: &FileDb, fallback: &str, p: &crate::model::Problem) -> Notice {
+    match &p.loc {
+        Some(loc) => {
+            let f = files.get(loc.file);
+            Notice {
+                path: f.path.clone(),
+                message: format!("line {}: {}", f.line_col(loc.span.start).0, p.message),
+            }
+        }
+        None => Notice {
+            path: fallback.to_owned(),
+            message: p.message.clone(),
+        },
+    }
+}
+
+/// The kubelet flags carried by `KUBELET_*` variables, on their own: only
+/// what they set explicitly is known.
+fn kubelet_fragment(
+    files: &FileDb,
+    id: FileId,
+    env: &HashMap<String, systemd::EnvValue>,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Option<Invocation> {
+    let spec = components.get("kubelet")?;
+    let mut names: Vec<&String> = env.keys().filter(|k| k.starts_with("KUBELET_")).collect();
+    names.sort();
+    let words: Vec<Word> = names
+        .iter()
+        .flat_map(|n| words::split(&env[*n].value, Mode::Value).words)
+        .map(|text| Word { text, via: None })
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let start = words[0].text.loc()?;
+    Some(invocation::build(Parts {
+        spec,
+        db: files,
+        start,
+        files: vec![id],
+        args: flags::parse(&words, &spec.bool_flags),
+        configs: Vec::new(),
+        defaults: Defaults {
+            mode: DefaultMode::Unknown,
+            reason: format!("{} only adds flags", files.get(id).path),
+        },
+        version: version.cloned(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_is_by_content() {
+        assert!(matches!(
+            classify("[Service]\nEnvironment=A=1\n"),
+            Content::Unit
+        ));
+        assert!(matches!(
+            classify("apiVersion: v1\nkind: Pod\n"),
+            Content::Yaml(_)
+        ));
+        assert!(matches!(
+            classify("KUBELET_EXTRA_ARGS=--a=1\n# c\n"),
+            Content::EnvFile
+        ));
+        assert!(matches!(classify("name: ci\non: push\n"), Content::Other));
+        assert!(matches!(classify("FOO=1\n"), Content::Other));
+        assert!(matches!(classify("just text\n"), Content::Other));
+    }
+}

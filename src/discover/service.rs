@@ -1,0 +1,227 @@
+//! Components started by systemd services in an image (`kubelet.service`,
+//! and `kube-proxy.service` or control-plane services on hand-built nodes),
+//! with their `--config` files.
+//!
+//! For the kubelet (kubelet-config-file.md, "Kubelet configuration merging
+//! order"): command-line flags > `--config-dir` drop-ins (lexical order) >
+//! the `--config` file > defaults. Defaults are the legacy flag defaults
+//! without `--config` and the `kubelet.config.k8s.io/v1beta1` defaults with
+//! it (kubernetes/kubernetes#59666).
+
+use super::invocation::{self, ConfigDoc, Defaults, Parts};
+use super::systemd::{self, word_loc};
+use crate::model::{ComponentSpec, ConfigKind, DefaultMode, Invocation, VersionInfo};
+use crate::parse::flags::{self, Parsed, Word};
+use crate::parse::yaml;
+use crate::source::{self, FileId, Image, InputError, Loaded, Loc};
+
+/// Where kubeadm writes the kubelet's configuration at `init`/`join`.
+pub(crate) const KUBEADM_KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
+
+/// Finds the invocations of `spec` started by its systemd units.
+pub(crate) fn discover(
+    image: &mut Image,
+    spec: &ComponentSpec,
+    version: Option<&VersionInfo>,
+) -> Result<Vec<Invocation>, InputError> {
+    let mut out = Vec::new();
+    for unit in &spec.systemd_units {
+        let Some(service) = systemd::load_service(image, unit)? else {
+            continue;
+        };
+        let Some(start) = word_loc(&service.exec) else {
+            continue;
+        };
+        let args = flags::parse(&service.args, &spec.bool_flags);
+        check_executable(image, spec, unit, &service.exec, &start);
+        let mut files = service.files.clone();
+        let mut defaults = Defaults {
+            mode: DefaultMode::Flags,
+            reason: format!(
+                "{} runs without a configuration file, so the command-line defaults apply",
+                spec.name
+            ),
+        };
+        let mut configs = Vec::new();
+        if let Some(kind) = &spec.config_kind {
+            let cwd = service.working_directory.clone();
+            let mut found = Configured {
+                files: std::mem::take(&mut files),
+                configs: Vec::new(),
+                defaults,
+            };
+            load_configs(image, spec, kind, &args, &cwd, &mut found)?;
+            (files, configs, defaults) = (found.files, found.configs, found.defaults);
+        }
+        out.push(invocation::build(Parts {
+            spec,
+            db: &image.files,
+            start,
+            files,
+            args,
+            configs,
+            defaults,
+            version: version.cloned(),
+        }));
+    }
+    Ok(out)
+}
+
+/// The files an invocation reads, its configuration documents and the
+/// defaults that apply.
+struct Configured {
+    files: Vec<FileId>,
+    configs: Vec<ConfigDoc>,
+    defaults: Defaults,
+}
+
+/// Loads `--config` and, for the kubelet, `--config-dir` drop-ins; sets the
+/// defaults that apply.
+fn load_configs(
+    image: &mut Image,
+    spec: &ComponentSpec,
+    kind: &ConfigKind,
+    args: &Parsed,
+    cwd: &str,
+    out: &mut Configured,
+) -> Result<(), InputError> {
+    let Configured {
+        files,
+        configs,
+        defaults,
+    } = out;
+    // Relative paths resolve against the service's working directory.
+    if let Some(flag) = args.last(&kind.flag).filter(|f| !f.value.is_empty()) {
+        defaults.mode = DefaultMode::Config;
+        let path = source::join(cwd, &flag.value);
+        match image.load(&path)? {
+            Loaded::File(id) => {
+                files.push(id);
+                defaults.reason = format!(
+                    "not set in {}, so the {} default applies",
+                    image.files.get(id).path,
+                    kind.api_version
+                );
+                if let Some(root) = config_doc(image, id, kind) {
+                    configs.push(ConfigDoc { file: id, root });
+                }
+            }
+            _ if spec.name == "kubelet" && path == KUBEADM_KUBELET_CONFIG => {
+                defaults.reason = format!(
+                    "{} is written by kubeadm at init/join (it is not in the image yet); kubeadm's KubeletConfiguration applies",
+                    source::display_path(&path)
+                );
+            }
+            _ => {
+                image.notice(
+                    &path,
+                    format!(
+                        "{} is started with --{}={} but the file is not in the image: it will not start unless the file is created first; the config-file defaults are assumed",
+                        spec.name, kind.flag, flag.value
+                    ),
+                );
+                defaults.reason =
+                    "the configuration file is absent, so the config-file defaults are assumed"
+                        .to_owned();
+            }
+        }
+    }
+    if spec.name == "kubelet"
+        && let Some(flag) = args.last("config-dir").filter(|f| !f.value.is_empty())
+    {
+        let dir = source::join(cwd, &flag.value);
+        if image
+            .stat(&dir)?
+            .is_none_or(|r| r.node != source::Node::Dir)
+        {
+            image.notice(
+                &dir,
+                format!("the kubelet is started with --config-dir={} but the directory is not in the image: the kubelet will not start unless it is created first", flag.value),
+            );
+        }
+        for path in conf_files(image, &dir)? {
+            if let Loaded::File(id) = image.load(&path)? {
+                files.push(id);
+                if let Some(root) = config_doc(image, id, kind) {
+                    configs.push(ConfigDoc { file: id, root });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A notice when the unit does not start the component's own binary.
+fn check_executable(image: &mut Image, spec: &ComponentSpec, unit: &str, exec: &Word, start: &Loc) {
+    let exe = exec.text.as_str();
+    if !spec.runs(exe) {
+        let f = image.files.get(start.file);
+        let (path, line) = (f.path.clone(), f.line_col(start.span.start).0);
+        image.notice(
+            &path,
+            format!("line {line}: {unit} starts `{exe}`, not {} itself; its arguments are read as {}'s flags", spec.name, spec.name),
+        );
+    }
+}
+
+/// The configuration document of a file, or `None` with a notice. Only the
+/// first document counts, and it must be of the right kind and version.
+pub(crate) fn config_doc(image: &mut Image, id: FileId, kind: &ConfigKind) -> Option<yaml::Node> {
+    let file = image.files.get(id);
+    let path = file.path.clone();
+    match yaml::parse(&file.text) {
+        Ok(docs) => {
+            let first = docs.into_iter().next();
+            let ok = first
+                .as_ref()
+                .and_then(yaml::Document::type_meta)
+                .is_some_and(|(api, k)| k == kind.kind && api == kind.api_version);
+            if !ok {
+                image.notice(
+                    &path,
+                    format!("the first document is not a {} ({}): it will be refused and the component will not start", kind.kind, kind.api_version),
+                );
+                return None;
+            }
+            first.map(|d| d.root)
+        }
+        Err(e) => {
+            let (line, col) = file.line_col(e.offset);
+            image.notice(
+                &path,
+                format!(
+                    "invalid YAML at {line}:{col}: {}; the component will not start with it",
+                    e.message
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `*.conf` files below `dir` in the kubelet's order: Go's
+/// `filepath.WalkDir`, each directory's entries sorted by name, depth first,
+/// symlinked directories not followed.
+fn conf_files(image: &mut Image, dir: &str) -> Result<Vec<String>, InputError> {
+    let mut out = Vec::new();
+    let Some(resolved) = image.stat(dir)? else {
+        return Ok(out);
+    };
+    if resolved.node != source::Node::Dir {
+        return Ok(out);
+    }
+    walk(image, &resolved.path, &mut out)?;
+    Ok(out)
+}
+
+fn walk(image: &mut Image, dir: &str, out: &mut Vec<String>) -> Result<(), InputError> {
+    for name in image.list_dir(dir)? {
+        let path = format!("{dir}/{name}");
+        match image.lstat(&path)? {
+            source::Node::Dir => walk(image, &path, out)?,
+            source::Node::File { .. } if name.ends_with(".conf") => out.push(path),
+            _ => {}
+        }
+    }
+    Ok(())
+}

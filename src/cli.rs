@@ -47,6 +47,32 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Vec<PathBuf>,
     },
+    /// Fix the findings in place with minimal edits.
+    ///
+    /// Applies safe fixes (and unsafe ones with --unsafe-fixes), prints what
+    /// changed, and exits 0 when no findings remain, 1 when some do, 2 on
+    /// usage or input errors.
+    Fix {
+        /// Rootfs directories, configuration directories or files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print a unified diff of the changes and write nothing.
+        #[arg(long)]
+        diff: bool,
+        /// Also apply fixes that could stop a component from starting or
+        /// change its authorization.
+        #[arg(long)]
+        unsafe_fixes: bool,
+        /// The address to rebind loopback-only listeners to (`::` for IPv6).
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0", value_parser = parse_address)]
+        bind_address: String,
+        /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        kubernetes_version: Option<crate::model::Version>,
+        /// Also load the rule files (*.yaml) in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
     /// List every rule.
     Rules {
         #[arg(long, value_enum, default_value = "human")]
@@ -68,4 +94,13 @@ pub(crate) enum Command {
 fn parse_version(s: &str) -> Result<crate::model::Version, String> {
     crate::model::Version::parse(s)
         .ok_or_else(|| format!("`{s}` is not a Kubernetes version (expected e.g. 1.29 or v1.30.2)"))
+}
+
+fn parse_address(s: &str) -> Result<String, String> {
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .map(|_| bare.to_owned())
+        .map_err(|_| {
+            format!("`{s}` is not an IP address (e.g. 0.0.0.0, ::, or the node's address)")
+        })
 }

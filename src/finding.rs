@@ -36,4 +36,9 @@ pub(crate) struct Finding {
     /// Assumptions the rule made (an unknown version, say).
     pub(crate) notes: Vec<String>,
     pub(crate) fix: Option<FixPlan>,
+    /// The fix's safety for this invocation (an unsafe plan can be safe
+    /// here, e.g. the token webhook on a kubelet that has a kubeconfig).
+    pub(crate) safety: Option<crate::rules::Safety>,
+    /// Index of the invocation in its target.
+    pub(crate) invocation: usize,
 }

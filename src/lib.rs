@@ -9,6 +9,7 @@ mod cli;
 mod data;
 mod discover;
 mod finding;
+mod fix;
 mod model;
 mod parse;
 mod report;
@@ -147,40 +148,21 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             output,
             kubernetes_version,
             rules,
+        } => scan_command(&paths, format, output, kubernetes_version, &rules, term),
+        Command::Fix {
+            paths,
+            diff,
+            unsafe_fixes,
+            bind_address,
+            kubernetes_version,
+            rules,
         } => {
-            let (components, rules) = load_rules(&rules)?;
-            let opts = scan::Options { kubernetes_version };
-            let targets = scan::scan_paths(&paths, &components, &rules, &opts)
-                .map_err(|e| Box::new(e) as Diag)?;
-            let text = match format {
-                Format::Human => report::human::render(
-                    &targets,
-                    report::human::Style {
-                        color: term.color && output.is_none(),
-                        width: term.width,
-                    },
-                ),
-                Format::Json => report::json::render(&targets),
-                Format::Sarif => report::sarif::render(&targets, &rules),
+            let opts = fix::FixOptions {
+                unsafe_fixes,
+                bind_address,
+                dry_run: diff,
             };
-            let found = targets.iter().any(|t| !t.findings.is_empty());
-            let status = if found { EXIT_FINDINGS } else { EXIT_CLEAN };
-            match output {
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .map_err(|source| Box::new(CliError::Write { path, source }) as Diag)?;
-                    Ok(Outcome {
-                        stderr: format!("{}\n", report::human::summary(&targets)),
-                        status,
-                        ..Outcome::default()
-                    })
-                }
-                None => Ok(Outcome {
-                    stdout: text,
-                    status,
-                    ..Outcome::default()
-                }),
-            }
+            fix_command(&paths, &opts, kubernetes_version, &rules)
         }
         Command::Rules { format, rules } => {
             let (_, rules) = load_rules(&rules)?;
@@ -202,6 +184,91 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
                 ..Outcome::default()
             })
         }
+    }
+}
+
+fn scan_command(
+    paths: &[std::path::PathBuf],
+    format: Format,
+    output: Option<std::path::PathBuf>,
+    kubernetes_version: Option<model::Version>,
+    extra_rules: &[std::path::PathBuf],
+    term: Terminal,
+) -> Result<Outcome, Diag> {
+    let (components, rules) = load_rules(extra_rules)?;
+    let opts = scan::Options {
+        kubernetes_version,
+        overlay: std::sync::Arc::default(),
+    };
+    let targets =
+        scan::scan_paths(paths, &components, &rules, &opts).map_err(|e| Box::new(e) as Diag)?;
+    let text = match format {
+        Format::Human => report::human::render(
+            &targets,
+            report::human::Style {
+                color: term.color && output.is_none(),
+                width: term.width,
+            },
+        ),
+        Format::Json => report::json::render(&targets),
+        Format::Sarif => report::sarif::render(&targets, &rules),
+    };
+    let found = targets.iter().any(|t| !t.findings.is_empty());
+    let status = if found { EXIT_FINDINGS } else { EXIT_CLEAN };
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text)
+                .map_err(|source| Box::new(CliError::Write { path, source }) as Diag)?;
+            Ok(Outcome {
+                stderr: format!("{}\n", report::human::summary(&targets)),
+                status,
+                ..Outcome::default()
+            })
+        }
+        None => Ok(Outcome {
+            stdout: text,
+            status,
+            ..Outcome::default()
+        }),
+    }
+}
+
+fn fix_command(
+    paths: &[std::path::PathBuf],
+    opts: &fix::FixOptions,
+    kubernetes_version: Option<model::Version>,
+    extra_rules: &[std::path::PathBuf],
+) -> Result<Outcome, Diag> {
+    let (components, rules) = load_rules(extra_rules)?;
+    let base = scan::Options {
+        kubernetes_version,
+        overlay: std::sync::Arc::default(),
+    };
+    let report =
+        fix::run(paths, &components, &rules, &base, opts).map_err(|e| Box::new(e) as Diag)?;
+    let summary = report::fixes::render(&report);
+    let remaining = report.after.iter().any(|t| !t.findings.is_empty());
+    let status = if report.changed.iter().any(|c| c.error.is_some()) {
+        EXIT_ERROR
+    } else if remaining {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    // With --diff the diff is the output and the account goes to standard
+    // error; without it the account is the output.
+    if opts.dry_run {
+        Ok(Outcome {
+            stdout: report::fixes::diff(&report),
+            stderr: summary,
+            status,
+        })
+    } else {
+        Ok(Outcome {
+            stdout: summary,
+            status,
+            ..Outcome::default()
+        })
     }
 }
 

@@ -2,18 +2,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::discover::{self, repo, version};
 use crate::finding::Finding;
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
 use crate::rules::{Rule, Subject, evaluate};
-use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Notice};
+use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Notice, Overlay};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Options {
     /// Overrides version detection.
     pub(crate) kubernetes_version: Option<Version>,
+    /// File contents to use instead of the disk's (host path → bytes).
+    pub(crate) overlay: Arc<Overlay>,
 }
 
 /// What kind of input a target is.
@@ -104,7 +107,7 @@ fn scan_rootfs(
     components: &BTreeMap<String, ComponentSpec>,
     opts: &Options,
 ) -> Result<Target, InputError> {
-    let tree = DirTree::open(input).map_err(|e| io_error(input, e))?;
+    let tree = DirTree::open(input, Arc::clone(&opts.overlay)).map_err(|e| io_error(input, e))?;
     let mut image = Image::new(Box::new(tree));
     let version = match forced_version(opts) {
         Some(v) => Some(v),
@@ -131,7 +134,10 @@ fn scan_rootfs(
 
 /// Reads a configuration file that the user pointed at (directly or in a
 /// directory): regular files under the size cap that hold text.
-fn read_config_file(path: &Path) -> Result<Option<Vec<u8>>, InputError> {
+fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, InputError> {
+    if let Some(bytes) = overlay.get(path) {
+        return Ok(Some(bytes.clone()));
+    }
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     if !meta.is_file() || meta.len() > source::MAX_FILE_SIZE {
         return Ok(None);
@@ -189,8 +195,8 @@ fn scan_directory(
         } else if !entry.file_type().is_file() {
             continue;
         }
-        if let Some(bytes) = read_config_file(path)? {
-            ids.push(files.add(shown, None, &bytes));
+        if let Some(bytes) = read_config_file(path, &opts.overlay)? {
+            ids.push(files.add(shown, None, &bytes, path.to_path_buf()));
         }
     }
     let forced = forced_version(opts);
@@ -215,8 +221,8 @@ fn scan_files(
     let mut notices = Vec::new();
     let mut ids = Vec::new();
     for p in paths {
-        match read_config_file(p)? {
-            Some(bytes) => ids.push(files.add(p.display().to_string(), None, &bytes)),
+        match read_config_file(p, &opts.overlay)? {
+            Some(bytes) => ids.push(files.add(p.display().to_string(), None, &bytes, p.clone())),
             None => notices.push(Notice {
                 path: p.display().to_string(),
                 message: "not a text file under the size limit; skipped".to_owned(),
@@ -247,7 +253,7 @@ fn evaluate_all(t: &mut Target, components: &BTreeMap<String, ComponentSpec>, ru
         }
     }
     let mut findings = Vec::new();
-    for inv in &t.invocations {
+    for (index, inv) in t.invocations.iter().enumerate() {
         let Some(spec) = components.get(&inv.component) else {
             continue;
         };
@@ -258,7 +264,10 @@ fn evaluate_all(t: &mut Target, components: &BTreeMap<String, ComponentSpec>, ru
             files: &t.files,
         };
         for r in rules {
-            findings.extend(evaluate(r, &subject));
+            findings.extend(evaluate(r, &subject).into_iter().map(|mut f| {
+                f.invocation = index;
+                f
+            }));
         }
     }
     // One finding per rule and token, even when two routes reach it.

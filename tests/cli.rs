@@ -271,3 +271,20 @@ fn the_binary_exits_with_the_documented_codes() {
     assert_eq!(status(&["scan", "testdata/nope"]), Some(2));
     assert_eq!(status(&["--version"]), Some(0));
 }
+
+#[test]
+fn fix_exit_status_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-a", "testdata/demo", dir.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let demo = dir.path().join("demo");
+    let demo = demo.to_str().unwrap();
+    let out = run(&["fix", demo]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    insta::assert_snapshot!("fix_demo", out.stdout);
+    assert_eq!(run(&["scan", demo]).status, 0);
+    assert_eq!(run(&["fix", "testdata/no-such-dir"]).status, 2);
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     ComponentSpec, DefaultMode, Invocation, Origin, Problem, Setting, SettingSpec, SettingType,
-    VersionInfo,
+    Source, VersionInfo,
 };
 use crate::parse::flags::{Parsed, parse_bool};
 use crate::parse::yaml::{Kind, Node, Value, go_parse_int};
@@ -38,6 +38,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) configs: Vec<ConfigDoc>,
     pub(crate) defaults: Defaults,
     pub(crate) version: Option<VersionInfo>,
+    pub(crate) source: Source,
 }
 
 /// Computes every setting's effective value and origin, and notes what the
@@ -52,6 +53,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         configs,
         defaults,
         version,
+        source,
     } = parts;
     let mut problems = command_line_problems(spec, &args);
     let mut settings = BTreeMap::new();
@@ -99,6 +101,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         defaults: defaults.mode,
         settings,
         problems,
+        source,
     }
 }
 
@@ -312,7 +315,12 @@ mod tests {
         let mut db = FileDb::default();
         let mut configs = Vec::new();
         for (i, text) in docs.iter().enumerate() {
-            let id = db.add(format!("c{i}.yaml"), None, text.as_bytes());
+            let id = db.add(
+                format!("c{i}.yaml"),
+                None,
+                text.as_bytes(),
+                std::path::PathBuf::new(),
+            );
             let root = yaml::parse(text).unwrap().remove(0).root;
             configs.push(ConfigDoc { file: id, root });
         }
@@ -329,6 +337,7 @@ mod tests {
                 reason: String::new(),
             },
             version: None,
+            source: Source::CommandLine,
         })
     }
 

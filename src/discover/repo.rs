@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::{staticpod, systemd};
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Version, VersionInfo};
+use crate::model::{ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo};
 use crate::parse::envfile;
 use crate::parse::flags::{self, Flag, Parsed, Word};
 use crate::parse::words::{self, Mode};
@@ -178,6 +178,10 @@ fn from_document(
                         reason: format!("kubeletExtraArgs in {path} only add flags"),
                     },
                     version: version.cloned(),
+                    source: Source::KubeletExtraArgs {
+                        file: id,
+                        doc_start: doc.root.span.start,
+                    },
                 })]
             }
             _ => Vec::new(),
@@ -206,6 +210,10 @@ fn from_document(
             reason: format!("not set in {path}, so the {api} default applies"),
         },
         version: version.cloned(),
+        source: Source::ConfigDoc {
+            file: id,
+            doc_start: doc.root.span.start,
+        },
     })]
 }
 
@@ -254,10 +262,14 @@ fn kubeadm_cluster(
 ) -> Vec<Invocation> {
     let path = &files.get(id).path;
     let mut out = Vec::new();
-    for (key, component) in [
-        ("controllerManager", "kube-controller-manager"),
-        ("scheduler", "kube-scheduler"),
-        ("etcd", "etcd"),
+    for (key, component, section_path) in [
+        (
+            "controllerManager",
+            "kube-controller-manager",
+            "controllerManager",
+        ),
+        ("scheduler", "kube-scheduler", "scheduler"),
+        ("etcd", "etcd", "etcd.local"),
     ] {
         let Some(spec) = components.get(component) else {
             continue;
@@ -291,6 +303,11 @@ fn kubeadm_cluster(
                 ),
             },
             version: version.cloned(),
+            source: Source::Kubeadm {
+                file: id,
+                doc_start: doc.root.span.start,
+                section: section_path,
+            },
         }));
     }
     out
@@ -364,6 +381,7 @@ fn from_unit(
             }
         },
         version: version.cloned(),
+        source: Source::CommandLine,
     })]
 }
 
@@ -417,6 +435,7 @@ fn kubelet_fragment(
             reason: format!("{} only adds flags", files.get(id).path),
         },
         version: version.cloned(),
+        source: Source::CommandLine,
     }))
 }
 

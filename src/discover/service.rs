@@ -10,7 +10,7 @@
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::systemd::{self, word_loc};
-use crate::model::{ComponentSpec, ConfigKind, DefaultMode, Invocation, VersionInfo};
+use crate::model::{ComponentSpec, ConfigKind, DefaultMode, Invocation, Source, VersionInfo};
 use crate::parse::flags::{self, Parsed, Word};
 use crate::parse::yaml;
 use crate::source::{self, FileId, Image, InputError, Loaded, Loc};
@@ -62,6 +62,7 @@ pub(crate) fn discover(
             configs,
             defaults,
             version: version.cloned(),
+            source: Source::CommandLine,
         }));
     }
     Ok(out)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::invocation::{self, Defaults, Parts};
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Version, VersionInfo};
+use crate::model::{ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo};
 use crate::parse::flags::{self, Word};
 use crate::parse::yaml::{self, Kind, Node};
 use crate::source::{FileDb, FileId, Loc};
@@ -103,6 +103,10 @@ pub(crate) fn from_file(
             let Some(spec) = components.values().find(|s| s.runs(&exe_name)) else {
                 continue;
             };
+            // New flags go after the last item of the list that holds them.
+            let Some(last_item) = args.last().or(command.last()).copied() else {
+                continue;
+            };
             let start_node = exe_node
                 .or_else(|| c.entry("image").map(|(k, _)| k))
                 .unwrap_or(c);
@@ -132,6 +136,9 @@ pub(crate) fn from_file(
                     ),
                 },
                 version: own.or_else(|| version.cloned()),
+                source: Source::StaticPod {
+                    last: Loc::new(id, last_item.span.clone()),
+                },
             }));
         }
     }

@@ -16,7 +16,7 @@ pub(crate) use spec::{
 pub(crate) use version::{Constraint, Version, VersionInfo};
 
 use crate::parse::flags::Flag;
-use crate::source::{FileDb, Loc};
+use crate::source::{FileDb, FileId, Loc};
 
 /// Which set of defaults applies to settings nobody set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -99,6 +99,28 @@ pub(crate) struct Setting {
     pub(crate) origin: Origin,
 }
 
+/// Where an invocation's settings are written, which decides how `fix`
+/// adds a setting that is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Flags in text: a unit, a drop-in, an environment file.
+    CommandLine,
+    /// A static pod container: flags are items of a YAML list; `last` is
+    /// the list's last item.
+    StaticPod { last: Loc },
+    /// Predicted from a kubeadm `ClusterConfiguration`: the document (by its
+    /// start offset) and the section (`controllerManager`, `etcd.local`).
+    Kubeadm {
+        file: FileId,
+        doc_start: usize,
+        section: &'static str,
+    },
+    /// A component configuration document (`KubeletConfiguration`, …).
+    ConfigDoc { file: FileId, doc_start: usize },
+    /// `nodeRegistration.kubeletExtraArgs` of a kubeadm document.
+    KubeletExtraArgs { file: FileId, doc_start: usize },
+}
+
 /// One started component: a kubelet from a systemd unit, a static pod, …
 #[derive(Debug, Clone)]
 pub(crate) struct Invocation {
@@ -115,6 +137,7 @@ pub(crate) struct Invocation {
     pub(crate) defaults: DefaultMode,
     pub(crate) settings: BTreeMap<String, Setting>,
     pub(crate) problems: Vec<Problem>,
+    pub(crate) source: Source,
 }
 
 impl Invocation {

@@ -62,6 +62,11 @@ impl Value {
 }
 
 impl Scalar {
+    /// How a plain scalar with this text reads.
+    pub(crate) fn plain_value(text: &str) -> Value {
+        resolve_plain(text)
+    }
+
     /// Resolves the scalar with YAML 1.1 rules for plain style; a core
     /// tag (`!!int "10255"`) resolves a quoted scalar too.
     pub(crate) fn value(&self) -> Value {
@@ -284,6 +289,14 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
                 Some((node, 0))
             }
             Event::Scalar(value, style, anchor, tag) => {
+                // The parser's end marker for a quoted scalar runs on over
+                // trailing space and comments; end it at the closing quote.
+                let end = match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        quoted_end(text, start).unwrap_or(end)
+                    }
+                    _ => end,
+                };
                 let node = Node {
                     span: start..end,
                     kind: Kind::Scalar(Scalar {
@@ -382,6 +395,25 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, value: Node) {
     }
 }
 
+/// The offset just past the closing quote of the quoted scalar at `start`.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 fn push_frame(stack: &mut Vec<Frame>, frame: Frame, at: usize) -> Result<(), Error> {
     if stack.len() >= MAX_DEPTH {
         return Err(Error {
@@ -435,6 +467,20 @@ mod tests {
         assert_eq!(v.as_scalar().unwrap().value(), Value::Str("10255".into()));
         assert_eq!(docs[1].type_meta(), None);
         assert_eq!(docs[1].root.get_str("kind"), Some("Other"));
+    }
+
+    #[test]
+    fn quoted_spans_stop_at_the_closing_quote() {
+        let text = "d: 'e''s'  # f\ng: \"h\\\"\" # i\nl:\n- 'x' # y\n- z # w\n";
+        let docs = parse(text).unwrap();
+        let root = &docs[0].root;
+        assert_eq!(&text[root.get("d").unwrap().span.clone()], "'e''s'");
+        assert_eq!(&text[root.get("g").unwrap().span.clone()], "\"h\\\"\"");
+        let Kind::Seq(items) = &root.get("l").unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(&text[items[0].span.clone()], "'x'");
+        assert_eq!(&text[items[1].span.clone()], "z");
     }
 
     #[test]

@@ -77,7 +77,12 @@ fn finding(t: &Target, f: &Finding) -> Value {
             "origin": origin(files, &e.origin),
         })).collect::<Vec<_>>(),
         "notes": f.notes,
-        "fix": f.fix.as_ref().map(super::rules::fix_json),
+        "fix": f.fix.as_ref().map(|x| {
+            let mut v = super::rules::fix_json(x);
+            // The safety for this finding: an unsafe plan can be safe here.
+            v["safety"] = json!(f.safety);
+            v
+        }),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Renderers. They read findings and nothing else, and return text; the
 //! CLI decides where it goes.
 
+pub(crate) mod fixes;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod rules;

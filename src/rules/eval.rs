@@ -134,7 +134,9 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         } else {
             Vec::new()
         },
+        safety: rule.fix.as_ref().map(|f| safety(f, subject)),
         fix: rule.fix.clone(),
+        invocation: 0,
     })
 }
 
@@ -212,13 +214,30 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
             } else {
                 Vec::new()
             },
+            safety: rule.fix.as_ref().map(|f| safety(f, subject)),
             fix: rule.fix.as_ref().map(|f| super::FixPlan {
                 remove: vec![flag.name.clone()],
                 ..f.clone()
             }),
+            invocation: 0,
         });
     }
     out
+}
+
+/// The fix's safety here: unsafe plans become safe where their `safe_when`
+/// conditions hold.
+fn safety(f: &super::FixPlan, subject: &Subject<'_>) -> super::Safety {
+    let mut assumed = false;
+    match f.safety {
+        super::Safety::Unsafe
+            if !f.safe_when.is_empty()
+                && f.safe_when.iter().all(|c| holds(c, subject, &mut assumed)) =>
+        {
+            super::Safety::Safe
+        }
+        s => s,
+    }
 }
 
 fn label(rule: &Rule, setting: &str, subject: &Subject<'_>) -> String {

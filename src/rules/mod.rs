@@ -77,6 +77,8 @@ enum SerializableText {
 struct SerializableFix {
     safety: Safety,
     #[serde(default)]
+    safe_when: Vec<SerializableCondition>,
+    #[serde(default)]
     set: BTreeMap<String, ScalarText>,
     #[serde(default)]
     remove: Vec<String>,
@@ -173,6 +175,8 @@ pub(crate) struct Variant {
 #[derive(Debug, Clone)]
 pub(crate) struct FixPlan {
     pub(crate) safety: Safety,
+    /// When these hold, an unsafe fix is safe for this invocation.
+    pub(crate) safe_when: Vec<Condition>,
     pub(crate) set: Vec<(String, String)>,
     pub(crate) remove: Vec<String>,
     pub(crate) description: String,
@@ -467,6 +471,7 @@ fn compile_fix(
     }
     Ok(FixPlan {
         safety: f.safety,
+        safe_when: conditions(f.safe_when, scope, text)?,
         set: f.set.into_iter().map(|(k, v)| (k, v.text())).collect(),
         remove: f.remove,
         description: f.description,

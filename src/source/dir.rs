@@ -9,18 +9,22 @@ use std::fs;
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use super::{MAX_FILE_SIZE, Node, Tree};
+use super::{MAX_FILE_SIZE, Node, Overlay, Tree};
 
 pub(crate) struct DirTree {
     root: PathBuf,
     root_fd: OwnedFd,
+    overlay: Arc<Overlay>,
 }
 
 impl DirTree {
-    pub(crate) fn open(root: &Path) -> io::Result<Self> {
+    /// Opens a rootfs; files in `overlay` (keyed by host path) are read from
+    /// it instead of the disk, so `fix` can check its edits before writing.
+    pub(crate) fn open(root: &Path, overlay: Arc<Overlay>) -> io::Result<Self> {
         let root_fd = rustix::fs::open(
             root,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -29,6 +33,7 @@ impl DirTree {
         Ok(Self {
             root: root.to_path_buf(),
             root_fd,
+            overlay,
         })
     }
 
@@ -65,6 +70,13 @@ impl DirTree {
 impl Tree for DirTree {
     fn lstat(&self, path: &str) -> io::Result<Node> {
         let meta = fs::symlink_metadata(self.host(path))?;
+        if meta.is_file()
+            && let Some(bytes) = self.overlay.get(&self.host(path))
+        {
+            return Ok(Node::File {
+                size: bytes.len() as u64,
+            });
+        }
         let ft = meta.file_type();
         Ok(if ft.is_symlink() {
             let target = fs::read_link(self.host(path))?;
@@ -80,6 +92,9 @@ impl Tree for DirTree {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        if let Some(bytes) = self.overlay.get(&self.host(path)) {
+            return Ok(bytes.clone());
+        }
         let file = self.open_file(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {

@@ -12,12 +12,15 @@ mod resolve;
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub(crate) use dir::DirTree;
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::text::LineIndex;
+
+/// New contents for files, keyed by host path: what `fix` would write.
+pub(crate) type Overlay = HashMap<PathBuf, Vec<u8>>;
 
 /// Files larger than this are not configuration files; they are skipped with
 /// a notice instead of being read into memory.
@@ -55,6 +58,11 @@ pub(crate) struct SourceFile {
     pub(crate) via: Option<String>,
     /// The file's text; invalid UTF-8 is replaced by U+FFFD.
     pub(crate) text: String,
+    /// Whether the text is the file's bytes (valid UTF-8); fixes refuse to
+    /// rewrite a file that is not.
+    pub(crate) exact: bool,
+    /// Where the bytes live on this machine (for `fix`).
+    pub(crate) host: PathBuf,
     pub(crate) lines: LineIndex,
 }
 
@@ -80,11 +88,26 @@ impl FileDb {
         self.by_path.get(path).copied()
     }
 
+    /// The file read from a host path.
+    pub(crate) fn lookup_host(&self, host: &Path) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.host == host)
+            .map(|i| FileId(i as u32))
+    }
+
     /// Registers a file, or returns the id it already has.
-    pub(crate) fn add(&mut self, path: String, via: Option<String>, bytes: &[u8]) -> FileId {
+    pub(crate) fn add(
+        &mut self,
+        path: String,
+        via: Option<String>,
+        bytes: &[u8],
+        host: PathBuf,
+    ) -> FileId {
         if let Some(&id) = self.by_path.get(&path) {
             return id;
         }
+        let exact = std::str::from_utf8(bytes).is_ok();
         let text = String::from_utf8_lossy(bytes).into_owned();
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.by_path.insert(path.clone(), id);
@@ -93,6 +116,8 @@ impl FileDb {
             path,
             via,
             text,
+            exact,
+            host,
         });
         id
     }
@@ -244,7 +269,8 @@ impl Image {
                     }
                 };
                 let via = r.via_link.then(|| display_path(&normalize(path)));
-                Ok(Loaded::File(self.files.add(shown, via, &bytes)))
+                let host = self.tree.host_path(&r.path);
+                Ok(Loaded::File(self.files.add(shown, via, &bytes, host)))
             }
         }
     }

@@ -84,8 +84,12 @@ pub fn finding_lines(json: &str) -> Vec<String> {
 
 /// The expected findings of a fixture (`<case>.expect`).
 pub fn expected(path: &Path) -> Vec<String> {
-    let file = std::path::PathBuf::from(format!("{}.expect", path.display()));
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    expectations(&PathBuf::from(format!("{}.expect", path.display())))
+}
+
+/// `CODE path:line` lines of an expectation file, sorted.
+pub fn expectations(file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let mut out: Vec<String> = text
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -1,0 +1,390 @@
+//! `promready fix`: apply the fixes of findings as minimal byte edits.
+//!
+//! Fixes are planned from each finding's provenance ([`plan`]), applied one
+//! per file per round to an in-memory overlay, and checked by scanning
+//! again: a fix whose finding does not go away, or that leaves a YAML file
+//! unparsable, is reverted and reported. Rounds repeat until nothing is left
+//! to fix, so applying fixes twice changes nothing the second time. Files
+//! are written only at the end, atomically ([`write`]).
+
+mod edit;
+mod plan;
+mod write;
+mod yaml_edit;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::finding::Finding;
+use crate::model::ComponentSpec;
+use crate::rules::{Rule, Safety};
+use crate::scan::{self, InputKind, Options, Target};
+use crate::source::InputError;
+
+/// What the user asked for.
+pub(crate) struct FixOptions {
+    pub(crate) unsafe_fixes: bool,
+    /// The address used when rebinding off loopback.
+    pub(crate) bind_address: String,
+    /// Plan and show, but write nothing.
+    pub(crate) dry_run: bool,
+}
+
+/// A finding as the fix report names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Named {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) line: usize,
+}
+
+/// A file the fixes change.
+#[derive(Debug, Clone)]
+pub(crate) struct Changed {
+    /// The path as reports show it.
+    pub(crate) path: String,
+    pub(crate) before: String,
+    pub(crate) after: String,
+    /// The rules whose findings the change fixes.
+    pub(crate) codes: Vec<String>,
+    /// Where a durable fix belongs, for files a tool regenerates.
+    pub(crate) note: Option<String>,
+    /// Why the file could not be written, if it was not.
+    pub(crate) error: Option<String>,
+}
+
+/// The outcome of `fix`.
+pub(crate) struct FixReport {
+    pub(crate) changed: Vec<Changed>,
+    /// Fixes held back because they are unsafe.
+    pub(crate) held_back: Vec<Named>,
+    /// Fixes that could not be made, and why.
+    pub(crate) failed: Vec<(Named, String)>,
+    /// The scan after the fixes.
+    pub(crate) after: Vec<Target>,
+    pub(crate) dry_run: bool,
+    /// How many findings the changes fix.
+    pub(crate) fixed: usize,
+}
+
+/// The identity of a finding across rounds (lines move; tokens do not).
+type Key = (String, String, String, usize);
+
+fn key(t: &Target, tix: usize, f: &Finding) -> Key {
+    let file = t.files.get(f.primary.loc.file);
+    let token = file
+        .text
+        .get(f.primary.loc.span.clone())
+        .unwrap_or("")
+        .to_owned();
+    (f.code.clone(), file.path.clone(), token, tix)
+}
+
+fn named(t: &Target, f: &Finding) -> Named {
+    let file = t.files.get(f.primary.loc.file);
+    Named {
+        code: f.code.clone(),
+        name: f.name.clone(),
+        path: file.path.clone(),
+        line: file.line_col(f.primary.loc.span.start).0,
+    }
+}
+
+const MAX_ROUNDS: usize = 64;
+
+/// A file's original text and where it was read from.
+struct Original {
+    path: String,
+    text: String,
+    kind: InputKind,
+    input: PathBuf,
+}
+
+/// A fix applied in the last round, to be checked by the next scan.
+struct Pending {
+    key: Key,
+    named: Named,
+    host: PathBuf,
+    before: Option<Vec<u8>>,
+}
+
+/// The fixer's state across rounds.
+#[derive(Default)]
+struct Fixer {
+    overlay: HashMap<PathBuf, Vec<u8>>,
+    originals: HashMap<PathBuf, Original>,
+    failed: HashMap<Key, (Named, String)>,
+    codes: HashMap<PathBuf, Vec<String>>,
+    pending: Vec<Pending>,
+    fixed: HashSet<Key>,
+}
+
+impl Fixer {
+    /// Keeps last round's fixes whose findings are gone and reverts the
+    /// others; true if anything was reverted.
+    fn verify(&mut self, targets: &[Target]) -> bool {
+        let present: HashSet<Key> = targets
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| t.findings.iter().map(move |f| key(t, ti, f)))
+            .collect();
+        let mut reverted = false;
+        for p in std::mem::take(&mut self.pending) {
+            if present.contains(&p.key) {
+                match p.before {
+                    Some(b) => self.overlay.insert(p.host.clone(), b),
+                    None => self.overlay.remove(&p.host),
+                };
+                if let Some(c) = self.codes.get_mut(&p.host) {
+                    c.retain(|x| *x != p.key.0);
+                }
+                self.fixed.remove(&p.key);
+                self.failed.insert(
+                    p.key,
+                    (
+                        p.named,
+                        "the change did not remove the finding, so it was reverted".to_owned(),
+                    ),
+                );
+                reverted = true;
+            } else {
+                self.fixed.insert(p.key);
+            }
+        }
+        reverted
+    }
+
+    /// Plans and applies at most one fix per file; true if any was applied.
+    fn round(
+        &mut self,
+        targets: &[Target],
+        components: &BTreeMap<String, ComponentSpec>,
+        opts: &FixOptions,
+    ) -> bool {
+        let mut touched: HashSet<PathBuf> = HashSet::new();
+        for (ti, t) in targets.iter().enumerate() {
+            for f in &t.findings {
+                let k = key(t, ti, f);
+                let allowed = f.safety != Some(Safety::Unsafe) || opts.unsafe_fixes;
+                if self.failed.contains_key(&k) || f.fix.is_none() || !allowed {
+                    continue;
+                }
+                let Some(spec) = components.get(&f.component) else {
+                    continue;
+                };
+                let planned = match plan::plan(t, f, spec, &plan::Rebind(&opts.bind_address)) {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        self.failed.insert(k, (named(t, f), reason));
+                        continue;
+                    }
+                };
+                let hosts: HashSet<PathBuf> = planned
+                    .edits
+                    .iter()
+                    .map(|e| t.files.get(e.file).host.clone())
+                    .collect();
+                if hosts.iter().any(|h| touched.contains(h)) {
+                    continue; // next round
+                }
+                let applied = check_writable(t, &planned)
+                    .and_then(|()| apply(t, &planned, &mut self.overlay));
+                match applied {
+                    Ok(befores) => {
+                        for (host, before) in befores {
+                            let file = t
+                                .files
+                                .get(t.files.lookup_host(&host).unwrap_or(f.primary.loc.file));
+                            self.originals
+                                .entry(host.clone())
+                                .or_insert_with(|| Original {
+                                    path: file.path.clone(),
+                                    text: file.text.clone(),
+                                    kind: t.kind,
+                                    input: t.input.clone(),
+                                });
+                            self.codes
+                                .entry(host.clone())
+                                .or_default()
+                                .push(f.code.clone());
+                            self.pending.push(Pending {
+                                key: k.clone(),
+                                named: named(t, f),
+                                host: host.clone(),
+                                before,
+                            });
+                            touched.insert(host);
+                        }
+                    }
+                    Err(reason) => {
+                        self.failed.insert(k, (named(t, f), reason));
+                    }
+                }
+            }
+        }
+        !touched.is_empty()
+    }
+
+    /// Writes (unless dry-running) every file whose content changed.
+    fn write(&self, dry_run: bool) -> Vec<Changed> {
+        let mut hosts: Vec<&PathBuf> = self.overlay.keys().collect();
+        hosts.sort();
+        let mut changed = Vec::new();
+        for host in hosts {
+            let bytes = &self.overlay[host];
+            let Some(o) = self.originals.get(host) else {
+                continue;
+            };
+            let after = String::from_utf8_lossy(bytes).into_owned();
+            if after == o.text {
+                continue;
+            }
+            let mut error = None;
+            if !dry_run {
+                let rel = host.strip_prefix(&o.input).unwrap_or(host);
+                let place = match o.kind {
+                    InputKind::Rootfs => write::Place::InRoot {
+                        root: &o.input,
+                        rel,
+                    },
+                    InputKind::Directory | InputKind::Files => write::Place::Host(host),
+                };
+                if let Err(e) = write::replace(&place, bytes) {
+                    error = Some(format!("not written: {e}"));
+                }
+            }
+            let mut codes = self.codes.get(host).cloned().unwrap_or_default();
+            codes.sort();
+            codes.dedup();
+            changed.push(Changed {
+                path: o.path.clone(),
+                before: o.text.clone(),
+                after,
+                codes,
+                note: (o.kind == InputKind::Rootfs)
+                    .then(|| durable_note(&o.path))
+                    .flatten(),
+                error,
+            });
+        }
+        changed
+    }
+}
+
+/// Fixes the findings of `paths`.
+pub(crate) fn run(
+    paths: &[PathBuf],
+    components: &BTreeMap<String, ComponentSpec>,
+    rules: &[Rule],
+    base: &Options,
+    opts: &FixOptions,
+) -> Result<FixReport, InputError> {
+    let mut fixer = Fixer::default();
+    let mut rounds = 0;
+    let targets = loop {
+        let scan_opts = Options {
+            kubernetes_version: base.kubernetes_version,
+            overlay: Arc::new(fixer.overlay.clone()),
+        };
+        let targets = scan::scan_paths(paths, components, rules, &scan_opts)?;
+        if fixer.verify(&targets) {
+            continue;
+        }
+        rounds += 1;
+        if rounds > MAX_ROUNDS || !fixer.round(&targets, components, opts) {
+            break targets;
+        }
+    };
+    let changed = fixer.write(opts.dry_run);
+    let mut held_back = Vec::new();
+    let mut failed = Vec::new();
+    for (ti, t) in targets.iter().enumerate() {
+        for f in &t.findings {
+            if let Some((n, reason)) = fixer.failed.get(&key(t, ti, f)) {
+                failed.push((n.clone(), reason.clone()));
+            } else if f.fix.is_some() && f.safety == Some(Safety::Unsafe) && !opts.unsafe_fixes {
+                held_back.push(named(t, f));
+            }
+        }
+    }
+    failed.sort();
+    held_back.sort();
+    Ok(FixReport {
+        changed,
+        held_back,
+        failed,
+        after: targets,
+        dry_run: opts.dry_run,
+        fixed: fixer.fixed.len(),
+    })
+}
+
+/// Refuses plans that touch files which cannot be replaced safely.
+fn check_writable(t: &Target, planned: &plan::Plan) -> Result<(), String> {
+    for e in &planned.edits {
+        let file = t.files.get(e.file);
+        let place = match t.kind {
+            InputKind::Rootfs => write::Place::InRoot {
+                root: &t.input,
+                rel: std::path::Path::new(file.path.as_str()),
+            },
+            InputKind::Directory | InputKind::Files => write::Place::Host(&file.host),
+        };
+        write::check(&place).map_err(|e| format!("{}: {e}", file.path))?;
+    }
+    Ok(())
+}
+
+/// Files a plan changed, each with its previous overlay content.
+type Staged = Vec<(PathBuf, Option<Vec<u8>>)>;
+
+/// Applies a plan to the overlay; returns each file's previous overlay
+/// content. A YAML file that no longer parses is not changed.
+fn apply(
+    t: &Target,
+    planned: &plan::Plan,
+    overlay: &mut HashMap<PathBuf, Vec<u8>>,
+) -> Result<Staged, String> {
+    let mut by_file: BTreeMap<crate::source::FileId, Vec<&edit::Edit>> = BTreeMap::new();
+    for e in &planned.edits {
+        by_file.entry(e.file).or_default().push(e);
+    }
+    let mut staged = Vec::new();
+    for (id, edits) in by_file {
+        let file = t.files.get(id);
+        let new = edit::apply(&file.text, &edits).ok_or("two edits of this fix overlap")?;
+        let was_yaml = crate::parse::yaml::parse(&file.text)
+            .is_ok_and(|d| d.iter().any(|d| d.type_meta().is_some()));
+        if was_yaml && crate::parse::yaml::parse(&new).is_err() {
+            return Err(format!(
+                "the change would leave {} unparsable; edit it by hand",
+                file.path
+            ));
+        }
+        staged.push((file.host.clone(), new.into_bytes()));
+    }
+    Ok(staged
+        .into_iter()
+        .map(|(host, bytes)| {
+            let before = overlay.insert(host.clone(), bytes);
+            (host, before)
+        })
+        .collect())
+}
+
+/// Where the durable fix belongs, for files kubeadm writes at init, join
+/// and upgrade.
+fn durable_note(path: &str) -> Option<String> {
+    if path == "var/lib/kubelet/config.yaml" {
+        return Some("kubeadm downloads this file from the kubelet-config ConfigMap at join and upgrade: make the same change in the KubeletConfiguration of your kubeadm configuration (or in a --config-dir drop-in on 1.30+) so that it lasts".to_owned());
+    }
+    if path == "var/lib/kubelet/kubeadm-flags.env" {
+        return Some("kubeadm rewrites this file at join and upgrade: make the same change in nodeRegistration.kubeletExtraArgs, in KUBELET_EXTRA_ARGS of /etc/default/kubelet (/etc/sysconfig/kubelet), or in a drop-in under /etc/systemd/system/kubelet.service.d/ that sorts after 10-kubeadm.conf (settings from EnvironmentFile= override Environment=)".to_owned());
+    }
+    if path.starts_with("etc/kubernetes/manifests/") {
+        return Some("kubeadm regenerates static pod manifests at upgrade: make the same change in the extraArgs of your kubeadm ClusterConfiguration (controllerManager, scheduler, etcd.local) so that it lasts".to_owned());
+    }
+    None
+}

@@ -1,0 +1,361 @@
+//! From a finding's fix plan to byte edits at the place that decides the
+//! value (the provenance chain): rewrite the deciding token or scalar, or,
+//! when a default applied, add the setting next to its closest relative in
+//! the same file.
+
+use super::edit::{Edit, line_end, line_start, newline, whole_lines};
+use super::yaml_edit::{self, Leaf};
+use crate::finding::Finding;
+use crate::model::{ComponentSpec, Invocation, Origin, SettingSpec, SettingType, Source, Version};
+use crate::parse::flags::Flag;
+use crate::scan::Target;
+use crate::source::{FileDb, Loc};
+
+/// Edits that fix one finding.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    pub(crate) edits: Vec<Edit>,
+}
+
+/// The address used when rebinding off loopback.
+pub(crate) struct Rebind<'a>(pub(crate) &'a str);
+
+impl Rebind<'_> {
+    /// `0.0.0.0` in a rule's value replaced by the chosen address
+    /// (`[::]:10249`, `http://[::]:2381` for IPv6).
+    fn apply(&self, value: &str) -> String {
+        if self.0 == "0.0.0.0" || !value.contains("0.0.0.0") {
+            return value.to_owned();
+        }
+        let v6 = self.0.contains(':');
+        let with_port = value.contains("0.0.0.0:");
+        let host = if v6 && with_port {
+            format!("[{}]", self.0)
+        } else {
+            self.0.to_owned()
+        };
+        value.replace("0.0.0.0", &host)
+    }
+
+    fn unspecified(&self) -> bool {
+        matches!(self.0, "0.0.0.0" | "::" | "[::]")
+    }
+}
+
+/// The edits for `finding`, or why there are none.
+pub(crate) fn plan(
+    target: &Target,
+    finding: &Finding,
+    spec: &ComponentSpec,
+    rebind: &Rebind<'_>,
+) -> Result<Plan, String> {
+    let inv = target
+        .invocations
+        .get(finding.invocation)
+        .ok_or("no invocation")?;
+    let fix = finding
+        .fix
+        .as_ref()
+        .ok_or("this rule has no automatic fix")?;
+    let files = &target.files;
+    let version = inv.version.as_ref().map(|v| v.version);
+    let mut edits = Vec::new();
+    for name in &fix.remove {
+        for f in inv.flags.iter().filter(|f| f.name == *name) {
+            edits.extend(remove_flag(files, inv, f)?);
+        }
+    }
+    let mut skipped = Vec::new();
+    for (setting, raw) in &fix.set {
+        let s = spec
+            .setting(setting)
+            .ok_or_else(|| format!("unknown setting {setting}"))?;
+        let current = inv.setting(setting).and_then(|x| x.value.clone());
+        let value = new_value(s, raw, current.as_deref(), rebind);
+        if current.as_deref() == Some(value.as_str()) {
+            continue;
+        }
+        // Never write a flag the component's version refuses.
+        let accepted = s.flag.is_none() || s.refusal(version.unwrap_or(NEWEST), &value).is_none();
+        if !accepted {
+            skipped.push(setting.clone());
+            continue;
+        }
+        edits.push(set_setting(files, inv, finding, s, &value)?);
+    }
+    if edits.is_empty() {
+        return Err(if skipped.is_empty() {
+            "nothing to change".to_owned()
+        } else {
+            format!("{} is not accepted by this version", skipped.join(", "))
+        });
+    }
+    for e in &edits {
+        if !files.get(e.file).exact {
+            return Err(format!(
+                "{} is not valid UTF-8; edit it by hand",
+                files.get(e.file).path
+            ));
+        }
+    }
+    Ok(Plan { edits })
+}
+
+const NEWEST: Version = Version {
+    major: u32::MAX,
+    minor: u32::MAX,
+    patch: None,
+};
+
+/// The value to write. For a URL list and a specific address, the new URL
+/// is appended so that the first one (kubeadm's probe target) stays.
+fn new_value(s: &SettingSpec, raw: &str, current: Option<&str>, rebind: &Rebind<'_>) -> String {
+    let value = rebind.apply(raw);
+    match (s.ty, current) {
+        (SettingType::Urls, Some(cur)) if !rebind.unspecified() && !cur.is_empty() => {
+            format!("{cur},{value}")
+        }
+        _ => value,
+    }
+}
+
+fn text<'a>(files: &'a FileDb, loc: &Loc) -> &'a str {
+    files.get(loc.file).text.get(loc.span.clone()).unwrap_or("")
+}
+
+/// Sets a setting: rewrites the token or scalar that decides it, or adds it.
+fn set_setting(
+    files: &FileDb,
+    inv: &Invocation,
+    finding: &Finding,
+    s: &SettingSpec,
+    value: &str,
+) -> Result<Edit, String> {
+    let origin = inv.setting(&s.name).map(|x| &x.origin);
+    match origin {
+        Some(Origin::Flag(f)) => match &f.value_loc {
+            // kubeadm `extraArgs` values are YAML scalars: keep their quoting.
+            Some(vl)
+                if matches!(
+                    inv.source,
+                    Source::Kubeadm { .. } | Source::KubeletExtraArgs { .. }
+                ) =>
+            {
+                Ok(Edit {
+                    file: vl.file,
+                    range: vl.span.clone(),
+                    text: yaml_edit::rewrite_scalar(text(files, vl), value, SettingType::String),
+                })
+            }
+            // The value's bytes are exactly the value: rewrite them.
+            Some(vl) if text(files, vl) == f.value => Ok(Edit {
+                file: vl.file,
+                range: vl.span.clone(),
+                text: value.to_owned(),
+            }),
+            Some(_) => Err("the value is written with escapes; edit it by hand".to_owned()),
+            None => {
+                let loc = f.loc.as_ref().ok_or("the flag has no location")?;
+                Ok(Edit {
+                    file: loc.file,
+                    range: loc.span.clone(),
+                    text: format!("{}={value}", text(files, loc)),
+                })
+            }
+        },
+        Some(Origin::Config { value: vl, .. }) => Ok(Edit {
+            file: vl.file,
+            range: vl.span.clone(),
+            text: yaml_edit::rewrite_scalar(text(files, vl), value, s.ty),
+        }),
+        Some(Origin::Default { .. } | Origin::Unset) | None => {
+            add_setting(files, inv, finding, s, value)
+        }
+    }
+}
+
+/// Adds a setting that a default decided, next to its closest relative.
+fn add_setting(
+    files: &FileDb,
+    inv: &Invocation,
+    finding: &Finding,
+    s: &SettingSpec,
+    value: &str,
+) -> Result<Edit, String> {
+    match &inv.source {
+        Source::CommandLine => {
+            let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
+            // Beside the related token the finding points at (the
+            // `--authorization-mode=Webhook` that makes the token webhook
+            // matter), else right after the executable.
+            let anchor = inv
+                .flags
+                .iter()
+                .find(|f| f.loc.as_ref() == Some(&finding.primary.loc))
+                .and_then(|f| {
+                    if f.separate_value {
+                        f.value_loc.as_ref()
+                    } else {
+                        f.loc.as_ref()
+                    }
+                })
+                .unwrap_or(&inv.start);
+            Ok(Edit {
+                file: anchor.file,
+                range: anchor.span.end..anchor.span.end,
+                text: format!(" --{flag}={value}"),
+            })
+        }
+        Source::StaticPod { last } => {
+            let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
+            let t = &files.get(last.file).text;
+            let start = line_start(t, last.span.start);
+            let prefix = &t[start..last.span.start];
+            let prefix = prefix.trim_end_matches(['"', '\'']);
+            if !prefix.trim_start().starts_with('-') {
+                return Err("the command is a flow-style list; edit it by hand".to_owned());
+            }
+            let end = line_end(t, last.span.end);
+            Ok(Edit {
+                file: last.file,
+                range: end..end,
+                text: format!("{}{prefix}--{flag}={value}", newline(t)),
+            })
+        }
+        Source::Kubeadm {
+            file,
+            doc_start,
+            section,
+        } => {
+            let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
+            let t = &files.get(*file).text;
+            // v1beta4 writes extraArgs as a list of {name, value}.
+            let v1beta4 = yaml_api_version(t, *doc_start).is_some_and(|a| a.ends_with("/v1beta4"));
+            let rendered = yaml_edit::render(value, SettingType::String);
+            let mut path: Vec<&str> = section.split('.').collect();
+            path.push("extraArgs");
+            let leaf = if v1beta4 {
+                Leaf::NamedItem {
+                    name: flag.to_owned(),
+                    value: rendered,
+                }
+            } else {
+                path.push(flag);
+                Leaf::Value(rendered)
+            };
+            let (at, ins) = yaml_edit::add(t, *doc_start, &path, &leaf)?;
+            Ok(Edit {
+                file: *file,
+                range: at..at,
+                text: ins,
+            })
+        }
+        Source::ConfigDoc { file, doc_start } => {
+            let key = s
+                .config
+                .as_deref()
+                .ok_or("this setting has no configuration key")?;
+            let t = &files.get(*file).text;
+            let path: Vec<&str> = key.split('.').collect();
+            let (at, ins) = yaml_edit::add(
+                t,
+                *doc_start,
+                &path,
+                &Leaf::Value(yaml_edit::render(value, s.ty)),
+            )?;
+            Ok(Edit {
+                file: *file,
+                range: at..at,
+                text: ins,
+            })
+        }
+        Source::KubeletExtraArgs { .. } => {
+            Err("only what the file sets is known; nothing to add".to_owned())
+        }
+    }
+}
+
+fn yaml_api_version(text: &str, doc_start: usize) -> Option<String> {
+    let docs = crate::parse::yaml::parse(text).ok()?;
+    let doc = docs.into_iter().find(|d| d.root.span.start == doc_start)?;
+    doc.root.get_str("apiVersion").map(str::to_owned)
+}
+
+/// Removes a flag and its value: whole YAML lines for list items and
+/// `extraArgs` entries, the token and one neighbouring space in text.
+fn remove_flag(files: &FileDb, inv: &Invocation, f: &Flag) -> Result<Vec<Edit>, String> {
+    let loc = f.loc.as_ref().ok_or("the flag has no location")?;
+    let t = &files.get(loc.file).text;
+    match &inv.source {
+        Source::StaticPod { .. } | Source::Kubeadm { .. } | Source::KubeletExtraArgs { .. } => {
+            let mut edits = vec![yaml_item_removal(t, loc)?];
+            if f.separate_value
+                && let Some(vl) = &f.value_loc
+            {
+                edits.push(yaml_item_removal(t, vl)?);
+            }
+            Ok(edits)
+        }
+        Source::CommandLine => {
+            let end = match (&f.value_loc, f.separate_value) {
+                (Some(vl), true) if vl.file == loc.file => vl.span.end,
+                _ => loc.span.end,
+            };
+            let bytes = t.as_bytes();
+            let mut range = loc.span.start..end;
+            if range.start > 0 && matches!(bytes[range.start - 1], b' ' | b'\t') {
+                range.start -= 1;
+            } else if matches!(bytes.get(range.end), Some(b' ' | b'\t')) {
+                range.end += 1;
+            }
+            Ok(vec![Edit {
+                file: loc.file,
+                range,
+                text: String::new(),
+            }])
+        }
+        Source::ConfigDoc { .. } => {
+            Err("flags cannot be removed from a configuration file".to_owned())
+        }
+    }
+}
+
+/// The whole lines of a YAML list item or mapping entry, if nothing else
+/// shares them.
+fn yaml_item_removal(t: &str, loc: &Loc) -> Result<Edit, String> {
+    let lines = whole_lines(t, &loc.span);
+    let before = &t[lines.start..loc.span.start];
+    let after = &t[loc.span.end..lines.end];
+    let before_ok = before
+        .trim_start()
+        .trim_start_matches('-')
+        .trim()
+        .trim_matches(['"', '\''])
+        .is_empty();
+    let after_ok =
+        after.trim().trim_matches(['"', '\'']).is_empty() || after.trim_start().starts_with('#');
+    if !before_ok || !after_ok {
+        return Err("the flag shares its line with other YAML; edit it by hand".to_owned());
+    }
+    Ok(Edit {
+        file: loc.file,
+        range: lines,
+        text: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebinding_keeps_ports_and_brackets_v6() {
+        assert_eq!(Rebind("0.0.0.0").apply("0.0.0.0:10249"), "0.0.0.0:10249");
+        assert_eq!(Rebind("::").apply("0.0.0.0:10249"), "[::]:10249");
+        assert_eq!(Rebind("::").apply("0.0.0.0"), "::");
+        assert_eq!(
+            Rebind("10.0.0.5").apply("http://0.0.0.0:2381"),
+            "http://10.0.0.5:2381"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Replacing a file atomically, keeping what makes it the same file to the
+//! system: mode, owner, extended attributes (`security.selinux`, ACLs).
+//!
+//! temp file beside it (`O_EXCL`) → write → owner, then mode (chown clears
+//! setuid bits) → xattrs → fsync → rename over the original → fsync the
+//! directory. On any error the temp file is removed and the original is
+//! untouched. Inside a rootfs the directory is opened with
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)`, so no symlink can lead
+//! the write outside the image.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, fchown};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, XattrFlags};
+
+/// Where a file lives: below an image root (resolved inside it) or on the host.
+pub(crate) enum Place<'a> {
+    InRoot { root: &'a Path, rel: &'a Path },
+    Host(&'a Path),
+}
+
+/// Why a file was not written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriteError {
+    #[error("it has {0} hard links; replacing it would break them, so it was left alone")]
+    HardLinked(u64),
+    #[error("it is not a regular file")]
+    NotRegular,
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<rustix::io::Errno> for WriteError {
+    fn from(e: rustix::io::Errno) -> Self {
+        WriteError::Io(e.into())
+    }
+}
+
+fn open_dir(place: &Place<'_>) -> Result<(OwnedFd, String), WriteError> {
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let (dir, name) = match place {
+        Place::InRoot { root, rel } => {
+            let root_fd = rustix::fs::open(*root, dir_flags, Mode::empty())?;
+            let parent = rel
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let fd = match rustix::fs::openat2(
+                &root_fd,
+                parent,
+                dir_flags,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => rustix::fs::openat(
+                    &root_fd,
+                    parent,
+                    dir_flags | OFlags::NOFOLLOW,
+                    Mode::empty(),
+                )?,
+                Err(e) => return Err(e.into()),
+            };
+            (fd, rel.file_name())
+        }
+        Place::Host(path) => {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            (
+                rustix::fs::open(parent, dir_flags, Mode::empty())?,
+                path.file_name(),
+            )
+        }
+    };
+    let name = name
+        .and_then(|n| n.to_str())
+        .ok_or(WriteError::NotRegular)?
+        .to_owned();
+    Ok((dir, name))
+}
+
+/// Checks that the file can be replaced without losing anything.
+pub(crate) fn check(place: &Place<'_>) -> Result<(), WriteError> {
+    let (dir, name) = open_dir(place)?;
+    let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(WriteError::NotRegular);
+    }
+    if st.st_nlink > 1 {
+        return Err(WriteError::HardLinked(st.st_nlink as u64));
+    }
+    Ok(())
+}
+
+/// Replaces the file's content atomically.
+pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError> {
+    check(place)?;
+    let (dir, name) = open_dir(place)?;
+    let original = File::from(rustix::fs::openat(
+        &dir,
+        name.as_str(),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?);
+    let meta = original.metadata()?;
+    let tmp_name = format!(".{name}.promready-{}", std::process::id());
+    // A stale temp file from a killed run is ours to remove.
+    let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
+    let tmp = rustix::fs::openat(
+        &dir,
+        tmp_name.as_str(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let result = (|| -> Result<(), WriteError> {
+        let mut file = File::from(tmp);
+        file.write_all(bytes)?;
+        fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        copy_xattrs(&original, &file)?;
+        file.sync_all()?;
+        rustix::fs::renameat(&dir, tmp_name.as_str(), &dir, name.as_str())?;
+        rustix::fs::fsync(&dir)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
+    }
+    result
+}
+
+/// Copies every extended attribute (`security.selinux` labels, ACLs, file
+/// capabilities).
+fn copy_xattrs(from: &File, to: &File) -> Result<(), WriteError> {
+    let size = match rustix::fs::flistxattr_query(from.as_fd()) {
+        Ok(n) => n,
+        Err(rustix::io::Errno::NOTSUP) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if size == 0 {
+        return Ok(());
+    }
+    let mut list = vec![0u8; size];
+    let n = rustix::fs::flistxattr(from.as_fd(), &mut list[..])?;
+    for name in list[..n].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let name = std::ffi::CString::new(name)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let len = rustix::fs::fgetxattr_query(from.as_fd(), name.as_c_str())?;
+        let mut value = vec![0u8; len];
+        let got = rustix::fs::fgetxattr(from.as_fd(), name.as_c_str(), &mut value[..])?;
+        rustix::fs::fsetxattr(
+            to.as_fd(),
+            name.as_c_str(),
+            &value[..got],
+            XattrFlags::empty(),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_keeps_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.conf");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        replace(&Place::Host(&path), b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temp file left: {names:?}");
+    }
+
+    #[test]
+    fn refuses_hard_links_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        std::fs::write(&path, "x").unwrap();
+        std::fs::hard_link(&path, dir.path().join("b")).unwrap();
+        assert!(matches!(
+            replace(&Place::Host(&path), b"y"),
+            Err(WriteError::HardLinked(2))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"x");
+        // A symlinked directory inside a root is not followed.
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/tmp", root.join("link")).unwrap();
+        let rel = Path::new("link/x");
+        assert!(replace(&Place::InRoot { root: &root, rel }, b"y").is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! `promready fix` on every fixture under `testdata/fix`: the findings left
+//! afterwards are exactly `<case>.after` (`.after-unsafe` with
+//! `--unsafe-fixes`), a second run changes nothing, `--diff` writes nothing
+//! and is pinned by snapshots, and files the fix does not target stay
+//! byte-identical.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{expectations, finding_lines, run};
+
+/// The fix fixtures, by name.
+fn cases() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir("testdata/fix")
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            e.file_type()
+                .ok()?
+                .is_dir()
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A scratch copy of a fixture; returns the path to scan or fix.
+fn copy(case: &str, dir: &Path) -> PathBuf {
+    let status = std::process::Command::new("cp")
+        .args(["-a", &format!("testdata/fix/{case}"), dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = dir.join(case);
+    if case == "repo-hardlinked" {
+        // Git does not keep hard links: make them again.
+        std::fs::remove_file(root.join("kube-proxy.yaml")).unwrap();
+        std::fs::hard_link(root.join("config.conf"), root.join("kube-proxy.yaml")).unwrap();
+    }
+    if case == "file-kube-proxy-quoted" {
+        return root.join("kube-proxy.yaml");
+    }
+    root
+}
+
+/// Every regular file below `dir` with its bytes and modification time.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let root = if dir.is_file() {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    for e in walkdir::WalkDir::new(root) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let meta = e.metadata().unwrap();
+            out.insert(
+                e.path().to_path_buf(),
+                (std::fs::read(e.path()).unwrap(), meta.modified().unwrap()),
+            );
+        }
+    }
+    out
+}
+
+fn remaining(target: &Path) -> Vec<String> {
+    finding_lines(&run(&["scan", "--format", "json", target.to_str().unwrap()]).stdout)
+}
+
+#[test]
+fn fixes_leave_exactly_the_expected_findings_and_converge() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        for (flags, suffix) in [
+            (&[][..], "after"),
+            (&["--unsafe-fixes"][..], "after-unsafe"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = copy(&case, dir.path());
+            let mut args = vec!["fix"];
+            args.extend_from_slice(flags);
+            args.push(target.to_str().unwrap());
+            let first = run(&args);
+            let want = expectations(&PathBuf::from(format!("testdata/fix/{case}.{suffix}")));
+            let got = remaining(&target);
+            let status = if want.is_empty() {
+                promready::EXIT_CLEAN
+            } else {
+                promready::EXIT_FINDINGS
+            };
+            if got != want || first.status != status {
+                failures.push(format!("{case} ({suffix}): left {got:?} (exit {}), want {want:?} (exit {status})\n{}{}", first.status, first.stdout, first.stderr));
+                continue;
+            }
+            // Fixing twice is fixing once.
+            let before = tree(&target);
+            let second = run(&args);
+            assert!(
+                second.stdout.contains("fixed 0 findings in 0 files"),
+                "{case}: {}",
+                second.stdout
+            );
+            assert_eq!(
+                before,
+                tree(&target),
+                "{case}: the second fix changed files"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn diff_writes_nothing_and_shows_minimal_edits() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = copy(&case, dir.path());
+        let before = tree(&target);
+        let out = run(&["fix", "--diff", target.to_str().unwrap()]);
+        assert_eq!(before, tree(&target), "{case}: --diff wrote something");
+        let shown = out.stdout.replace(dir.path().to_str().unwrap(), "[TMP]");
+        let account = out.stderr.replace(dir.path().to_str().unwrap(), "[TMP]");
+        insta::with_settings!({snapshot_suffix => case.clone(), prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!("fix_diff", format!("{shown}\n---\n{account}"));
+        });
+    }
+}
+
+#[test]
+fn files_the_fix_does_not_target_stay_byte_identical() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = copy(&case, dir.path());
+        let before = tree(&target);
+        let out = run(&["fix", "--unsafe-fixes", target.to_str().unwrap()]);
+        let after = tree(&target);
+        let changed: Vec<&PathBuf> = before
+            .keys()
+            .filter(|p| before[*p].0 != after[*p].0)
+            .collect();
+        for p in &changed {
+            let shown = p
+                .strip_prefix(dir.path().join(&case))
+                .unwrap_or(p)
+                .display()
+                .to_string();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                out.stdout.contains(&shown) || out.stdout.contains(&name),
+                "{case}: {shown} changed but was not reported:\n{}",
+                out.stdout
+            );
+        }
+        assert_eq!(
+            before.len(),
+            after.len(),
+            "{case}: files appeared or vanished"
+        );
+    }
+}
+
+#[test]
+fn mode_and_extended_attributes_survive() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = copy("kubelet-envfile-crlf", dir.path());
+    let file = target.join("etc/default/kubelet");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let xattr = rustix::fs::setxattr(
+        &file,
+        "user.promready",
+        b"kept",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_ok();
+    let out = run(&["fix", target.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    if xattr {
+        let mut buf = [0u8; 16];
+        let n = rustix::fs::getxattr(&file, "user.promready", &mut buf[..]).unwrap();
+        assert_eq!(&buf[..n], b"kept");
+    }
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.windows(2).any(|w| w == b"\r\n"), "CRLF kept");
+    assert!(!bytes.ends_with(b"\n"), "no trailing newline added");
+}
+
+#[test]
+fn fix_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = copy("cp-1.30-static-pods", dir.path());
+    let bad = run(&[
+        "fix",
+        "--bind-address",
+        "everywhere",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status, 2);
+    assert!(bad.stderr.contains("not an IP address"), "{}", bad.stderr);
+    let v6 = run(&[
+        "fix",
+        "--diff",
+        "--bind-address",
+        "::",
+        target.to_str().unwrap(),
+    ]);
+    assert!(
+        v6.stdout.contains("+    - --bind-address=::"),
+        "{}",
+        v6.stdout
+    );
+    assert!(v6.stdout.contains("http://[::]:2381"), "{}", v6.stdout);
+    // A specific address keeps etcd's loopback URL first (kubeadm's probe uses it).
+    let ip = run(&[
+        "fix",
+        "--diff",
+        "--bind-address",
+        "10.0.10.11",
+        target.to_str().unwrap(),
+    ]);
+    assert!(
+        ip.stdout
+            .contains("--listen-metrics-urls=http://127.0.0.1:2381,http://10.0.10.11:2381"),
+        "{}",
+        ip.stdout
+    );
+}

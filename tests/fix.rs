@@ -236,3 +236,41 @@ fn fix_options_are_checked() {
         ip.stdout
     );
 }
+
+#[test]
+fn owner_survives_when_running_as_root() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = copy("kubelet-envfile-crlf", dir.path());
+    let file = target.join("etc/default/kubelet");
+    if std::os::unix::fs::chown(&file, Some(4321), Some(4322)).is_err() {
+        return; // not root: ownership cannot be changed here
+    }
+    let out = run(&["fix", target.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (4321, 4322));
+    // A security label is carried over too, where the file system takes one.
+    let label = b"system_u:object_r:etc_t:s0";
+    if rustix::fs::setxattr(
+        &file,
+        "security.selinux",
+        label,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_ok()
+    {
+        std::fs::write(&file, "KUBELET_EXTRA_ARGS=--address=127.0.0.1\n").unwrap();
+        rustix::fs::setxattr(
+            &file,
+            "security.selinux",
+            label,
+            rustix::fs::XattrFlags::empty(),
+        )
+        .unwrap();
+        assert_eq!(run(&["fix", target.to_str().unwrap()]).status, 0);
+        let mut buf = [0u8; 64];
+        let n = rustix::fs::getxattr(&file, "security.selinux", &mut buf[..]).unwrap();
+        assert_eq!(&buf[..n], label);
+    }
+}

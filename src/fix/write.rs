@@ -108,9 +108,10 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         Mode::empty(),
     )?);
     let meta = original.metadata()?;
-    let tmp_name = format!(".{name}.promready-{}", std::process::id());
-    // A stale temp file from a killed run is ours to remove.
-    let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
+    let stale = format!(".{name}.promready-");
+    let tmp_name = format!("{stale}{}", std::process::id());
+    // Temp files of killed runs are ours to remove.
+    remove_stale(&dir, &stale);
     let tmp = rustix::fs::openat(
         &dir,
         tmp_name.as_str(),
@@ -124,6 +125,7 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         copy_xattrs(&original, &file)?;
         file.sync_all()?;
+        fault_delay();
         rustix::fs::renameat(&dir, tmp_name.as_str(), &dir, name.as_str())?;
         rustix::fs::fsync(&dir)?;
         Ok(())
@@ -132,6 +134,33 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         let _ = rustix::fs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
     }
     result
+}
+
+/// Removes leftover temp files (`.NAME.promready-PID`) of runs that were killed.
+fn remove_stale(dir: &OwnedFd, prefix: &str) {
+    let Ok(dup) = rustix::io::dup(dir) else {
+        return;
+    };
+    let Ok(entries) = rustix::fs::Dir::new(dup) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) {
+            let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
+        }
+    }
+}
+
+/// A pause between writing the temp file and renaming it, for tests that
+/// kill `fix` mid-write (`PROMREADY_TEST_WRITE_DELAY_MS`).
+fn fault_delay() {
+    if let Some(ms) = std::env::var("PROMREADY_TEST_WRITE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }
 
 /// Copies every extended attribute (`security.selinux` labels, ACLs, file

@@ -59,6 +59,9 @@ pub(crate) enum Command {
         /// Print a unified diff of the changes and write nothing.
         #[arg(long)]
         diff: bool,
+        /// For a rootfs archive: write the fixed archive to FILE and leave the input untouched.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
         /// Also apply fixes that could stop a component from starting or
         /// change its authorization.
         #[arg(long)]

@@ -5,6 +5,7 @@
 //! README for the user-facing interface. [`run`] is the whole CLI, callable
 //! in-process by tests.
 
+mod archive;
 mod cli;
 mod data;
 mod discover;
@@ -152,6 +153,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
         Command::Fix {
             paths,
             diff,
+            output,
             unsafe_fixes,
             bind_address,
             kubernetes_version,
@@ -161,6 +163,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
                 unsafe_fixes,
                 bind_address,
                 dry_run: diff,
+                output,
             };
             fix_command(&paths, &opts, kubernetes_version, &rules)
         }
@@ -199,6 +202,7 @@ fn scan_command(
     let opts = scan::Options {
         kubernetes_version,
         overlay: std::sync::Arc::default(),
+        archives: std::sync::Arc::default(),
     };
     let targets =
         scan::scan_paths(paths, &components, &rules, &opts).map_err(|e| Box::new(e) as Diag)?;
@@ -243,6 +247,7 @@ fn fix_command(
     let base = scan::Options {
         kubernetes_version,
         overlay: std::sync::Arc::default(),
+        archives: std::sync::Arc::default(),
     };
     let report =
         fix::run(paths, &components, &rules, &base, opts).map_err(|e| Box::new(e) as Diag)?;

@@ -1,9 +1,11 @@
 //! The scan pipeline: input → source → discovery → model → rules → findings.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use crate::archive::{self, TarIndex, TarTree};
 use crate::discover::{self, repo, version};
 use crate::finding::Finding;
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
@@ -11,12 +13,14 @@ use crate::rules::{Rule, Subject, evaluate};
 use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Notice, Overlay};
 
 /// What the user asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Options {
     /// Overrides version detection.
     pub(crate) kubernetes_version: Option<Version>,
     /// File contents to use instead of the disk's (host path → bytes).
     pub(crate) overlay: Arc<Overlay>,
+    /// Archive indexes already built (a fix scans the same input again).
+    pub(crate) archives: Arc<Mutex<HashMap<PathBuf, Arc<TarIndex>>>>,
 }
 
 /// What kind of input a target is.
@@ -29,6 +33,8 @@ pub(crate) enum InputKind {
     Directory,
     /// Files named on the command line.
     Files,
+    /// A rootfs tarball (`.tar`, `.tar.gz`, `.tar.zst`).
+    Archive,
 }
 
 /// One scanned input.
@@ -82,7 +88,14 @@ pub(crate) fn scan_paths(
             evaluate_all(&mut t, components, rules);
             targets.push(t);
         } else if meta.is_file() {
-            named.push(p.clone());
+            match archive::detect(p).map_err(|e| io_error(p, e))? {
+                Some(compression) => {
+                    let mut t = scan_archive(p, compression, components, opts)?;
+                    evaluate_all(&mut t, components, rules);
+                    targets.push(t);
+                }
+                None => named.push(p.clone()),
+            }
         } else {
             return Err(InputError::NotScannable { path: p.clone() });
         }
@@ -102,13 +115,66 @@ fn forced_version(opts: &Options) -> Option<VersionInfo> {
     })
 }
 
+/// An archive read error as the user should see it.
+fn archive_error(path: &Path, e: &std::io::Error) -> InputError {
+    let message = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => format!("{e} (truncated download?)"),
+        _ => e.to_string(),
+    };
+    InputError::Archive {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// The index of an archive, built once per run.
+pub(crate) fn archive_index(
+    path: &Path,
+    compression: archive::Compression,
+    opts: &Options,
+) -> Result<Arc<TarIndex>, InputError> {
+    let mut cache = opts
+        .archives
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(i) = cache.get(path) {
+        return Ok(Arc::clone(i));
+    }
+    let index = Arc::new(TarIndex::open(path, compression).map_err(|e| archive_error(path, &e))?);
+    cache.insert(path.to_path_buf(), Arc::clone(&index));
+    Ok(index)
+}
+
+fn scan_archive(
+    input: &Path,
+    compression: archive::Compression,
+    components: &BTreeMap<String, ComponentSpec>,
+    opts: &Options,
+) -> Result<Target, InputError> {
+    let tree = TarTree {
+        index: archive_index(input, compression, opts)?,
+        overlay: Arc::clone(&opts.overlay),
+    };
+    let mut t = scan_image(input, Image::new(Box::new(tree)), components, opts)?;
+    t.kind = InputKind::Archive;
+    Ok(t)
+}
+
 fn scan_rootfs(
     input: &Path,
     components: &BTreeMap<String, ComponentSpec>,
     opts: &Options,
 ) -> Result<Target, InputError> {
     let tree = DirTree::open(input, Arc::clone(&opts.overlay)).map_err(|e| io_error(input, e))?;
-    let mut image = Image::new(Box::new(tree));
+    scan_image(input, Image::new(Box::new(tree)), components, opts)
+}
+
+fn scan_image(
+    input: &Path,
+    mut image: Image,
+    components: &BTreeMap<String, ComponentSpec>,
+    opts: &Options,
+) -> Result<Target, InputError> {
     let version = match forced_version(opts) {
         Some(v) => Some(v),
         None => version::detect(&mut image)?,

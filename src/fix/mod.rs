@@ -29,6 +29,8 @@ pub(crate) struct FixOptions {
     pub(crate) bind_address: String,
     /// Plan and show, but write nothing.
     pub(crate) dry_run: bool,
+    /// For an archive: write the fixed archive here and leave the input as is.
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// A finding as the fix report names it.
@@ -227,10 +229,16 @@ impl Fixer {
         !touched.is_empty()
     }
 
-    /// Writes (unless dry-running) every file whose content changed.
-    fn write(&self, dry_run: bool) -> Vec<Changed> {
+    /// Writes (unless dry-running) every file whose content changed; an
+    /// archive is rewritten once with all its patched entries.
+    fn write(&self, opts: &FixOptions, base: &Options) -> Vec<Changed> {
         let mut hosts: Vec<&PathBuf> = self.overlay.keys().collect();
         hosts.sort();
+        let archive_errors = if opts.dry_run {
+            HashMap::new()
+        } else {
+            self.write_archives(opts, base)
+        };
         let mut changed = Vec::new();
         for host in hosts {
             let bytes = &self.overlay[host];
@@ -241,15 +249,17 @@ impl Fixer {
             if after == o.text {
                 continue;
             }
-            let mut error = None;
-            if !dry_run {
+            let mut error = archive_errors.get(&o.input).cloned();
+            if !opts.dry_run && o.kind != InputKind::Archive {
                 let rel = host.strip_prefix(&o.input).unwrap_or(host);
                 let place = match o.kind {
                     InputKind::Rootfs => write::Place::InRoot {
                         root: &o.input,
                         rel,
                     },
-                    InputKind::Directory | InputKind::Files => write::Place::Host(host),
+                    InputKind::Directory | InputKind::Files | InputKind::Archive => {
+                        write::Place::Host(host)
+                    }
                 };
                 if let Err(e) = write::replace(&place, bytes) {
                     error = Some(format!("not written: {e}"));
@@ -263,13 +273,64 @@ impl Fixer {
                 before: o.text.clone(),
                 after,
                 codes,
-                note: (o.kind == InputKind::Rootfs)
+                note: matches!(o.kind, InputKind::Rootfs | InputKind::Archive)
                     .then(|| durable_note(&o.path))
                     .flatten(),
                 error,
             });
         }
         changed
+    }
+
+    /// Rewrites each archive with its patched entries; the errors by archive.
+    fn write_archives(&self, opts: &FixOptions, base: &Options) -> HashMap<PathBuf, String> {
+        let mut by_archive: BTreeMap<&PathBuf, HashMap<usize, Vec<u8>>> = BTreeMap::new();
+        let mut errors = HashMap::new();
+        for (host, bytes) in &self.overlay {
+            let Some(o) = self
+                .originals
+                .get(host)
+                .filter(|o| o.kind == InputKind::Archive)
+            else {
+                continue;
+            };
+            if o.text.as_bytes() == bytes.as_slice() {
+                continue;
+            }
+            let index = base
+                .archives
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&o.input)
+                .cloned();
+            match index.and_then(|i| i.ordinal(&format!("/{}", o.path))) {
+                Some(ordinal) => {
+                    by_archive
+                        .entry(&o.input)
+                        .or_default()
+                        .insert(ordinal, bytes.clone());
+                }
+                None => {
+                    errors.insert(
+                        o.input.clone(),
+                        format!(
+                            "not written: {} is not a regular entry of the archive",
+                            o.path
+                        ),
+                    );
+                }
+            }
+        }
+        for (archive, patches) in by_archive {
+            let output = opts.output.clone().unwrap_or_else(|| archive.clone());
+            if let Err(e) = crate::archive::rewrite(archive, &output, &patches) {
+                errors.insert(
+                    archive.clone(),
+                    format!("not written: {e}; {} is unchanged", archive.display()),
+                );
+            }
+        }
+        errors
     }
 }
 
@@ -287,6 +348,7 @@ pub(crate) fn run(
         let scan_opts = Options {
             kubernetes_version: base.kubernetes_version,
             overlay: Arc::new(fixer.overlay.clone()),
+            archives: Arc::clone(&base.archives),
         };
         let targets = scan::scan_paths(paths, components, rules, &scan_opts)?;
         if fixer.verify(&targets) {
@@ -297,7 +359,7 @@ pub(crate) fn run(
             break targets;
         }
     };
-    let changed = fixer.write(opts.dry_run);
+    let changed = fixer.write(opts, base);
     let mut held_back = Vec::new();
     let mut failed = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
@@ -326,6 +388,8 @@ fn check_writable(t: &Target, planned: &plan::Plan) -> Result<(), String> {
     for e in &planned.edits {
         let file = t.files.get(e.file);
         let place = match t.kind {
+            // The archive itself is replaced as a whole.
+            InputKind::Archive => continue,
             InputKind::Rootfs => write::Place::InRoot {
                 root: &t.input,
                 rel: std::path::Path::new(file.path.as_str()),

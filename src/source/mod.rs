@@ -145,6 +145,9 @@ pub(crate) enum InputError {
         "pass an unpacked rootfs directory, a directory of configuration files, or configuration files"
     ))]
     NotScannable { path: PathBuf },
+    #[error("cannot read {path}: {message}")]
+    #[diagnostic(help("nothing was changed; re-create the archive and run again"))]
+    Archive { path: PathBuf, message: String },
     #[error("cannot read {path}: {source}")]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"

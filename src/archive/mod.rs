@@ -1,0 +1,80 @@
+//! Rootfs tarballs: `.tar`, `.tar.gz` and `.tar.zst`, recognised by their
+//! magic bytes. Scanning indexes the archive in one streaming pass and keeps
+//! only candidate configuration files in memory; fixing rewrites it in one
+//! pass, copying every unchanged entry byte for byte.
+
+mod gzip;
+mod rewrite;
+mod tree;
+pub(crate) mod walk;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+pub(crate) use rewrite::rewrite;
+pub(crate) use tree::{TarIndex, TarTree};
+
+/// How an archive is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// What a file holds, from its first bytes.
+pub(crate) fn detect(path: &Path) -> io::Result<Option<Compression>> {
+    let mut head = [0u8; 512];
+    let mut f = File::open(path)?;
+    let mut got = 0;
+    while got < head.len() {
+        match f.read(&mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let head = &head[..got];
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Some(Compression::Gzip));
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Ok(Some(Compression::Zstd));
+    }
+    if got == 512 && &head[257..262] == b"ustar" {
+        return Ok(Some(Compression::None));
+    }
+    Ok(None)
+}
+
+/// The gzip header fields a rewrite keeps.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GzipHeader {
+    pub(crate) mtime: u32,
+    pub(crate) name: Option<Vec<u8>>,
+}
+
+/// Reads the gzip header of `path`.
+fn gzip_header(path: &Path) -> io::Result<GzipHeader> {
+    let mut d = flate2::read::GzDecoder::new(BufReader::new(File::open(path)?));
+    let mut b = [0u8; 1];
+    let _ = d.read(&mut b)?;
+    Ok(d.header()
+        .map(|h| GzipHeader {
+            mtime: h.mtime(),
+            name: h.filename().map(<[u8]>::to_vec),
+        })
+        .unwrap_or_default())
+}
+
+/// The uncompressed tar stream of `path`.
+pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::Input> {
+    let file = File::open(path)?;
+    Ok(match compression {
+        Compression::None => walk::Input::File(file),
+        Compression::Gzip => walk::Input::Stream(Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(1 << 17, file),
+        ))),
+        Compression::Zstd => walk::Input::Stream(Box::new(zstd::stream::read::Decoder::new(file)?)),
+    })
+}

@@ -1,0 +1,434 @@
+//! A tar walker that keeps every byte: each logical entry (extension headers,
+//! the main header, GNU sparse blocks, data and padding) is read exactly as
+//! stored, so a rewrite can copy unchanged entries byte for byte.
+//!
+//! Header fields are read with the `tar` crate's `Header`; the walking is
+//! ours, because the `tar` crate's iterator does not hand out the raw bytes
+//! of a logical entry when reading a compressed stream.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Tar's block size.
+pub(crate) const BLOCK: u64 = 512;
+/// Extension data (PAX records, GNU long names) larger than this is refused.
+const MAX_EXTENSION: u64 = 1 << 20;
+/// Entries claiming more than this are refused as corrupt.
+const MAX_SIZE: u64 = 1 << 46;
+
+/// A reader that can skip: seeks on a file, reads through a stream.
+pub(crate) enum Input {
+    File(std::fs::File),
+    Stream(Box<dyn Read>),
+}
+
+impl Input {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        match self {
+            Input::File(f) => f
+                .seek(SeekFrom::Current(
+                    i64::try_from(n).map_err(io::Error::other)?,
+                ))
+                .map(|_| ()),
+            Input::Stream(r) => {
+                let copied = io::copy(&mut r.take(n), &mut io::sink())?;
+                if copied < n {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "archive ends inside an entry",
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::File(f) => f.read(buf),
+            Input::Stream(r) => r.read(buf),
+        }
+    }
+}
+
+/// The headers of one logical entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// Offset of the entry's first header block in the (uncompressed) archive.
+    pub(crate) start: u64,
+    /// Every header byte: extension headers with their data, the main
+    /// header and GNU sparse extension blocks.
+    pub(crate) raw: Vec<u8>,
+    /// Where the main header starts in `raw`.
+    pub(crate) main: usize,
+    /// Where the PAX extension header (`x`) starts in `raw`, if any.
+    pub(crate) pax: Option<usize>,
+    /// The effective path: PAX `path`, else GNU long name, else the header's.
+    pub(crate) path: Vec<u8>,
+    /// The effective link target.
+    pub(crate) link: Option<Vec<u8>>,
+    pub(crate) kind: u8,
+    /// Bytes of data that follow the headers (before padding).
+    pub(crate) size: u64,
+    /// Offset of the data.
+    pub(crate) data_start: u64,
+    /// Whether a PAX `size` record sets the size.
+    pub(crate) pax_size: bool,
+}
+
+impl Entry {
+    pub(crate) fn main_header(&self) -> &[u8] {
+        &self.raw[self.main..self.main + BLOCK as usize]
+    }
+
+    pub(crate) fn padded_size(&self) -> u64 {
+        self.size.div_ceil(BLOCK) * BLOCK
+    }
+}
+
+/// Why the archive cannot be read.
+pub(crate) fn corrupt(offset: u64, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what} at byte {offset}"),
+    )
+}
+
+/// Walks the entries of an archive.
+pub(crate) struct Walker {
+    input: Input,
+    /// Bytes consumed so far.
+    pub(crate) pos: u64,
+    /// Set once the end of the archive was reached.
+    pub(crate) ended: bool,
+    /// Whether the end was a zero block (consumed by `next`).
+    zero_block: bool,
+}
+
+impl Walker {
+    pub(crate) fn new(input: Input) -> Self {
+        Self {
+            input,
+            pos: 0,
+            ended: false,
+            zero_block: false,
+        }
+    }
+
+    fn block(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
+        let mut b = [0u8; BLOCK as usize];
+        let mut got = 0;
+        while got < b.len() {
+            match self.input.read(&mut b[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if got == 0 {
+            return Ok(false);
+        }
+        if got < b.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "archive ends inside a header at byte {}",
+                    self.pos + got as u64
+                ),
+            ));
+        }
+        self.pos += BLOCK;
+        out.extend_from_slice(&b);
+        Ok(true)
+    }
+
+    fn read_exact_data(&mut self, n: u64, out: &mut Vec<u8>) -> io::Result<()> {
+        let before = out.len();
+        (&mut self.input).take(n).read_to_end(out)?;
+        if ((out.len() - before) as u64) < n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "archive ends inside an entry at byte {}",
+                    self.pos + (out.len() - before) as u64
+                ),
+            ));
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    /// The next entry's headers; `None` at the end of the archive (a zero
+    /// block, or the end of the input).
+    #[allow(clippy::too_many_lines)] // one loop over the kinds of header block
+    pub(crate) fn next(&mut self) -> io::Result<Option<Entry>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let mut raw = Vec::new();
+        let mut pax_path = None;
+        let mut pax_link = None;
+        let mut pax_size = None;
+        let mut pax_at = None;
+        let mut gnu_path = None;
+        let mut gnu_link = None;
+        loop {
+            let at = raw.len();
+            if !self.block(&mut raw)? {
+                if at == 0 {
+                    self.ended = true;
+                    return Ok(None);
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("archive ends after extension headers at byte {}", self.pos),
+                ));
+            }
+            let block = &raw[at..];
+            if block.iter().all(|&b| b == 0) {
+                if at != 0 {
+                    return Err(corrupt(self.pos, "extension headers without an entry"));
+                }
+                // The end-of-archive block: `copy_rest` writes it back.
+                self.ended = true;
+                self.zero_block = true;
+                return Ok(None);
+            }
+            check_sum(block, self.pos - BLOCK)?;
+            let header = tar::Header::from_byte_slice(block);
+            let kind = header.entry_type().as_byte();
+            let size = header
+                .entry_size()
+                .map_err(|_| corrupt(self.pos - BLOCK, "invalid size field"))?;
+            match kind {
+                b'x' | b'L' | b'K' => {
+                    if size > MAX_EXTENSION {
+                        return Err(corrupt(self.pos - BLOCK, "oversized extension header"));
+                    }
+                    let data_at = raw.len();
+                    self.read_exact_data(size.div_ceil(BLOCK) * BLOCK, &mut raw)?;
+                    let data = &raw[data_at..data_at + usize::try_from(size).unwrap_or(0)];
+                    match kind {
+                        b'x' => {
+                            pax_at = Some(at);
+                            for ext in tar::PaxExtensions::new(data) {
+                                let ext =
+                                    ext.map_err(|_| corrupt(self.pos, "malformed PAX record"))?;
+                                match ext.key_bytes() {
+                                    b"path" => pax_path = Some(ext.value_bytes().to_vec()),
+                                    b"linkpath" => pax_link = Some(ext.value_bytes().to_vec()),
+                                    b"size" => {
+                                        let v = std::str::from_utf8(ext.value_bytes())
+                                            .ok()
+                                            .and_then(|s| s.parse::<u64>().ok());
+                                        pax_size = Some(v.ok_or_else(|| {
+                                            corrupt(self.pos, "malformed PAX size")
+                                        })?);
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        b'L' => gnu_path = Some(trim_nul(data)),
+                        _ => gnu_link = Some(trim_nul(data)),
+                    }
+                }
+                _ => {
+                    let header =
+                        tar::Header::from_byte_slice(&raw[at..at + BLOCK as usize]).clone();
+                    let mut size = pax_size.unwrap_or(size);
+                    // GNU old sparse: extension blocks follow the header.
+                    if kind == b'S' && raw[at + 482] != 0 {
+                        loop {
+                            let ext_at = raw.len();
+                            if !self.block(&mut raw)? {
+                                return Err(io::Error::new(
+                                    io::ErrorKind::UnexpectedEof,
+                                    "archive ends inside sparse headers",
+                                ));
+                            }
+                            if raw[ext_at + 504] == 0 {
+                                break;
+                            }
+                        }
+                    }
+                    // Entries without data, whatever their size field says.
+                    if matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6') {
+                        size = 0;
+                    }
+                    if size > MAX_SIZE {
+                        return Err(corrupt(start, "entry size out of range"));
+                    }
+                    let path = pax_path
+                        .or(gnu_path)
+                        .unwrap_or_else(|| header.path_bytes().into_owned());
+                    let link = pax_link
+                        .or(gnu_link)
+                        .or_else(|| header.link_name_bytes().map(std::borrow::Cow::into_owned));
+                    return Ok(Some(Entry {
+                        start,
+                        main: at,
+                        pax: pax_at,
+                        path,
+                        link,
+                        kind,
+                        size,
+                        data_start: self.pos,
+                        pax_size: pax_size.is_some(),
+                        raw,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Reads the entry's data (and skips its padding).
+    pub(crate) fn read_data(&mut self, e: &Entry) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0).min(1 << 22));
+        self.read_exact_data(e.size, &mut out)?;
+        self.skip_bytes(e.padded_size() - e.size)?;
+        Ok(out)
+    }
+
+    /// Skips the entry's data and padding.
+    pub(crate) fn skip_data(&mut self, e: &Entry) -> io::Result<()> {
+        self.skip_bytes(e.padded_size())
+    }
+
+    fn skip_bytes(&mut self, n: u64) -> io::Result<()> {
+        self.input.skip(n)?;
+        self.pos += n;
+        Ok(())
+    }
+
+    /// Copies the entry's data and padding to `out` as stored.
+    pub(crate) fn copy_data(&mut self, e: &Entry, out: &mut dyn Write) -> io::Result<()> {
+        let n = e.padded_size();
+        let copied = io::copy(&mut (&mut self.input).take(n), out)?;
+        self.pos += copied;
+        if copied < n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("archive ends inside an entry at byte {}", self.pos),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copies everything after the last entry (end blocks, padding) as stored.
+    pub(crate) fn copy_rest(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.zero_block {
+            // The zero block `next` consumed to find the end.
+            out.write_all(&[0u8; BLOCK as usize])?;
+        }
+        let n = io::copy(&mut self.input, out)?;
+        self.pos += n;
+        Ok(())
+    }
+}
+
+fn trim_nul(data: &[u8]) -> Vec<u8> {
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    data[..end].to_vec()
+}
+
+/// Verifies a header's checksum (unsigned sum with the field as spaces).
+fn check_sum(block: &[u8], offset: u64) -> io::Result<()> {
+    let field = &block[148..156];
+    let text: String = field
+        .iter()
+        .take_while(|&&b| b != 0 && b != b' ')
+        .map(|&b| b as char)
+        .collect();
+    let text = text.trim_start_matches(' ');
+    let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
+        return Err(corrupt(offset, "not a tar header (bad checksum field)"));
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    let signed: i64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                i64::from(b.cast_signed())
+            }
+        })
+        .sum();
+    if sum == want || signed == i64::from(want) {
+        Ok(())
+    } else {
+        Err(corrupt(offset, "header checksum mismatch"))
+    }
+}
+
+/// A new header for `old` with a different data size (checksum updated).
+pub(crate) fn resized_header(old: &[u8], size: u64) -> Vec<u8> {
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes().copy_from_slice(old);
+    h.set_size(size);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// A PAX extension block (header + records) with its `size` record changed.
+pub(crate) fn resized_pax(header: &[u8], records: &[u8], size: u64) -> io::Result<Vec<u8>> {
+    let mut out_records = Vec::new();
+    for ext in tar::PaxExtensions::new(records) {
+        let ext = ext.map_err(|_| corrupt(0, "malformed PAX record"))?;
+        let value = if ext.key_bytes() == b"size" {
+            size.to_string().into_bytes()
+        } else {
+            ext.value_bytes().to_vec()
+        };
+        out_records.extend(pax_record(ext.key_bytes(), &value));
+    }
+    let mut block = resized_header(header, out_records.len() as u64);
+    block.extend_from_slice(&out_records);
+    block.resize(block.len().div_ceil(BLOCK as usize) * BLOCK as usize, 0);
+    Ok(block)
+}
+
+/// `"<len> <key>=<value>\n"`, where `<len>` counts the whole record.
+fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3; // space, '=', newline
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut r = format!("{len} ").into_bytes();
+    r.extend_from_slice(key);
+    r.push(b'=');
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_record_lengths_count_themselves() {
+        assert_eq!(pax_record(b"size", b"5"), b"11 size=5\n");
+        let long = pax_record(b"path", &[b'a'; 95]);
+        assert_eq!(
+            long.len().to_string(),
+            String::from_utf8_lossy(&long).split(' ').next().unwrap()
+        );
+    }
+}

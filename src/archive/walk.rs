@@ -424,7 +424,8 @@ mod tests {
 
     #[test]
     fn pax_record_lengths_count_themselves() {
-        assert_eq!(pax_record(b"size", b"5"), b"11 size=5\n");
+        assert_eq!(pax_record(b"size", b"5"), b"9 size=5\n");
+        assert_eq!(pax_record(b"size", b"12345"), b"14 size=12345\n");
         let long = pax_record(b"path", &[b'a'; 95]);
         assert_eq!(
             long.len().to_string(),

@@ -3,22 +3,32 @@
 //! byte boundary (a sync flush), and concatenated into one gzip member with
 //! the CRC of the whole input. Any gzip reader decodes the result.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex, mpsc};
 
 use flate2::{Compress, Compression, FlushCompress};
 
 /// Input bytes per independently compressed block.
 const BLOCK: usize = 1 << 20;
 
-/// A gzip writer that compresses blocks in parallel.
+type Job = (u64, Vec<u8>, bool);
+type Done = (u64, io::Result<Vec<u8>>);
+
+/// A gzip writer that compresses blocks on worker threads while the
+/// caller keeps producing input; blocks are written in order.
 pub(crate) struct ParGzWriter<W: Write> {
     out: W,
-    level: u32,
-    threads: usize,
-    pending: Vec<Vec<u8>>,
     current: Vec<u8>,
     crc: crc32fast::Hasher,
     len: u64,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    results: mpsc::Receiver<Done>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    sent: u64,
+    written: u64,
+    ready: BTreeMap<u64, Vec<u8>>,
+    max_in_flight: u64,
 }
 
 impl<W: Write> ParGzWriter<W> {
@@ -37,46 +47,94 @@ impl<W: Write> ParGzWriter<W> {
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .max(1);
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
+        let (done_tx, results) = mpsc::channel::<Done>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let workers = (0..threads)
+            .map(|_| {
+                let rx = Arc::clone(&job_rx);
+                let tx = done_tx.clone();
+                std::thread::spawn(move || {
+                    loop {
+                        let job = rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
+                        let Ok((index, block, last)) = job else { break };
+                        if tx.send((index, deflate(&block, level, last))).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
         Ok(Self {
             out,
-            level,
-            threads,
-            pending: Vec::new(),
             current: Vec::with_capacity(BLOCK),
             crc: crc32fast::Hasher::new(),
             len: 0,
+            jobs: Some(jobs),
+            results,
+            workers,
+            sent: 0,
+            written: 0,
+            ready: BTreeMap::new(),
+            max_in_flight: threads as u64 * 3,
         })
     }
 
-    fn compress_pending(&mut self, last: bool) -> io::Result<()> {
-        let blocks = std::mem::take(&mut self.pending);
-        let count = blocks.len();
-        let level = self.level;
-        let compressed: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = blocks
-                .iter()
-                .enumerate()
-                .map(|(i, b)| s.spawn(move || deflate(b, level, last && i + 1 == count)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(io::Error::other("compression thread failed")))
-                })
-                .collect()
-        });
-        for c in compressed {
-            self.out.write_all(&c?)?;
-        }
+    fn send(&mut self, block: Vec<u8>, last: bool) -> io::Result<()> {
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| io::Error::other("compressor finished"))?;
+        jobs.send((self.sent, block, last))
+            .map_err(|_| io::Error::other("compression thread failed"))?;
+        self.sent += 1;
         Ok(())
+    }
+
+    /// Writes finished blocks in order; waits while too many are in flight
+    /// (or, with `all`, until every block is written).
+    fn drain(&mut self, all: bool) -> io::Result<()> {
+        loop {
+            while let Some(block) = self.ready.remove(&self.written) {
+                self.out.write_all(&block)?;
+                self.written += 1;
+            }
+            let in_flight = self.sent - self.written;
+            let must_wait = if all {
+                in_flight > 0
+            } else {
+                in_flight >= self.max_in_flight
+            };
+            let next = if must_wait {
+                Some(
+                    self.results
+                        .recv()
+                        .map_err(|_| io::Error::other("compression thread failed"))?,
+                )
+            } else {
+                self.results.try_recv().ok()
+            };
+            match next {
+                Some((i, block)) => {
+                    self.ready.insert(i, block?);
+                }
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Writes the last block and the trailer; returns the inner writer.
     pub(crate) fn finish(mut self) -> io::Result<W> {
         let rest = std::mem::take(&mut self.current);
-        self.pending.push(rest);
-        self.compress_pending(true)?;
+        self.send(rest, true)?;
+        self.jobs = None;
+        self.drain(true)?;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
         let crc = self.crc.clone().finalize();
         self.out.write_all(&crc.to_le_bytes())?;
         self.out
@@ -94,10 +152,8 @@ impl<W: Write> Write for ParGzWriter<W> {
         self.len += take as u64;
         if self.current.len() == BLOCK {
             let full = std::mem::replace(&mut self.current, Vec::with_capacity(BLOCK));
-            self.pending.push(full);
-            if self.pending.len() >= self.threads {
-                self.compress_pending(false)?;
-            }
+            self.send(full, false)?;
+            self.drain(false)?;
         }
         Ok(take)
     }

@@ -71,7 +71,10 @@ fn gzip_header(path: &Path) -> io::Result<GzipHeader> {
 pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::Input> {
     let file = File::open(path)?;
     Ok(match compression {
-        Compression::None => walk::Input::File(file),
+        Compression::None => {
+            let len = file.metadata()?.len();
+            walk::Input::File(walk::BufferedFile::new(file, len))
+        }
         Compression::Gzip => walk::Input::Stream(Box::new(flate2::read::MultiGzDecoder::new(
             BufReader::with_capacity(1 << 17, file),
         ))),

@@ -6,7 +6,7 @@
 //! ours, because the `tar` crate's iterator does not hand out the raw bytes
 //! of a logical entry when reading a compressed stream.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 
 /// Tar's block size.
 pub(crate) const BLOCK: u64 = 512;
@@ -15,27 +15,72 @@ const MAX_EXTENSION: u64 = 1 << 20;
 /// Entries claiming more than this are refused as corrupt.
 const MAX_SIZE: u64 = 1 << 46;
 
-/// A reader that can skip: seeks on a file, reads through a stream.
+/// A reader that can skip: on a file it reads large chunks and seeks over
+/// data it does not need (most entries of a rootfs are small and share a
+/// chunk); a stream is read through.
 pub(crate) enum Input {
-    File(std::fs::File),
+    File(BufferedFile),
     Stream(Box<dyn Read>),
+}
+
+/// A plain archive read with positioned reads: a header is one `pread`,
+/// and data nobody needs is never read at all.
+pub(crate) struct BufferedFile {
+    file: std::fs::File,
+    len: u64,
+    pos: u64,
+}
+
+impl BufferedFile {
+    pub(crate) fn new(file: std::fs::File, len: u64) -> Self {
+        Self { file, len, pos: 0 }
+    }
+
+    /// Positions the reader at absolute `offset`.
+    pub(crate) fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        self.pos = offset;
+        Ok(())
+    }
+
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let target = self.pos + n;
+        if target > self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("archive ends inside an entry at byte {}", self.len),
+            ));
+        }
+        self.pos = target;
+        Ok(())
+    }
+}
+
+impl Read for BufferedFile {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(out, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 impl Input {
     fn skip(&mut self, n: u64) -> io::Result<()> {
         match self {
-            Input::File(f) => f
-                .seek(SeekFrom::Current(
-                    i64::try_from(n).map_err(io::Error::other)?,
-                ))
-                .map(|_| ()),
+            Input::File(f) => f.skip(n),
             Input::Stream(r) => {
-                let copied = io::copy(&mut r.take(n), &mut io::sink())?;
-                if copied < n {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "archive ends inside an entry",
-                    ));
+                let mut left = n;
+                let mut buf = vec![0u8; 64 * 1024];
+                while left > 0 {
+                    let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+                    let got = r.read(&mut buf[..want])?;
+                    if got == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "archive ends inside an entry",
+                        ));
+                    }
+                    left -= got as u64;
                 }
                 Ok(())
             }

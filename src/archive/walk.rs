@@ -37,9 +37,8 @@ impl BufferedFile {
     }
 
     /// Positions the reader at absolute `offset`.
-    pub(crate) fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+    pub(crate) fn seek_to(&mut self, offset: u64) {
         self.pos = offset;
-        Ok(())
     }
 
     fn skip(&mut self, n: u64) -> io::Result<()> {

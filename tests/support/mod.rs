@@ -52,9 +52,10 @@ impl Ran {
     /// The JSON report on standard output.
     #[track_caller]
     pub fn json(&self) -> Report {
-        Report(serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not JSON ({e}):\n{}", tail(&self.stdout))
-        }))
+        Report(
+            serde_json::from_str(&self.stdout)
+                .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", tail(&self.stdout))),
+        )
     }
 }
 
@@ -67,12 +68,26 @@ pub fn tail(s: &str) -> &str {
     &s[start..]
 }
 
+/// `promready ARG…`: runs the binary (arguments: anything that is
+/// `AsRef<OsStr>`) under the watchdog, with no extra environment.
+#[macro_export]
+macro_rules! pr {
+    ($($arg:expr),* $(,)?) => {
+        $crate::support::run_bin(&[$(::std::ffi::OsStr::new(&$arg)),*], &[])
+    };
+}
+
 /// Runs the binary with `args` and `env`, killing it after [`HANG`].
-/// Output goes to files, so a chatty run cannot block on a full pipe.
 pub fn run_bin<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Ran {
+    run_program(BIN, args, env)
+}
+
+/// Runs `program` with `args` and `env`, killing it after [`HANG`].
+/// Output goes to files, so a chatty run cannot block on a full pipe.
+pub fn run_program<S: AsRef<OsStr>>(program: &str, args: &[S], env: &[(&str, &str)]) -> Ran {
     let out = tempfile::tempdir().unwrap();
     let (o, e) = (out.path().join("stdout"), out.path().join("stderr"));
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(program);
     cmd.args(args)
         .env_remove("PROMREADY_TEST_WRITE_DELAY_MS")
         .env("NO_COLOR", "1")
@@ -106,12 +121,6 @@ pub fn run_bin<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Ran {
         elapsed,
         timed_out,
     }
-}
-
-/// `promready ARGS…` with paths as arguments.
-pub fn bin(args: &[&dyn AsRef<OsStr>]) -> Ran {
-    let args: Vec<&OsStr> = args.iter().map(|a| a.as_ref()).collect();
-    run_bin(&args, &[])
 }
 
 /// A JSON report (`scan --format json`).
@@ -194,7 +203,8 @@ impl Report {
     }
 }
 
-/// Every file below `dir` (symlinks as `-> target`), with its bytes.
+/// Every file below `dir` (symlinks as `-> target`), with its bytes (files
+/// over 64 MiB by size and modification time).
 pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
@@ -202,12 +212,16 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
         if e.path_is_symlink() {
             let target = std::fs::read_link(e.path()).unwrap();
-            out.insert(
-                rel,
-                format!("-> {}", target.display()).into_bytes(),
-            );
+            out.insert(rel, format!("-> {}", target.display()).into_bytes());
         } else if e.file_type().is_file() {
-            out.insert(rel, std::fs::read(e.path()).unwrap());
+            let meta = e.metadata().unwrap();
+            // Sparse giants stand for themselves by size and mtime.
+            let bytes = if meta.len() > 64 << 20 {
+                format!("{} bytes, mtime {:?}", meta.len(), meta.modified().unwrap()).into_bytes()
+            } else {
+                std::fs::read(e.path()).unwrap()
+            };
+            out.insert(rel, bytes);
         }
     }
     out

@@ -46,6 +46,9 @@ pub(crate) enum Command {
         /// Also load the rule files (*.yaml) in DIR.
         #[arg(long, value_name = "DIR")]
         rules: Vec<PathBuf>,
+        /// No progress line while reading large archives.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Fix the findings in place with minimal edits.
     ///
@@ -75,6 +78,9 @@ pub(crate) enum Command {
         /// Also load the rule files (*.yaml) in DIR.
         #[arg(long, value_name = "DIR")]
         rules: Vec<PathBuf>,
+        /// No progress line while reading large archives.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// List every rule.
     Rules {

@@ -149,6 +149,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             output,
             kubernetes_version,
             rules,
+            quiet: _,
         } => scan_command(&paths, format, output, kubernetes_version, &rules, term),
         Command::Fix {
             paths,
@@ -158,6 +159,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             bind_address,
             kubernetes_version,
             rules,
+            quiet: _,
         } => {
             let opts = fix::FixOptions {
                 unsafe_fixes,
@@ -283,6 +285,8 @@ fn fix_command(
 pub fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let quiet = std::env::args_os().any(|a| a == "--quiet" || a == "-q");
+    archive::progress::enable(!quiet);
     let outcome = run(std::env::args_os(), Terminal { color, width: 100 });
     // A closed pipe (`promready scan … | head`) is not an error.
     let _ = stdout.lock().write_all(outcome.stdout.as_bytes());

@@ -4,6 +4,7 @@
 //! pass, copying every unchanged entry byte for byte.
 
 mod gzip;
+pub(crate) mod progress;
 mod rewrite;
 mod tree;
 pub(crate) mod walk;
@@ -70,14 +71,19 @@ fn gzip_header(path: &Path) -> io::Result<GzipHeader> {
 /// The uncompressed tar stream of `path`.
 pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::Input> {
     let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let counted = progress::Progress::new(file, &name, len);
     Ok(match compression {
-        Compression::None => {
-            let len = file.metadata()?.len();
-            walk::Input::File(walk::BufferedFile::new(file, len))
-        }
+        Compression::None => walk::Input::File(walk::BufferedFile::new(File::open(path)?, len)),
         Compression::Gzip => walk::Input::Stream(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 17, file),
+            BufReader::with_capacity(1 << 17, counted),
         ))),
-        Compression::Zstd => walk::Input::Stream(Box::new(zstd::stream::read::Decoder::new(file)?)),
+        Compression::Zstd => {
+            walk::Input::Stream(Box::new(zstd::stream::read::Decoder::new(counted)?))
+        }
     })
 }

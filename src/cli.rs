@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::FailOn;
 
 /// Make Kubernetes node images ready to be scraped by Prometheus before they ship.
 #[derive(Debug, Parser)]
@@ -17,6 +19,8 @@ pub(crate) enum Format {
     Human,
     Json,
     Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,30 +29,51 @@ pub(crate) enum ListFormat {
     Json,
 }
 
+/// Options shared by `scan` and `fix`.
+#[derive(Debug, Args)]
+pub(crate) struct Common {
+    /// Rootfs directories or archives (.tar, .tar.gz, .tar.zst), configuration
+    /// directories, or configuration files.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub(crate) kubernetes_version: Option<crate::model::Version>,
+    /// Also load the rule files (*.yaml) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Run only these rules (codes or names, comma-separated).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub(crate) select: Vec<String>,
+    /// Do not run these rules (codes or names, comma-separated).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub(crate) ignore: Vec<String>,
+    /// The configuration file (default: .promready.yaml in the scanned
+    /// directory or the current one).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// No progress line while reading large archives.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Scan node images (unpacked rootfs directories) and report problems.
+    /// Scan node images and configuration and report problems.
     ///
-    /// Exit status: 0 no findings, 1 findings, 2 usage or input error.
+    /// Exit status: 0 no findings, 1 findings (see --fail-on), 2 usage or input error.
     Scan {
-        /// Rootfs directories to scan.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         /// Write the report to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
-        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-        kubernetes_version: Option<crate::model::Version>,
-        /// Also load the rule files (*.yaml) in DIR.
-        #[arg(long, value_name = "DIR")]
-        rules: Vec<PathBuf>,
-        /// No progress line while reading large archives.
-        #[arg(short, long)]
-        quiet: bool,
+        /// Which findings make the exit status 1.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        fail_on: Option<FailOn>,
     },
     /// Fix the findings in place with minimal edits.
     ///
@@ -56,9 +81,8 @@ pub(crate) enum Command {
     /// changed, and exits 0 when no findings remain, 1 when some do, 2 on
     /// usage or input errors.
     Fix {
-        /// Rootfs directories, configuration directories or files.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
         /// Print a unified diff of the changes and write nothing.
         #[arg(long)]
         diff: bool,
@@ -70,17 +94,8 @@ pub(crate) enum Command {
         #[arg(long)]
         unsafe_fixes: bool,
         /// The address to rebind loopback-only listeners to (`::` for IPv6).
-        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0", value_parser = parse_address)]
-        bind_address: String,
-        /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
-        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-        kubernetes_version: Option<crate::model::Version>,
-        /// Also load the rule files (*.yaml) in DIR.
-        #[arg(long, value_name = "DIR")]
-        rules: Vec<PathBuf>,
-        /// No progress line while reading large archives.
-        #[arg(short, long)]
-        quiet: bool,
+        #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+        bind_address: Option<String>,
     },
     /// List every rule.
     Rules {
@@ -98,6 +113,13 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Vec<PathBuf>,
     },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
 }
 
 fn parse_version(s: &str) -> Result<crate::model::Version, String> {
@@ -105,7 +127,7 @@ fn parse_version(s: &str) -> Result<crate::model::Version, String> {
         .ok_or_else(|| format!("`{s}` is not a Kubernetes version (expected e.g. 1.29 or v1.30.2)"))
 }
 
-fn parse_address(s: &str) -> Result<String, String> {
+pub(crate) fn parse_address(s: &str) -> Result<String, String> {
     let bare = s.trim_start_matches('[').trim_end_matches(']');
     bare.parse::<std::net::IpAddr>()
         .map(|_| bare.to_owned())

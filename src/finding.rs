@@ -41,4 +41,8 @@ pub(crate) struct Finding {
     pub(crate) safety: Option<crate::rules::Safety>,
     /// Index of the invocation in its target.
     pub(crate) invocation: usize,
+    /// The reason given by an inline suppression, if one applies.
+    pub(crate) suppressed: Option<String>,
+    /// The edits of its fix, when one can be planned (for SARIF `fixes`).
+    pub(crate) suggestion: Vec<crate::fix::edit::Edit>,
 }

@@ -7,6 +7,7 @@
 
 mod archive;
 mod cli;
+mod config;
 mod data;
 mod discover;
 mod finding;
@@ -17,6 +18,7 @@ mod report;
 mod rules;
 mod scan;
 mod source;
+mod suppress;
 mod text;
 
 use std::io::{IsTerminal, Write};
@@ -139,36 +141,93 @@ enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("-o/--output takes exactly one archive to fix")]
+    #[diagnostic(help(
+        "fix one .tar, .tar.gz or .tar.zst at a time when writing the result elsewhere"
+    ))]
+    OutputNeedsOneArchive,
+}
+
+/// Everything a scan or a fix needs, from the command line and the
+/// configuration file.
+struct Prepared {
+    components: std::collections::BTreeMap<String, model::ComponentSpec>,
+    rules: Vec<rules::Rule>,
+    options: scan::Options,
+    settings: config::Settings,
+}
+
+/// Reads the configuration, merges the command line over it, loads and
+/// selects the rules.
+fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
+    let mut settings =
+        config::load(common.config.as_deref(), &common.paths).map_err(|e| e as Diag)?;
+    if !common.select.is_empty() {
+        settings.select.clone_from(&common.select);
+    }
+    settings.ignore.extend(common.ignore.iter().cloned());
+    settings.rules.extend(common.rules.iter().cloned());
+    if common.kubernetes_version.is_some() {
+        settings.kubernetes_version = common.kubernetes_version;
+    }
+    let (components, mut all) = load_rules(&settings.rules)?;
+    let named = settings
+        .select
+        .iter()
+        .chain(&settings.ignore)
+        .chain(settings.severity.keys())
+        .chain(settings.per_path_ignores.iter().flat_map(|(_, r)| r));
+    for r in named {
+        if rules::find(&all, r).is_none() {
+            return Err(Box::new(CliError::UnknownRule(r.clone())));
+        }
+    }
+    let wanted = |r: &rules::Rule| {
+        let by = |list: &[String]| {
+            list.iter()
+                .any(|x| x.eq_ignore_ascii_case(&r.code) || *x == r.name)
+        };
+        (settings.select.is_empty() || by(&settings.select)) && !by(&settings.ignore)
+    };
+    all.retain(|r| wanted(r));
+    for r in &mut all {
+        let over = settings
+            .severity
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&r.code) || **k == r.name);
+        if let Some((_, sev)) = over {
+            r.severity = *sev;
+        }
+    }
+    let options = scan::Options {
+        kubernetes_version: settings.kubernetes_version,
+        overlay: std::sync::Arc::default(),
+        per_path_ignores: settings.per_path_ignores.clone(),
+        archives: std::sync::Arc::default(),
+    };
+    Ok(Prepared {
+        components,
+        rules: all,
+        options,
+        settings,
+    })
 }
 
 fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
     match cli.command {
         Command::Scan {
-            paths,
+            common,
             format,
             output,
-            kubernetes_version,
-            rules,
-            quiet: _,
-        } => scan_command(&paths, format, output, kubernetes_version, &rules, term),
+            fail_on,
+        } => scan_command(&common, format, output, fail_on, term),
         Command::Fix {
-            paths,
+            common,
             diff,
             output,
             unsafe_fixes,
             bind_address,
-            kubernetes_version,
-            rules,
-            quiet: _,
-        } => {
-            let opts = fix::FixOptions {
-                unsafe_fixes,
-                bind_address,
-                dry_run: diff,
-                output,
-            };
-            fix_command(&paths, &opts, kubernetes_version, &rules)
-        }
+        } => fix_command(&common, diff, output, unsafe_fixes, bind_address),
         Command::Rules { format, rules } => {
             let (_, rules) = load_rules(&rules)?;
             let stdout = match format {
@@ -189,25 +248,66 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
                 ..Outcome::default()
             })
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "promready",
+                &mut out,
+            );
+            Ok(Outcome {
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                ..Outcome::default()
+            })
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|source| {
+                    Box::new(CliError::Write {
+                        path: "<stdout>".into(),
+                        source,
+                    }) as Diag
+                })?;
+            Ok(Outcome {
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                ..Outcome::default()
+            })
+        }
     }
 }
 
+/// The exit status for findings that are not suppressed.
+fn status_for(targets: &[scan::Target], fail_on: config::FailOn) -> u8 {
+    let live = targets
+        .iter()
+        .flat_map(|t| &t.findings)
+        .filter(|f| f.suppressed.is_none());
+    let failing = match fail_on {
+        config::FailOn::Never => false,
+        config::FailOn::Warning => live.count() > 0,
+        config::FailOn::Error => {
+            live.filter(|f| f.severity == rules::Severity::Error)
+                .count()
+                > 0
+        }
+    };
+    if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
+}
+
 fn scan_command(
-    paths: &[std::path::PathBuf],
+    common: &cli::Common,
     format: Format,
     output: Option<std::path::PathBuf>,
-    kubernetes_version: Option<model::Version>,
-    extra_rules: &[std::path::PathBuf],
+    fail_on: Option<config::FailOn>,
     term: Terminal,
 ) -> Result<Outcome, Diag> {
-    let (components, rules) = load_rules(extra_rules)?;
-    let opts = scan::Options {
-        kubernetes_version,
-        overlay: std::sync::Arc::default(),
-        archives: std::sync::Arc::default(),
-    };
-    let targets =
-        scan::scan_paths(paths, &components, &rules, &opts).map_err(|e| Box::new(e) as Diag)?;
+    let p = prepare(common)?;
+    let targets = scan::scan_paths(&common.paths, &p.components, &p.rules, &p.options)
+        .map_err(|e| Box::new(e) as Diag)?;
+    let status = status_for(&targets, fail_on.unwrap_or(p.settings.fail_on));
     let text = match format {
         Format::Human => report::human::render(
             &targets,
@@ -217,10 +317,9 @@ fn scan_command(
             },
         ),
         Format::Json => report::json::render(&targets),
-        Format::Sarif => report::sarif::render(&targets, &rules),
+        Format::Sarif => report::sarif::render(&targets, &p.rules, status),
+        Format::Github => report::github::render(&targets),
     };
-    let found = targets.iter().any(|t| !t.findings.is_empty());
-    let status = if found { EXIT_FINDINGS } else { EXIT_CLEAN };
     match output {
         Some(path) => {
             std::fs::write(&path, text)
@@ -240,27 +339,35 @@ fn scan_command(
 }
 
 fn fix_command(
-    paths: &[std::path::PathBuf],
-    opts: &fix::FixOptions,
-    kubernetes_version: Option<model::Version>,
-    extra_rules: &[std::path::PathBuf],
+    common: &cli::Common,
+    diff: bool,
+    output: Option<std::path::PathBuf>,
+    unsafe_fixes: bool,
+    bind_address: Option<String>,
 ) -> Result<Outcome, Diag> {
-    let (components, rules) = load_rules(extra_rules)?;
-    let base = scan::Options {
-        kubernetes_version,
-        overlay: std::sync::Arc::default(),
-        archives: std::sync::Arc::default(),
+    let p = prepare(common)?;
+    if output.is_some() && common.paths.len() != 1 {
+        return Err(Box::new(CliError::OutputNeedsOneArchive));
+    }
+    let bind_address = match bind_address.or_else(|| p.settings.bind_address.clone()) {
+        Some(a) => {
+            cli::parse_address(&a).map_err(|e| Box::new(CliError::UnknownRule(e)) as Diag)?
+        }
+        None => "0.0.0.0".to_owned(),
     };
-    let report =
-        fix::run(paths, &components, &rules, &base, opts).map_err(|e| Box::new(e) as Diag)?;
+    let opts = fix::FixOptions {
+        unsafe_fixes,
+        bind_address,
+        dry_run: diff,
+        output,
+    };
+    let report = fix::run(&common.paths, &p.components, &p.rules, &p.options, &opts)
+        .map_err(|e| Box::new(e) as Diag)?;
     let summary = report::fixes::render(&report);
-    let remaining = report.after.iter().any(|t| !t.findings.is_empty());
     let status = if report.changed.iter().any(|c| c.error.is_some()) {
         EXIT_ERROR
-    } else if remaining {
-        EXIT_FINDINGS
     } else {
-        EXIT_CLEAN
+        status_for(&report.after, config::FailOn::Warning)
     };
     // With --diff the diff is the output and the account goes to standard
     // error; without it the account is the output.

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::archive::{self, TarIndex, TarTree};
+use crate::config::glob_match;
 use crate::discover::{self, repo, version};
-use crate::finding::Finding;
+use crate::finding::{Finding, Label};
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
-use crate::rules::{Rule, Subject, evaluate};
-use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Notice, Overlay};
+use crate::rules::{ForEach, Rule, Subject, evaluate};
+use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Loc, Notice, Overlay};
+use crate::suppress;
 
 /// What the user asked for.
 #[derive(Clone, Default)]
@@ -19,6 +21,8 @@ pub(crate) struct Options {
     pub(crate) kubernetes_version: Option<Version>,
     /// File contents to use instead of the disk's (host path → bytes).
     pub(crate) overlay: Arc<Overlay>,
+    /// Path globs and the rules ignored there (from the configuration).
+    pub(crate) per_path_ignores: Vec<(String, Vec<String>)>,
     /// Archive indexes already built (a fix scans the same input again).
     pub(crate) archives: Arc<Mutex<HashMap<PathBuf, Arc<TarIndex>>>>,
 }
@@ -85,13 +89,13 @@ pub(crate) fn scan_paths(
             } else {
                 scan_directory(p, components, opts)?
             };
-            evaluate_all(&mut t, components, rules);
+            evaluate_all(&mut t, components, rules, opts);
             targets.push(t);
         } else if meta.is_file() {
             match archive::detect(p).map_err(|e| io_error(p, e))? {
                 Some(compression) => {
                     let mut t = scan_archive(p, compression, components, opts)?;
-                    evaluate_all(&mut t, components, rules);
+                    evaluate_all(&mut t, components, rules, opts);
                     targets.push(t);
                 }
                 None => named.push(p.clone()),
@@ -102,7 +106,7 @@ pub(crate) fn scan_paths(
     }
     if !named.is_empty() {
         let mut t = scan_files(&named, components, opts)?;
-        evaluate_all(&mut t, components, rules);
+        evaluate_all(&mut t, components, rules, opts);
         targets.push(t);
     }
     Ok(targets)
@@ -308,7 +312,12 @@ fn scan_files(
     })
 }
 
-fn evaluate_all(t: &mut Target, components: &BTreeMap<String, ComponentSpec>, rules: &[Rule]) {
+fn evaluate_all(
+    t: &mut Target,
+    components: &BTreeMap<String, ComponentSpec>,
+    rules: &[Rule],
+    opts: &Options,
+) {
     for inv in &t.invocations {
         let fallback = t.files.get(inv.start.file).path.clone();
         for p in &inv.problems {
@@ -348,5 +357,106 @@ fn evaluate_all(t: &mut Target, components: &BTreeMap<String, ComponentSpec>, ru
         key(a).cmp(&key(b))
     });
     findings.dedup_by(|a, b| a.code == b.code && a.primary.loc == b.primary.loc);
+    // Per-path ignores from the configuration.
+    findings.retain(|f| {
+        let path = &t.files.get(f.primary.loc.file).path;
+        !opts
+            .per_path_ignores
+            .iter()
+            .any(|(glob, codes)| glob_match(glob, path) && codes.iter().any(|c| names_rule(c, f)))
+    });
+    apply_suppressions(t, &mut findings, rules);
     t.findings = findings;
+    // The edits each fix would make, for reports that carry them.
+    let planned: Vec<Vec<crate::fix::edit::Edit>> = t
+        .findings
+        .iter()
+        .map(|f| {
+            let spec = components.get(&f.component);
+            match (f.fix.as_ref(), spec) {
+                (Some(_), Some(spec)) => {
+                    crate::fix::plan::plan(t, f, spec, &crate::fix::plan::Rebind("0.0.0.0"))
+                        .map(|p| p.edits)
+                        .unwrap_or_default()
+                }
+                _ => Vec::new(),
+            }
+        })
+        .collect();
+    for (f, edits) in t.findings.iter_mut().zip(planned) {
+        f.suggestion = edits;
+    }
+}
+
+/// Whether `reference` (a code in any case, or a name) names the finding's rule.
+fn names_rule(reference: &str, f: &Finding) -> bool {
+    reference.eq_ignore_ascii_case(&f.code) || reference == f.name
+}
+
+/// Marks findings that an inline comment suppresses, and reports comments
+/// without a reason or without a finding.
+fn apply_suppressions(t: &Target, findings: &mut Vec<Finding>, rules: &[Rule]) {
+    let comments = suppress::comments(&t.files);
+    let mut used = vec![false; comments.len()];
+    for f in findings.iter_mut() {
+        let file = t.files.get(f.primary.loc.file);
+        let line = file.line_col(f.primary.loc.span.start).0;
+        for (i, c) in comments.iter().enumerate() {
+            let near = c.file == f.primary.loc.file && (c.line == line || c.line + 1 == line);
+            if near && c.rules.iter().any(|r| names_rule(r, f)) {
+                used[i] = true;
+                f.suppressed = Some(if c.reason.is_empty() {
+                    "no reason given".to_owned()
+                } else {
+                    c.reason.clone()
+                });
+            }
+        }
+    }
+    let Some(rule) = rules
+        .iter()
+        .find(|r| r.for_each == Some(ForEach::SuppressionProblem))
+    else {
+        return;
+    };
+    for (i, c) in comments.iter().enumerate() {
+        let which = c.rules.join(", ");
+        let mut problems = Vec::new();
+        if c.reason.is_empty() {
+            problems.push(format!("the suppression of {which} gives no reason"));
+        }
+        if !used[i] {
+            problems.push(format!(
+                "the suppression of {which} matches no finding on its line or the next"
+            ));
+        }
+        for problem in problems {
+            let text = |t: &str| t.replace("{problem}", &problem);
+            let message = rule
+                .message
+                .last()
+                .map(|v| text(&v.text))
+                .unwrap_or_default();
+            findings.push(Finding {
+                code: rule.code.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                component: "promready".to_owned(),
+                message,
+                help: rule.help.last().map(|v| text(&v.text)).unwrap_or_default(),
+                primary: Label {
+                    loc: Loc::new(c.file, c.span.clone()),
+                    text: problem.clone(),
+                },
+                secondary: Vec::new(),
+                evidence: Vec::new(),
+                notes: Vec::new(),
+                fix: None,
+                safety: None,
+                invocation: 0,
+                suppressed: None,
+                suggestion: Vec::new(),
+            });
+        }
+    }
 }

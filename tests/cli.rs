@@ -288,3 +288,140 @@ fn fix_exit_status_and_output() {
     assert_eq!(run(&["scan", demo]).status, 0);
     assert_eq!(run(&["fix", "testdata/no-such-dir"]).status, 2);
 }
+
+#[test]
+fn select_ignore_and_fail_on() {
+    let only = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--select",
+        "PR007,kubelet-read-only-port",
+        "testdata/demo",
+    ]);
+    assert_eq!(
+        common::finding_lines(&only.stdout),
+        ["PR007 etc/default/kubelet:2", "PR010 etc/default/kubelet:2"]
+    );
+    let without = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--ignore",
+        "PR001,PR002,PR007",
+        "testdata/demo",
+    ]);
+    assert_eq!(
+        common::finding_lines(&without.stdout),
+        ["PR010 etc/default/kubelet:2"]
+    );
+    let unknown = run(&["scan", "--ignore", "PR404", "testdata/demo"]);
+    assert_eq!(unknown.status, 2);
+    assert!(
+        unknown.stderr.contains("no rule is called `PR404`"),
+        "{}",
+        unknown.stderr
+    );
+    // PR010 is a warning: with --fail-on error it does not fail the run.
+    assert_eq!(
+        run(&[
+            "scan",
+            "--select",
+            "PR010",
+            "--fail-on",
+            "error",
+            "testdata/demo"
+        ])
+        .status,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "scan",
+            "--select",
+            "PR010",
+            "--fail-on",
+            "warning",
+            "testdata/demo"
+        ])
+        .status,
+        1
+    );
+    assert_eq!(
+        run(&["scan", "--fail-on", "never", "testdata/demo"]).status,
+        0
+    );
+}
+
+#[test]
+fn configuration_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("promready.yaml");
+    std::fs::write(
+        &cfg,
+        "ignore: [PR002]\nper-path-ignores:\n  \"etc/default/*\": [PR007]\nseverity:\n  PR010: error\nfail-on: error\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+        "testdata/demo",
+    ]);
+    assert_eq!(
+        common::finding_lines(&out.stdout),
+        [
+            "PR001 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:6",
+            "PR010 etc/default/kubelet:2"
+        ]
+    );
+    assert!(out.stdout.contains("\"severity\": \"error\""));
+    // Found in the scanned directory without --config.
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::copy(
+        "testdata/files/kube-proxy-default.yaml",
+        repo.join("proxy.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "ignore: [kube-proxy-metrics-on-loopback]\n",
+    )
+    .unwrap();
+    assert_eq!(run(&["scan", repo.to_str().unwrap()]).status, 0);
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "ignore: [PR006]\nfail_on: error\n",
+    )
+    .unwrap();
+    let bad = run(&["scan", repo.to_str().unwrap()]);
+    assert_eq!(bad.status, 2);
+    insta::assert_snapshot!(
+        "bad_config",
+        bad.stderr.replace(repo.to_str().unwrap(), "REPO")
+    );
+}
+
+#[test]
+fn github_annotations() {
+    let out = run(&["scan", "--format", "github", "testdata/demo"]);
+    assert_eq!(out.status, 1);
+    insta::assert_snapshot!("github_demo", out.stdout);
+}
+
+#[test]
+fn completions_and_man_page() {
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.status, 0);
+    assert!(bash.stdout.contains("promready") && bash.stdout.contains("--unsafe-fixes"));
+    let man = run(&["man"]);
+    assert!(
+        man.stdout.starts_with(".ie"),
+        "{}",
+        &man.stdout[..40.min(man.stdout.len())]
+    );
+    assert!(man.stdout.contains("promready"));
+}

@@ -7,8 +7,8 @@
 //! to fix, so applying fixes twice changes nothing the second time. Files
 //! are written only at the end, atomically ([`write`]).
 
-mod edit;
-mod plan;
+pub(crate) mod edit;
+pub(crate) mod plan;
 mod write;
 mod yaml_edit;
 
@@ -170,7 +170,11 @@ impl Fixer {
             for f in &t.findings {
                 let k = key(t, ti, f);
                 let allowed = f.safety != Some(Safety::Unsafe) || opts.unsafe_fixes;
-                if self.failed.contains_key(&k) || f.fix.is_none() || !allowed {
+                if self.failed.contains_key(&k)
+                    || f.fix.is_none()
+                    || f.suppressed.is_some()
+                    || !allowed
+                {
                     continue;
                 }
                 let Some(spec) = components.get(&f.component) else {
@@ -348,6 +352,7 @@ pub(crate) fn run(
         let scan_opts = Options {
             kubernetes_version: base.kubernetes_version,
             overlay: Arc::new(fixer.overlay.clone()),
+            per_path_ignores: base.per_path_ignores.clone(),
             archives: Arc::clone(&base.archives),
         };
         let targets = scan::scan_paths(paths, components, rules, &scan_opts)?;
@@ -363,7 +368,7 @@ pub(crate) fn run(
     let mut held_back = Vec::new();
     let mut failed = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
-        for f in &t.findings {
+        for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             if let Some((n, reason)) = fixer.failed.get(&key(t, ti, f)) {
                 failed.push((n.clone(), reason.clone()));
             } else if f.fix.is_some() && f.safety == Some(Safety::Unsafe) && !opts.unsafe_fixes {

@@ -125,7 +125,7 @@ pub(crate) fn render(targets: &[Target], style: Style) -> String {
         .with_context_lines(1);
     let mut out = String::new();
     for t in targets {
-        for f in &t.findings {
+        for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             let _ = handler.render_report(&mut out, &report(&t.files, f));
             out.push('\n');
         }
@@ -159,6 +159,9 @@ pub(crate) fn summary(targets: &[Target]) -> String {
             parts.push(plural(c.warnings, "warning"));
         }
         let _ = write!(s, "{} in {}", parts.join(", "), plural(c.files, "file"));
+    }
+    if c.suppressed > 0 {
+        let _ = write!(s, "; {} suppressed", c.suppressed);
     }
     let context: Vec<String> = targets.iter().map(describe_target).collect();
     let _ = write!(s, " ({})", context.join("; "));

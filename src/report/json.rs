@@ -77,6 +77,7 @@ fn finding(t: &Target, f: &Finding) -> Value {
             "origin": origin(files, &e.origin),
         })).collect::<Vec<_>>(),
         "notes": f.notes,
+        "suppressed": f.suppressed,
         "fix": f.fix.as_ref().map(|x| {
             let mut v = super::rules::fix_json(x);
             // The safety for this finding: an unsafe plan can be safe here.

@@ -2,6 +2,7 @@
 //! CLI decides where it goes.
 
 pub(crate) mod fixes;
+pub(crate) mod github;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod rules;
@@ -50,16 +51,20 @@ pub(crate) struct Counts {
     pub(crate) errors: usize,
     pub(crate) warnings: usize,
     pub(crate) files: usize,
+    /// Findings an inline comment suppresses (not in the counts above).
+    pub(crate) suppressed: usize,
 }
 
 pub(crate) fn counts(targets: &[Target]) -> Counts {
     let mut c = Counts::default();
     for t in targets {
-        let mut files: Vec<_> = t.findings.iter().map(|f| f.primary.loc.file).collect();
+        let live = || t.findings.iter().filter(|f| f.suppressed.is_none());
+        c.suppressed += t.findings.len() - live().count();
+        let mut files: Vec<_> = live().map(|f| f.primary.loc.file).collect();
         files.sort();
         files.dedup();
         c.files += files.len();
-        for f in &t.findings {
+        for f in live() {
             match f.severity {
                 Severity::Error => c.errors += 1,
                 Severity::Warning => c.warnings += 1,

@@ -1,15 +1,17 @@
 //! SARIF 2.1.0 output for code scanning.
 //!
 //! `ruleId` is the rule code; artifact URIs are in-image paths relative to
-//! the scanned root; `partialFingerprints` are computed here (rootfs files
-//! are usually not in the repository, so the uploader cannot compute them).
+//! the scanned root, which `originalUriBaseIds` names; `partialFingerprints`
+//! are computed here (rootfs files are usually not in the repository, so the
+//! uploader cannot compute them). Suppressed findings stay, with their
+//! `suppressions`; findings with a fix carry it as `fixes`.
 
 use serde_json::{Value, json};
 
 use super::{Position, all_findings};
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
-use crate::scan::Target;
+use crate::scan::{InputKind, Target};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -23,22 +25,77 @@ fn level(s: Severity) -> &'static str {
 fn rule(r: &Rule) -> Value {
     let mut tags = r.tags.clone();
     tags.push(r.component.clone());
-    json!({
+    let mut properties = json!({"tags": tags});
+    // GitHub ranks security alerts by this score (0.0-10.0).
+    if r.tags.iter().any(|t| t == "security") {
+        properties["security-severity"] = json!(match r.severity {
+            Severity::Error => "8.0",
+            Severity::Warning => "5.0",
+        });
+    }
+    let mut v = json!({
         "id": r.code,
         "name": r.name,
         "shortDescription": {"text": r.summary},
         "fullDescription": {"text": r.docs.what_it_checks.trim()},
         "help": {"text": super::rules::explain(r), "markdown": super::rules::markdown(r)},
-        "helpUri": r.docs.references.first().map(|x| x.url.clone()),
         "defaultConfiguration": {"level": level(r.severity)},
-        "properties": {"tags": tags},
-    })
+        "properties": properties,
+    });
+    if let Some(reference) = r.docs.references.first() {
+        v["helpUri"] = json!(reference.url);
+    }
+    v
 }
 
-fn location(p: &Position, message: Option<&str>) -> Value {
+/// A `file:` URI for a directory, ending in `/`.
+fn dir_uri(path: &std::path::Path) -> String {
+    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut s = String::from("file://");
+    for c in abs.display().to_string().chars() {
+        match c {
+            ' ' => s.push_str("%20"),
+            '%' => s.push_str("%25"),
+            '#' => s.push_str("%23"),
+            '?' => s.push_str("%3F"),
+            c => s.push(c),
+        }
+    }
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    s
+}
+
+/// The base id naming target `i`'s root.
+fn base_id(i: usize) -> String {
+    if i == 0 {
+        "SCANROOT".to_owned()
+    } else {
+        format!("SCANROOT{}", i + 1)
+    }
+}
+
+fn base(t: &Target) -> Value {
+    let (uri, what) = match t.kind {
+        InputKind::Rootfs => (dir_uri(&t.input), "the root of the scanned image"),
+        InputKind::Directory => (dir_uri(&t.input), "the scanned directory"),
+        InputKind::Files => (
+            dir_uri(std::path::Path::new(".")),
+            "the directory promready ran in",
+        ),
+        InputKind::Archive => (
+            dir_uri(&t.input),
+            "the root of the image inside the scanned archive",
+        ),
+    };
+    json!({"uri": uri, "description": {"text": what}})
+}
+
+fn location(p: &Position, base: &str, message: Option<&str>) -> Value {
     let mut v = json!({
         "physicalLocation": {
-            "artifactLocation": {"uri": p.path},
+            "artifactLocation": {"uri": p.path, "uriBaseId": base},
             "region": {
                 "startLine": p.line,
                 "startColumn": p.column,
@@ -83,29 +140,82 @@ fn fingerprint(t: &Target, f: &Finding, occurrence: usize) -> String {
     format!("{h:016x}:{occurrence}")
 }
 
-/// Renders the scan as a SARIF log.
-pub(crate) fn render(targets: &[Target], rules: &[Rule]) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let results: Vec<Value> = all_findings(targets)
-        .map(|(t, f)| {
-            let files = &t.files;
-            let base = fingerprint(t, f, 0);
-            let occurrence = seen.iter().filter(|s| **s == base).count() + 1;
-            seen.push(base);
+/// The finding's fix as SARIF `fixes`: replacements by byte range.
+fn fixes(t: &Target, f: &Finding, base: &str) -> Option<Value> {
+    if f.suggestion.is_empty() {
+        return None;
+    }
+    let mut by_file: Vec<(crate::source::FileId, Vec<&crate::fix::edit::Edit>)> = Vec::new();
+    for e in &f.suggestion {
+        match by_file.iter_mut().find(|(id, _)| *id == e.file) {
+            Some((_, v)) => v.push(e),
+            None => by_file.push((e.file, vec![e])),
+        }
+    }
+    let changes: Vec<Value> = by_file
+        .into_iter()
+        .map(|(id, edits)| {
             json!({
+                "artifactLocation": {"uri": t.files.get(id).path, "uriBaseId": base},
+                "replacements": edits.iter().map(|e| json!({
+                    "deletedRegion": {"byteOffset": e.range.start, "byteLength": e.range.end - e.range.start},
+                    "insertedContent": {"text": e.text},
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let description = f
+        .fix
+        .as_ref()
+        .map_or_else(String::new, |x| x.description.clone());
+    Some(json!([{"description": {"text": description}, "artifactChanges": changes}]))
+}
+
+/// Renders the scan as a SARIF log; `status` is the exit status promready
+/// reports for it.
+pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let index: Vec<usize> = targets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| std::iter::repeat_n(i, t.findings.len()))
+        .collect();
+    let results: Vec<Value> = all_findings(targets)
+        .zip(index)
+        .map(|((t, f), ti)| {
+            let files = &t.files;
+            let base = base_id(ti);
+            let print = fingerprint(t, f, 0);
+            let occurrence = seen.iter().filter(|s| **s == print).count() + 1;
+            seen.push(print);
+            let mut v = json!({
                 "ruleId": f.code,
-                "ruleIndex": rules.iter().position(|r| r.code == f.code),
                 "level": level(f.severity),
                 "message": {"text": format!("{}\n{}", f.message, f.help)},
-                "locations": [location(&Position::of(files, &f.primary.loc), Some(&f.primary.text))],
+                "locations": [location(&Position::of(files, &f.primary.loc), &base, Some(&f.primary.text))],
                 "relatedLocations": f.secondary.iter().enumerate().map(|(i, l)| {
-                    let mut v = location(&Position::of(files, &l.loc), Some(&l.text));
+                    let mut v = location(&Position::of(files, &l.loc), &base, Some(&l.text));
                     v["id"] = json!(i + 1);
                     v
                 }).collect::<Vec<_>>(),
                 "partialFingerprints": {"primaryLocationLineHash": fingerprint(t, f, occurrence)},
-            })
+            });
+            if let Some(i) = rules.iter().position(|r| r.code == f.code) {
+                v["ruleIndex"] = json!(i);
+            }
+            if let Some(reason) = &f.suppressed {
+                v["suppressions"] = json!([{"kind": "inSource", "justification": reason}]);
+            }
+            if let Some(x) = fixes(t, f, &base) {
+                v["fixes"] = x;
+            }
+            v
         })
+        .collect();
+    let bases: serde_json::Map<String, Value> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (base_id(i), base(t)))
         .collect();
     let doc = json!({
         "$schema": SCHEMA,
@@ -117,6 +227,8 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule]) -> String {
                 "rules": rules.iter().map(rule).collect::<Vec<_>>(),
             }},
             "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": bases,
+            "invocations": [{"executionSuccessful": status != crate::EXIT_ERROR, "exitCode": status}],
             "results": results,
         }],
     });

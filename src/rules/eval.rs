@@ -25,6 +25,8 @@ const NEWEST: Version = Version {
 pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
     match rule.for_each {
         Some(ForEach::UnacceptedFlag) => unaccepted_flags(rule, subject),
+        // Made by the scan, which sees every file's comments.
+        Some(ForEach::SuppressionProblem) => Vec::new(),
         None => evaluate_one(rule, subject).into_iter().collect(),
     }
 }
@@ -98,20 +100,7 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
             })
         })
         .collect();
-    // Where the deciding token reached the component, when it came from a
-    // variable.
-    if let Some(Origin::Flag(f)) = located
-        .iter()
-        .find(|(_, s)| s.origin.loc() == Some(&primary.loc))
-        .map(|(_, s)| &s.origin)
-        && let Some(via) = &f.via
-        && *via != primary.loc
-    {
-        secondary.push(Label {
-            loc: via.clone(),
-            text: format!("passed to {} here", inv.component),
-        });
-    }
+    secondary.extend(via_label(&located, &primary, inv));
     Some(Finding {
         code: rule.code.clone(),
         name: rule.name.clone(),
@@ -137,6 +126,28 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         safety: rule.fix.as_ref().map(|f| safety(f, subject)),
         fix: rule.fix.clone(),
         invocation: 0,
+        suppressed: None,
+        suggestion: Vec::new(),
+    })
+}
+
+/// Where the deciding token reached the component, when it came from a
+/// variable.
+fn via_label(
+    located: &[(&String, &Setting)],
+    primary: &Label,
+    inv: &crate::model::Invocation,
+) -> Option<Label> {
+    let (_, s) = located
+        .iter()
+        .find(|(_, s)| s.origin.loc() == Some(&primary.loc))?;
+    let Origin::Flag(f) = &s.origin else {
+        return None;
+    };
+    let via = f.via.as_ref().filter(|v| **v != primary.loc)?;
+    Some(Label {
+        loc: via.clone(),
+        text: format!("passed to {} here", inv.component),
     })
 }
 
@@ -220,6 +231,8 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 ..f.clone()
             }),
             invocation: 0,
+            suppressed: None,
+            suggestion: Vec::new(),
         });
     }
     out

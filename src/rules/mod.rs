@@ -153,9 +153,11 @@ pub(crate) enum Condition {
 pub(crate) enum ForEach {
     /// Every explicitly passed flag the detected version does not accept.
     UnacceptedFlag,
+    /// Every inline suppression without a reason or without a finding.
+    SuppressionProblem,
 }
 
-/// Placeholders of `for_each: unaccepted-flag` rules.
+/// Placeholders of `for_each` rules.
 const FLAG_PLACEHOLDERS: &[&str] = &[
     "flag",
     "value",
@@ -163,6 +165,7 @@ const FLAG_PLACEHOLDERS: &[&str] = &[
     "removed_in",
     "reason",
     "version",
+    "problem",
 ];
 
 /// A text chosen by conditions: the first variant whose conditions hold.
@@ -206,9 +209,10 @@ pub(crate) struct Rule {
 
 /// A rule file that cannot be used.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("invalid rule file {path}: {message}")]
-#[diagnostic(help("fix the rule file; see rules/README.md for the schema"))]
+#[error("invalid {kind} {path}: {message}")]
+#[diagnostic(help("fix the file; the README describes its schema"))]
 pub(crate) struct RuleError {
+    kind: &'static str,
     path: String,
     message: String,
     #[source_code]
@@ -218,8 +222,28 @@ pub(crate) struct RuleError {
 }
 
 impl RuleError {
+    /// An invalid configuration file (same shape of report as a rule file).
+    pub(crate) fn config(path: &str, text: &str, e: DataError) -> Self {
+        let mut r = Self::new(path, text, e);
+        r.kind = "configuration file";
+        r
+    }
+
+    /// A file that cannot be used at all.
+    pub(crate) fn plain(path: &str, message: &str) -> Self {
+        Self::new(
+            path,
+            "",
+            DataError {
+                message: message.to_owned(),
+                span: 0..0,
+            },
+        )
+    }
+
     pub(crate) fn new(path: &str, text: &str, e: DataError) -> Self {
         RuleError {
+            kind: "rule file",
             path: path.to_owned(),
             message: e.message,
             src: miette::NamedSource::new(path, text.to_owned()),
@@ -246,6 +270,7 @@ pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
     "kubelet-authorization-always-allow",
     "flag-removed-in-this-version",
     "kubelet-read-only-port",
+    "invalid-suppression",
 ];
 
 /// Loads the built-in rules plus every `*.yaml` in `extra` directories.

@@ -88,6 +88,11 @@ impl FileDb {
         self.by_path.get(path).copied()
     }
 
+    /// Every file, in the order read.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = FileId> {
+        (0..self.files.len()).map(|i| FileId(i as u32))
+    }
+
     /// The file read from a host path.
     pub(crate) fn lookup_host(&self, host: &Path) -> Option<FileId> {
         self.files

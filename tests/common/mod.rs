@@ -69,6 +69,8 @@ pub fn finding_lines(json: &str) -> Vec<String> {
         .as_array()
         .expect("findings array")
         .iter()
+        // Suppressed findings are kept in the report but not reported.
+        .filter(|f| f["suppressed"].is_null())
         .map(|f| {
             format!(
                 "{} {}:{}",

@@ -1,0 +1,204 @@
+//! Settings: the command line over `.promready.yaml` over defaults.
+//!
+//! The configuration file is `--config FILE`, or `.promready.yaml` in the
+//! first scanned directory, or in the current directory. Unknown keys are
+//! errors that point into the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::data::from_yaml;
+use crate::model::Version;
+use crate::rules::{RuleError, Severity};
+
+/// When the exit status says "findings".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FailOn {
+    /// Errors only.
+    Error,
+    /// Any finding (the default).
+    #[default]
+    Warning,
+    /// Never: the exit status is 0 unless the input cannot be read.
+    Never,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SerializableConfig {
+    #[serde(default)]
+    select: Vec<String>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    #[serde(default)]
+    per_path_ignores: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    severity: BTreeMap<String, Severity>,
+    kubernetes_version: Option<String>,
+    bind_address: Option<String>,
+    #[serde(default)]
+    rules: Vec<PathBuf>,
+    fail_on: Option<FailOn>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    /// Rules to run (codes or names); empty means all.
+    pub(crate) select: Vec<String>,
+    pub(crate) ignore: Vec<String>,
+    /// Path globs (`*` within a path segment, `**` across them) and the
+    /// rules ignored there.
+    pub(crate) per_path_ignores: Vec<(String, Vec<String>)>,
+    pub(crate) severity: BTreeMap<String, Severity>,
+    pub(crate) kubernetes_version: Option<Version>,
+    pub(crate) bind_address: Option<String>,
+    pub(crate) rules: Vec<PathBuf>,
+    pub(crate) fail_on: FailOn,
+}
+
+/// The name looked for in the scanned directory and the current one.
+pub(crate) const FILE_NAME: &str = ".promready.yaml";
+
+/// Finds and reads the configuration file.
+pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Settings, Box<RuleError>> {
+    let candidate = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|p| p.join(FILE_NAME))
+            .chain(std::iter::once(PathBuf::from(FILE_NAME)))
+            .find(|p| p.is_file()),
+    };
+    let Some(file) = candidate else {
+        return Ok(Settings::default());
+    };
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Box::new(RuleError::plain(&shown, &format!("cannot read it: {e}"))))?;
+    let raw: SerializableConfig =
+        from_yaml(&text).map_err(|e| Box::new(RuleError::config(&shown, &text, e)))?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let kubernetes_version = match raw.kubernetes_version {
+        None => None,
+        Some(v) => Some(Version::parse(&v).ok_or_else(|| {
+            RuleError::config(
+                &shown,
+                &text,
+                at(&text, &v, format!("`{v}` is not a Kubernetes version")),
+            )
+        })?),
+    };
+    Ok(Settings {
+        select: raw.select,
+        ignore: raw.ignore,
+        per_path_ignores: raw.per_path_ignores.into_iter().collect(),
+        severity: raw.severity,
+        kubernetes_version,
+        bind_address: raw.bind_address,
+        rules: raw
+            .rules
+            .into_iter()
+            .map(|r| if r.is_absolute() { r } else { base.join(r) })
+            .collect(),
+        fail_on: raw.fail_on.unwrap_or_default(),
+    })
+}
+
+fn at(text: &str, needle: &str, message: String) -> crate::data::DataError {
+    let span = text.find(needle).map_or(0..0, |i| i..i + needle.len());
+    crate::data::DataError { message, span }
+}
+
+/// Glob matching on `/`-separated paths: `*` and `?` within a segment,
+/// `**` for any number of segments.
+pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
+    fn segs(p: &[&str], s: &[&str]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => segs(&p[1..], s) || (!s.is_empty() && segs(p, &s[1..])),
+            (Some(pp), Some(ss)) => seg(pp, ss) && segs(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    fn seg(p: &str, s: &str) -> bool {
+        let (p, s): (Vec<char>, Vec<char>) = (p.chars().collect(), s.chars().collect());
+        let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+        while si < s.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+                pi += 1;
+                si += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = si;
+                pi += 1;
+            } else if let Some(st) = star {
+                pi = st + 1;
+                mark += 1;
+                si = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == '*')
+    }
+    let p: Vec<&str> = pattern
+        .trim_start_matches("./")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let s: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    segs(&p, &s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(
+            "etc/kubernetes/manifests/*",
+            "etc/kubernetes/manifests/etcd.yaml"
+        ));
+        assert!(!glob_match(
+            "etc/kubernetes/manifests/*",
+            "etc/kubernetes/manifests/x/etcd.yaml"
+        ));
+        assert!(glob_match("**/*.yaml", "a/b/c.yaml"));
+        assert!(glob_match("**/kubelet", "etc/default/kubelet"));
+        assert!(glob_match(
+            "clusters/*/kubeadm.yaml",
+            "clusters/prod/kubeadm.yaml"
+        ));
+        assert!(!glob_match("*.yaml", "a/b.yaml"));
+    }
+
+    #[test]
+    fn config_files_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &f,
+            "ignore: [PR010]\nfail-on: error\nrules: [extra]\nkubernetes-version: v1.29.3\n",
+        )
+        .unwrap();
+        let s = load(Some(&f), &[]).unwrap();
+        assert_eq!(s.ignore, ["PR010"]);
+        assert_eq!(s.fail_on, FailOn::Error);
+        assert_eq!(s.rules, [dir.path().join("extra")]);
+        assert_eq!(
+            s.kubernetes_version.map(|v| v.to_string()).as_deref(),
+            Some("1.29.3")
+        );
+        std::fs::write(&f, "ignores: [PR010]\n").unwrap();
+        let e = load(Some(&f), &[]).unwrap_err().to_string();
+        assert!(e.contains("unknown field `ignores`"), "{e}");
+        std::fs::write(&f, "fail-on: sometimes\n").unwrap();
+        assert!(load(Some(&f), &[]).is_err());
+    }
+}

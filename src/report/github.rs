@@ -1,0 +1,71 @@
+//! GitHub Actions workflow commands: one annotation per finding
+//! (`::error file=…,line=…::message`), paths relative to the working
+//! directory so GitHub can place them on the file.
+
+use std::fmt::Write as _;
+
+use super::{Position, all_findings};
+use crate::rules::Severity;
+use crate::scan::{InputKind, Target};
+
+/// Escapes a workflow command's message.
+fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The file an annotation names, as a path from the working directory.
+fn file_of(t: &Target, in_target: &str) -> (String, bool) {
+    match t.kind {
+        InputKind::Rootfs | InputKind::Directory => {
+            (t.input.join(in_target).display().to_string(), true)
+        }
+        InputKind::Files => (in_target.to_owned(), true),
+        // Lines inside an archive cannot be shown on the archive.
+        InputKind::Archive => (t.input.display().to_string(), false),
+    }
+}
+
+pub(crate) fn render(targets: &[Target]) -> String {
+    let mut out = String::new();
+    for (t, f) in all_findings(targets).filter(|(_, f)| f.suppressed.is_none()) {
+        let p = Position::of(&t.files, &f.primary.loc);
+        let (file, lines) = file_of(t, &p.path);
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = write!(out, "::{level} file={}", property(&file));
+        if lines {
+            let _ = write!(
+                out,
+                ",line={},endLine={},col={},endColumn={}",
+                p.line, p.end_line, p.column, p.end_column
+            );
+        }
+        let title = format!("{} {}", f.code, f.name);
+        let mut message = format!("{}\n{}", f.message, f.help);
+        if !lines {
+            message = format!("{}:{}: {message}", p.path, p.line);
+        }
+        let _ = writeln!(out, ",title={}::{}", property(&title), data(&message));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(data("50% done\nnext"), "50%25 done%0Anext");
+        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

@@ -114,6 +114,29 @@ fn at(text: &str, needle: &str, message: String) -> crate::data::DataError {
     crate::data::DataError { message, span }
 }
 
+/// Shell wildcard matching of one name: `*` and `?`.
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
 /// Glob matching on `/`-separated paths: `*` and `?` within a segment,
 /// `**` for any number of segments.
 pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
@@ -121,30 +144,9 @@ pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
             (Some(&"**"), _) => segs(&p[1..], s) || (!s.is_empty() && segs(p, &s[1..])),
-            (Some(pp), Some(ss)) => seg(pp, ss) && segs(&p[1..], &s[1..]),
+            (Some(pp), Some(ss)) => wildcard(pp, ss) && segs(&p[1..], &s[1..]),
             _ => false,
         }
-    }
-    fn seg(p: &str, s: &str) -> bool {
-        let (p, s): (Vec<char>, Vec<char>) = (p.chars().collect(), s.chars().collect());
-        let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-        while si < s.len() {
-            if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-                pi += 1;
-                si += 1;
-            } else if pi < p.len() && p[pi] == '*' {
-                star = Some(pi);
-                mark = si;
-                pi += 1;
-            } else if let Some(st) = star {
-                pi = st + 1;
-                mark += 1;
-                si = mark;
-            } else {
-                return false;
-            }
-        }
-        p[pi..].iter().all(|&c| c == '*')
     }
     let p: Vec<&str> = pattern
         .trim_start_matches("./")

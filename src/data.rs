@@ -108,3 +108,23 @@ impl ScalarText {
         }
     }
 }
+
+/// Fails unless `builtin` lists exactly the `*.yaml` files of `dir`
+/// (relative to the crate root), so that no data file is forgotten.
+#[cfg(test)]
+pub(crate) fn assert_registered(dir: &str, builtin: &[(&str, &str)]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut on_disk: Vec<String> = std::fs::read_dir(path)
+        .expect("data directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    on_disk.sort();
+    let mut built: Vec<String> = builtin.iter().map(|(p, _)| (*p).to_owned()).collect();
+    built.sort();
+    assert_eq!(
+        built, on_disk,
+        "register every {dir}/*.yaml in its BUILTIN list"
+    );
+}

@@ -1,7 +1,7 @@
 //! Findings: what a rule found, where, and why.
 
 use crate::model::Origin;
-use crate::rules::{FixPlan, Severity};
+use crate::rules::{FixPlan, Rule, Severity};
 use crate::source::Loc;
 
 /// A labelled location.
@@ -45,4 +45,34 @@ pub(crate) struct Finding {
     pub(crate) suppressed: Option<String>,
     /// The edits of its fix, when one can be planned (for SARIF `fixes`).
     pub(crate) suggestion: Vec<crate::fix::edit::Edit>,
+}
+
+impl Finding {
+    /// A finding of `rule` about `component`, decided at `primary`; context,
+    /// evidence, notes and the fix are added by the caller.
+    pub(crate) fn new(
+        rule: &Rule,
+        component: &str,
+        message: String,
+        help: String,
+        primary: Label,
+    ) -> Self {
+        Finding {
+            code: rule.code.clone(),
+            name: rule.name.clone(),
+            severity: rule.severity,
+            component: component.to_owned(),
+            message,
+            help,
+            primary,
+            secondary: Vec::new(),
+            evidence: Vec::new(),
+            notes: Vec::new(),
+            fix: None,
+            safety: None,
+            invocation: 0,
+            suppressed: None,
+            suggestion: Vec::new(),
+        }
+    }
 }

@@ -437,26 +437,12 @@ fn apply_suppressions(t: &Target, findings: &mut Vec<Finding>, rules: &[Rule]) {
                 .last()
                 .map(|v| text(&v.text))
                 .unwrap_or_default();
-            findings.push(Finding {
-                code: rule.code.clone(),
-                name: rule.name.clone(),
-                severity: rule.severity,
-                component: "promready".to_owned(),
-                message,
-                help: rule.help.last().map(|v| text(&v.text)).unwrap_or_default(),
-                primary: Label {
-                    loc: Loc::new(c.file, c.span.clone()),
-                    text: problem.clone(),
-                },
-                secondary: Vec::new(),
-                evidence: Vec::new(),
-                notes: Vec::new(),
-                fix: None,
-                safety: None,
-                invocation: 0,
-                suppressed: None,
-                suggestion: Vec::new(),
-            });
+            let help = rule.help.last().map(|v| text(&v.text)).unwrap_or_default();
+            let primary = Label {
+                loc: Loc::new(c.file, c.span.clone()),
+                text: problem.clone(),
+            };
+            findings.push(Finding::new(rule, "promready", message, help, primary));
         }
     }
 }

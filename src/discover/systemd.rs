@@ -286,34 +286,11 @@ fn glob(image: &mut Image, pattern: &str) -> Result<Vec<String>, InputError> {
     let mut out: Vec<String> = image
         .list_dir(if dir.is_empty() { "/" } else { dir })?
         .into_iter()
-        .filter(|n| !n.starts_with('.') && wildcard(file, n))
+        .filter(|n| !n.starts_with('.') && crate::config::wildcard(file, n))
         .map(|n| format!("{dir}/{n}"))
         .collect();
     out.sort();
     Ok(out)
-}
-
-/// Shell wildcard matching with `*` and `?`.
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// The unit file from the highest-priority directory that has it, or `None`
@@ -573,6 +550,7 @@ mod tests {
 
     #[test]
     fn wildcards() {
+        use crate::config::wildcard;
         assert!(wildcard("*.env", "kubelet.env"));
         assert!(wildcard("k?be*", "kube"));
         assert!(!wildcard("*.env", "kubelet.conf"));

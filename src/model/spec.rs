@@ -288,7 +288,6 @@ fn compile(text: &str) -> Result<ComponentSpec, DataError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use super::*;
 
@@ -306,20 +305,7 @@ mod tests {
 
     #[test]
     fn builtin_list_matches_the_components_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/components");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".yaml"))
-            .map(|n| format!("rules/components/{n}"))
-            .collect();
-        on_disk.sort();
-        let mut built: Vec<String> = BUILTIN.iter().map(|(p, _)| (*p).to_owned()).collect();
-        built.sort();
-        assert_eq!(
-            built, on_disk,
-            "register every rules/components/*.yaml in model::spec::BUILTIN"
-        );
+        crate::data::assert_registered("rules/components", BUILTIN);
     }
 
     #[test]

@@ -101,34 +101,22 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         })
         .collect();
     secondary.extend(via_label(&located, &primary, inv));
-    Some(Finding {
-        code: rule.code.clone(),
-        name: rule.name.clone(),
-        severity: rule.severity,
-        component: inv.component.clone(),
-        message,
-        help,
-        primary,
-        secondary,
-        evidence: located
-            .iter()
-            .map(|(n, s)| Evidence {
-                setting: (*n).clone(),
-                value: s.value.clone(),
-                origin: s.origin.clone(),
-            })
-            .collect(),
-        notes: if assumed_newest {
-            vec![unknown_version_note()]
-        } else {
-            Vec::new()
-        },
-        safety: rule.fix.as_ref().map(|f| safety(f, subject)),
-        fix: rule.fix.clone(),
-        invocation: 0,
-        suppressed: None,
-        suggestion: Vec::new(),
-    })
+    let mut f = Finding::new(rule, &inv.component, message, help, primary);
+    f.secondary = secondary;
+    f.evidence = located
+        .iter()
+        .map(|(n, s)| Evidence {
+            setting: (*n).clone(),
+            value: s.value.clone(),
+            origin: s.origin.clone(),
+        })
+        .collect();
+    if assumed_newest {
+        f.notes.push(unknown_version_note());
+    }
+    f.safety = rule.fix.as_ref().map(|x| safety(x, subject));
+    f.fix = rule.fix.clone();
+    Some(f)
 }
 
 /// Where the deciding token reached the component, when it came from a
@@ -206,34 +194,28 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 text: format!("passed to {} here", inv.component),
             });
         }
-        out.push(Finding {
-            code: rule.code.clone(),
-            name: rule.name.clone(),
-            severity: rule.severity,
-            component: inv.component.clone(),
+        let mut f = Finding::new(
+            rule,
+            &inv.component,
             message,
             help,
-            primary: Label { loc, text: label },
-            secondary,
-            evidence: vec![Evidence {
-                setting: spec.name.clone(),
-                value: Some(flag.value.clone()),
-                origin: Origin::Flag(flag.clone()),
-            }],
-            notes: if subject.version.is_none() {
-                vec![unknown_version_note()]
-            } else {
-                Vec::new()
-            },
-            safety: rule.fix.as_ref().map(|f| safety(f, subject)),
-            fix: rule.fix.as_ref().map(|f| super::FixPlan {
-                remove: vec![flag.name.clone()],
-                ..f.clone()
-            }),
-            invocation: 0,
-            suppressed: None,
-            suggestion: Vec::new(),
+            Label { loc, text: label },
+        );
+        f.secondary = secondary;
+        f.evidence = vec![Evidence {
+            setting: spec.name.clone(),
+            value: Some(flag.value.clone()),
+            origin: Origin::Flag(flag.clone()),
+        }];
+        if subject.version.is_none() {
+            f.notes.push(unknown_version_note());
+        }
+        f.safety = rule.fix.as_ref().map(|x| safety(x, subject));
+        f.fix = rule.fix.as_ref().map(|x| super::FixPlan {
+            remove: vec![flag.name.clone()],
+            ..x.clone()
         });
+        out.push(f);
     }
     out
 }

@@ -681,20 +681,7 @@ mod tests {
 
     #[test]
     fn builtin_list_matches_the_rules_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".yaml"))
-            .map(|n| format!("rules/{n}"))
-            .collect();
-        on_disk.sort();
-        let mut built: Vec<String> = BUILTIN.iter().map(|(p, _)| (*p).to_owned()).collect();
-        built.sort();
-        assert_eq!(
-            built, on_disk,
-            "register every rules/*.yaml in rules::BUILTIN"
-        );
+        crate::data::assert_registered("rules", BUILTIN);
     }
 
     #[test]

@@ -265,8 +265,18 @@ fn scan_directory(
         } else if !entry.file_type().is_file() {
             continue;
         }
-        if let Some(bytes) = read_config_file(path, &opts.overlay)? {
-            ids.push(files.add(shown, None, &bytes, path.to_path_buf()));
+        match read_config_file(path, &opts.overlay)? {
+            Some(bytes) => ids.push(files.add(shown, None, &bytes, path.to_path_buf())),
+            None if std::fs::metadata(path).is_ok_and(|m| m.len() > source::MAX_FILE_SIZE) => {
+                notices.push(Notice {
+                    path: shown,
+                    message: format!(
+                        "over the {}-byte limit for configuration files; skipped",
+                        source::MAX_FILE_SIZE
+                    ),
+                })
+            }
+            None => {}
         }
     }
     let forced = forced_version(opts);

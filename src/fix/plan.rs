@@ -90,6 +90,7 @@ pub(crate) fn plan(
             format!("{} is not accepted by this version", skipped.join(", "))
         });
     }
+    let edits = merge_deletions(edits);
     for e in &edits {
         if !files.get(e.file).exact {
             return Err(format!(
@@ -99,6 +100,27 @@ pub(crate) fn plan(
         }
     }
     Ok(Plan { edits })
+}
+
+/// Deletions that overlap or touch (two removals side by side, each taking
+/// a neighbouring space) become one.
+fn merge_deletions(mut edits: Vec<Edit>) -> Vec<Edit> {
+    edits.sort_by_key(|e| (e.file, e.range.start, e.range.end));
+    let mut out: Vec<Edit> = Vec::with_capacity(edits.len());
+    for e in edits {
+        match out.last_mut() {
+            Some(last)
+                if last.file == e.file
+                    && last.text.is_empty()
+                    && e.text.is_empty()
+                    && e.range.start <= last.range.end =>
+            {
+                last.range.end = last.range.end.max(e.range.end);
+            }
+            _ => out.push(e),
+        }
+    }
+    out
 }
 
 const NEWEST: Version = Version {

@@ -78,7 +78,7 @@ fn key_column(text: &str, map: &Node) -> Result<usize, String> {
         return Err("an empty mapping cannot be extended in place".to_owned());
     };
     let start = line_start(text, first.span.start);
-    let prefix = &text[start..first.span.start];
+    let prefix = text[start..first.span.start].trim_start_matches('\u{feff}');
     // A key after `- ` (a mapping inside a list item) counts the dash too.
     let only_space = prefix.chars().all(|c| c == ' ' || c == '-');
     if !only_space || text[map.span.start..].starts_with('{') {

@@ -15,6 +15,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 pub(crate) const MAX_DEPTH: usize = 256;
 /// Nodes that alias expansion may create in one file (billion laughs guard).
 pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+/// Bytes of scalar text that alias expansion may copy in one file.
+pub(crate) const MAX_ALIAS_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -251,6 +253,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
     let mut alias_nodes = 0usize;
+    let mut alias_bytes = 0usize;
     let mut root: Option<Node> = None;
     while let Some(ev) = parser.next_event() {
         let (event, span) = ev.map_err(|e| Error {
@@ -277,8 +280,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
                     message: "alias to an unknown anchor".to_owned(),
                     offset: start,
                 })?;
-                alias_nodes += count_nodes(&node);
-                if alias_nodes > MAX_ALIAS_NODES {
+                let (nodes, bytes) = count_nodes(&node);
+                alias_nodes += nodes;
+                alias_bytes += bytes;
+                if alias_nodes > MAX_ALIAS_NODES || alias_bytes > MAX_ALIAS_BYTES {
                     return Err(Error {
                         message: format!(
                             "aliases expand to more than {MAX_ALIAS_NODES} nodes (possible billion-laughs attack)"
@@ -378,21 +383,25 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, value: Node) {
         Kind::Seq(items) => items,
         Kind::Scalar(_) => Vec::new(),
     };
+    let mut present: std::collections::HashSet<String> = entries
+        .iter()
+        .filter_map(|(k, _)| k.as_scalar().map(|s| s.text.clone()))
+        .collect();
+    let mut merged = Vec::new();
     for src in sources {
         if let Kind::Map(more) = src.kind {
             for (k, v) in more {
-                let name = k.as_scalar().map(|s| s.text.clone());
-                let present = entries
-                    .iter()
-                    .any(|(e, _)| e.as_scalar().map(|s| &s.text) == name.as_ref());
-                if !present {
-                    // Earlier entries win; keep merged ones before them so
-                    // that "last key wins" lookups still prefer the mapping's own.
-                    entries.insert(0, (k, v));
+                let name = k.as_scalar().map(|s| s.text.clone()).unwrap_or_default();
+                if present.insert(name) {
+                    merged.push((k, v));
                 }
             }
         }
     }
+    // Merged entries go before the mapping's own, so that lookups (which
+    // take the last match) still prefer the mapping's own keys.
+    merged.append(entries);
+    *entries = merged;
 }
 
 /// The offset just past the closing quote of the quoted scalar at `start`.
@@ -432,18 +441,18 @@ fn unbalanced(offset: usize) -> Error {
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
-    let mut n = 0;
+fn count_nodes(node: &Node) -> (usize, usize) {
+    let (mut n, mut bytes) = (0, 0);
     let mut todo = vec![node];
     while let Some(x) = todo.pop() {
         n += 1;
         match &x.kind {
-            Kind::Scalar(_) => {}
+            Kind::Scalar(s) => bytes += s.text.len(),
             Kind::Seq(items) => todo.extend(items),
             Kind::Map(entries) => todo.extend(entries.iter().flat_map(|(k, v)| [k, v])),
         }
     }
-    n
+    (n, bytes)
 }
 
 #[cfg(test)]

@@ -26,7 +26,9 @@ struct Report {
     message: String,
     severity: MSeverity,
     help: Option<String>,
-    src: NamedSource<String>,
+    /// `None` when the line is too long to draw (the location is then in
+    /// the message).
+    src: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -41,7 +43,7 @@ impl Diagnostic for Report {
             .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.src)
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))
@@ -72,8 +74,38 @@ fn labeled(l: &Label, primary: bool) -> LabeledSpan {
     }
 }
 
+/// Columns past which a line is not drawn (the renderer cannot).
+const MAX_DRAWN_COLUMN: usize = 4096;
+
+fn too_wide(files: &FileDb, l: &Label) -> bool {
+    let file = files.get(l.loc.file);
+    file.line_col(l.loc.span.start).1 > MAX_DRAWN_COLUMN
+        || file.line_col(l.loc.span.end).1 > MAX_DRAWN_COLUMN
+}
+
 fn report(files: &FileDb, f: &Finding) -> Report {
     let file = f.primary.loc.file;
+    if std::iter::once(&f.primary)
+        .chain(&f.secondary)
+        .any(|l| too_wide(files, l))
+    {
+        let src = files.get(file);
+        let (line, col) = src.line_col(f.primary.loc.span.start);
+        return Report {
+            message: format!(
+                "{} {}: {} (at {}:{line}:{col})",
+                f.code, f.name, f.message, src.path
+            ),
+            severity: match f.severity {
+                Severity::Error => MSeverity::Error,
+                Severity::Warning => MSeverity::Warning,
+            },
+            help: Some(f.help.clone()),
+            src: None,
+            labels: Vec::new(),
+            related: Vec::new(),
+        };
+    }
     let mut labels = vec![labeled(&f.primary, true)];
     let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
     for l in &f.secondary {
@@ -96,7 +128,7 @@ fn report(files: &FileDb, f: &Finding) -> Report {
             Severity::Warning => MSeverity::Warning,
         },
         help: Some(help),
-        src: source(files, file),
+        src: Some(source(files, file)),
         labels,
         related: others
             .into_iter()
@@ -104,7 +136,7 @@ fn report(files: &FileDb, f: &Finding) -> Report {
                 message: format!("{}: where this comes from", f.code),
                 severity: MSeverity::Advice,
                 help: None,
-                src: source(files, id),
+                src: Some(source(files, id)),
                 labels: ls.into_iter().map(|l| labeled(l, false)).collect(),
                 related: Vec::new(),
             })

@@ -308,14 +308,7 @@ impl Image {
     pub(crate) fn lstat(&mut self, path: &str) -> Result<Node, InputError> {
         match self.tree.lstat(path) {
             Ok(n) => Ok(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                Ok(Node::Missing)
-            }
+            Err(e) if resolve::is_absent(&e) => Ok(Node::Missing),
             Err(source) => Err(InputError::Io {
                 path: self.tree.host_path(path),
                 source,

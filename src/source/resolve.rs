@@ -143,11 +143,16 @@ fn join(cur: &[String]) -> String {
     }
 }
 
-fn is_absent(e: &io::Error) -> bool {
+pub(crate) fn is_absent(e: &io::Error) -> bool {
+    // Also names no system call accepts (a NUL byte, a component over 255
+    // bytes): no such file can exist in the image either.
     matches!(
         e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+        io::ErrorKind::NotFound
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidFilename
+    ) || e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error())
 }
 
 #[cfg(test)]

@@ -274,7 +274,7 @@ fn scan_directory(
                         "over the {}-byte limit for configuration files; skipped",
                         source::MAX_FILE_SIZE
                     ),
-                })
+                });
             }
             None => {}
         }

@@ -202,6 +202,14 @@ fn scan_image(
     })
 }
 
+/// Whether a path below `root` has a hidden component (the walk skips those).
+fn hidden(path: &Path, root: &Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|rel| {
+        rel.components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    })
+}
+
 /// Reads a configuration file that the user pointed at (directly or in a
 /// directory): regular files under the size cap that hold text.
 fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, InputError> {
@@ -251,6 +259,13 @@ fn scan_directory(
         if entry.path_is_symlink() {
             // Follow a link only if it stays inside the scanned directory.
             match path.canonicalize() {
+                // A link to a file that is scanned under its own name
+                // would report the same findings twice.
+                Ok(target)
+                    if target.starts_with(&root) && target.is_file() && !hidden(&target, &root) =>
+                {
+                    continue;
+                }
                 Ok(target) if target.starts_with(&root) && target.is_file() => {}
                 Ok(target) if !target.starts_with(&root) => {
                     notices.push(Notice {

@@ -216,7 +216,9 @@ fn conf_files(image: &mut Image, dir: &str) -> Result<Vec<String>, InputError> {
 }
 
 fn walk(image: &mut Image, dir: &str, out: &mut Vec<String>) -> Result<(), InputError> {
-    for name in image.list_dir(dir)? {
+    // `dir` is resolved and the walk never follows links, so its entries
+    // are listed and examined without resolving the path again.
+    for name in image.list_resolved(dir)? {
         let path = format!("{dir}/{name}");
         match image.lstat(&path)? {
             source::Node::Dir => walk(image, &path, out)?,

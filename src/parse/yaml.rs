@@ -286,7 +286,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
                 if alias_nodes > MAX_ALIAS_NODES || alias_bytes > MAX_ALIAS_BYTES {
                     return Err(Error {
                         message: format!(
-                            "aliases expand to more than {MAX_ALIAS_NODES} nodes (possible billion-laughs attack)"
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes or {MAX_ALIAS_BYTES} bytes (possible billion-laughs attack)"
                         ),
                         offset: start,
                     });

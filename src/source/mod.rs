@@ -303,6 +303,16 @@ impl Image {
         Ok(names)
     }
 
+    /// The entries of an already resolved directory, sorted.
+    pub(crate) fn list_resolved(&mut self, path: &str) -> Result<Vec<String>, InputError> {
+        let mut names = self.tree.read_dir(path).map_err(|source| InputError::Io {
+            path: self.tree.host_path(path),
+            source,
+        })?;
+        names.sort();
+        Ok(names)
+    }
+
     /// The node at an already resolved in-image path, without following a
     /// final symlink.
     pub(crate) fn lstat(&mut self, path: &str) -> Result<Node, InputError> {

@@ -1,0 +1,7 @@
+//! Arbitrary bytes as a static pod manifest: `scan`, `fix --diff`, `fix`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| promready_fuzz::check(promready_fuzz::Kind::StaticPod, data));

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fills ci/fuzz/corpus/<target>/ with seed inputs taken from testdata/, one
+# file per distinct input, named by its SHA-1 (as libFuzzer names its own).
+# Safe to run again: it only adds files. Run from anywhere:
+#
+#     ci/fuzz/seed.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+corpus=ci/fuzz/corpus
+
+# add TARGET FILE...: copies each file into the target's corpus.
+add() {
+  local target=$1
+  shift
+  mkdir -p "$corpus/$target"
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    cp "$f" "$corpus/$target/$(sha1sum < "$f" | cut -c1-40)"
+  done
+}
+
+# files PATTERN...: regular files below testdata/ (symlinks not followed).
+files() {
+  find testdata \( "$@" \) -type f -print0 | sort -z | xargs -0 -r printf '%s\n'
+}
+
+mapfile -t units < <(files -name '*.service')
+mapfile -t dropins < <(files -path '*.service.d/*.conf' -o -path '*/service.d/*.conf')
+mapfile -t envs < <(files -path '*/etc/default/*' -o -path '*/etc/sysconfig/*' -o -name '*.env')
+mapfile -t configs < <(grep -rlZ --exclude='*.expect' 'kind: KubeletConfiguration' testdata | sort -z | xargs -0 -r printf '%s\n'; files -path '*kubelet.conf.d/*')
+mapfile -t manifests < <(files -path '*/manifests/*.yaml')
+mapfile -t yamls < <(files -path 'testdata/repos/*' -name '*.yaml' -o -path 'testdata/fix/repo-*' -name '*.yaml' -o -path 'testdata/files/*' -name '*.yaml' -o -path 'testdata/fix/file-*' -name '*.yaml')
+
+add unit "${units[@]}"
+add dropin "${dropins[@]}"
+add envfile "${envs[@]}"
+add kubelet_config "${configs[@]}"
+add static_pod "${manifests[@]}"
+add kubeadm_dir "${yamls[@]}"
+add named_file "${yamls[@]}" "${configs[@]}" "${envs[@]}"
+
+# The `image` target takes unit, drop-in, environment file, KubeletConfiguration
+# and static pod joined by two NUL bytes: build one input per fixture image.
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+for root in testdata/rootfs/*/ testdata/fix/*/ testdata/demo/; do
+  [ -d "$root/etc" ] || continue
+  first() { find "$root" \( "$@" \) -type f -print 2>/dev/null | sort | head -n1; }
+  : > "$tmp"
+  for part in \
+    "$(first -name kubelet.service)" \
+    "$(first -path '*kubelet.service.d/*.conf')" \
+    "$(first -path '*/etc/default/kubelet' -o -path '*/etc/sysconfig/kubelet')" \
+    "$(first -path '*/var/lib/kubelet/config.yaml')" \
+    "$(first -path '*/manifests/*.yaml')"; do
+    [ -n "$part" ] && cat "$part" >> "$tmp"
+    printf '\0\0' >> "$tmp"
+  done
+  add image "$tmp"
+done
+
+for d in "$corpus"/*/; do
+  printf '%-16s %s inputs\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"
+done

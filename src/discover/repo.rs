@@ -30,6 +30,8 @@ pub(crate) struct Discovered {
 
 enum Content {
     Yaml(Vec<Document>),
+    /// Looks like a Kubernetes object but does not parse: where and why.
+    BrokenYaml(usize, String),
     Unit,
     EnvFile,
     Other,
@@ -42,14 +44,21 @@ fn classify(text: &str) -> Content {
     if unit_header {
         return Content::Unit;
     }
-    if let Ok(docs) = yaml::parse(text) {
-        let typed: Vec<Document> = docs
-            .into_iter()
-            .filter(|d| d.type_meta().is_some())
-            .collect();
-        if !typed.is_empty() {
-            return Content::Yaml(typed);
+    match yaml::parse(text) {
+        Ok(docs) => {
+            let typed: Vec<Document> = docs
+                .into_iter()
+                .filter(|d| d.type_meta().is_some())
+                .collect();
+            if !typed.is_empty() {
+                return Content::Yaml(typed);
+            }
         }
+        // Other broken YAML (a template, say) is not ours to judge.
+        Err(e) if text.contains("apiVersion:") && text.contains("kind:") => {
+            return Content::BrokenYaml(e.offset, e.message);
+        }
+        Err(_) => {}
     }
     let assignments = text
         .lines()
@@ -124,6 +133,14 @@ pub(crate) fn discover(
                     components,
                     version.as_ref(),
                 ));
+            }
+            Content::BrokenYaml(offset, message) => {
+                let f = files.get(*id);
+                let (line, col) = f.line_col(*offset);
+                notices.push(Notice {
+                    path: f.path.clone(),
+                    message: format!("invalid YAML at {line}:{col}: {message}; kubeadm and the components would refuse this file"),
+                });
             }
             Content::Other => {}
         }

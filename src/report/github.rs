@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{Position, all_findings};
 use crate::rules::Severity;
-use crate::scan::{InputKind, Target};
+use crate::scan::Target;
 
 /// Escapes a workflow command's message.
 fn data(s: &str) -> String {
@@ -20,23 +20,11 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The file an annotation names, as a path from the working directory.
-fn file_of(t: &Target, in_target: &str) -> (String, bool) {
-    match t.kind {
-        InputKind::Rootfs | InputKind::Directory => {
-            (t.input.join(in_target).display().to_string(), true)
-        }
-        InputKind::Files => (in_target.to_owned(), true),
-        // Lines inside an archive cannot be shown on the archive.
-        InputKind::Archive => (t.input.display().to_string(), false),
-    }
-}
-
 pub(crate) fn render(targets: &[Target]) -> String {
     let mut out = String::new();
     for (t, f) in all_findings(targets).filter(|(_, f)| f.suppressed.is_none()) {
         let p = Position::of(&t.files, &f.primary.loc);
-        let (file, lines) = file_of(t, &p.path);
+        let (file, lines) = super::repo_path(t, &p.path);
         let level = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",

@@ -74,6 +74,20 @@ pub(crate) fn counts(targets: &[Target]) -> Counts {
     c
 }
 
+/// A file of a target as a path from the working directory (where code
+/// scanning and annotations look for it), and whether line numbers apply
+/// to that file (not for an archive, whose lines are inside an entry).
+pub(crate) fn repo_path(t: &Target, in_target: &str) -> (String, bool) {
+    use crate::scan::InputKind;
+    match t.kind {
+        InputKind::Rootfs | InputKind::Directory => {
+            (t.input.join(in_target).display().to_string(), true)
+        }
+        InputKind::Files => (in_target.to_owned(), true),
+        InputKind::Archive => (t.input.display().to_string(), false),
+    }
+}
+
 pub(crate) fn all_findings(targets: &[Target]) -> impl Iterator<Item = (&Target, &Finding)> {
     targets
         .iter()

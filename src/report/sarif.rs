@@ -14,6 +14,12 @@ use crate::rules::{Rule, Severity};
 use crate::scan::{InputKind, Target};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// Where promready is documented (the repository the integrations pin).
+const INFORMATION_URI: &str = "https://github.com/promready/promready";
+/// Artifact URIs are relative to the directory promready ran in, which is
+/// where code scanning resolves them (it reads them from the repository
+/// root and does not apply `uriBaseId`).
+const SRCROOT: &str = "%SRCROOT%";
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -92,21 +98,27 @@ fn base(t: &Target) -> Value {
     json!({"uri": uri, "description": {"text": what}})
 }
 
-fn location(p: &Position, base: &str, message: Option<&str>) -> Value {
-    let mut v = json!({
-        "physicalLocation": {
-            "artifactLocation": {"uri": p.path, "uriBaseId": base},
-            "region": {
-                "startLine": p.line,
-                "startColumn": p.column,
-                "endLine": p.end_line,
-                "endColumn": p.end_column,
-                "byteOffset": p.byte_range[0],
-                "byteLength": p.byte_range[1] - p.byte_range[0],
-            },
-        },
-    });
-    if let Some(m) = message {
+fn location(t: &Target, p: &Position, message: Option<&str>) -> Value {
+    let (uri, lines) = super::repo_path(t, &p.path);
+    let mut physical = json!({"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}});
+    if lines {
+        physical["region"] = json!({
+            "startLine": p.line,
+            "startColumn": p.column,
+            "endLine": p.end_line,
+            "endColumn": p.end_column,
+            "byteOffset": p.byte_range[0],
+            "byteLength": p.byte_range[1] - p.byte_range[0],
+        });
+    }
+    let mut v = json!({"physicalLocation": physical});
+    let text = match (message, lines) {
+        (Some(m), true) => Some(m.to_owned()),
+        (Some(m), false) => Some(format!("{}:{}: {m}", p.path, p.line)),
+        (None, false) => Some(format!("{}:{}", p.path, p.line)),
+        (None, true) => None,
+    };
+    if let Some(m) = text {
         v["message"] = json!({"text": m});
     }
     v
@@ -141,7 +153,11 @@ fn fingerprint(t: &Target, f: &Finding, occurrence: usize) -> String {
 }
 
 /// The finding's fix as SARIF `fixes`: replacements by byte range.
-fn fixes(t: &Target, f: &Finding, base: &str) -> Option<Value> {
+fn fixes(t: &Target, f: &Finding) -> Option<Value> {
+    if t.kind == InputKind::Archive {
+        // Byte replacements cannot name bytes inside an archive entry.
+        return None;
+    }
     if f.suggestion.is_empty() {
         return None;
     }
@@ -156,7 +172,7 @@ fn fixes(t: &Target, f: &Finding, base: &str) -> Option<Value> {
         .into_iter()
         .map(|(id, edits)| {
             json!({
-                "artifactLocation": {"uri": t.files.get(id).path, "uriBaseId": base},
+                "artifactLocation": {"uri": super::repo_path(t, &t.files.get(id).path).0, "uriBaseId": SRCROOT},
                 "replacements": edits.iter().map(|e| json!({
                     "deletedRegion": {"byteOffset": e.range.start, "byteLength": e.range.end - e.range.start},
                     "insertedContent": {"text": e.text},
@@ -175,16 +191,9 @@ fn fixes(t: &Target, f: &Finding, base: &str) -> Option<Value> {
 /// reports for it.
 pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
     let mut seen: Vec<String> = Vec::new();
-    let index: Vec<usize> = targets
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| std::iter::repeat_n(i, t.findings.len()))
-        .collect();
     let results: Vec<Value> = all_findings(targets)
-        .zip(index)
-        .map(|((t, f), ti)| {
+        .map(|(t, f)| {
             let files = &t.files;
-            let base = base_id(ti);
             let print = fingerprint(t, f, 0);
             let occurrence = seen.iter().filter(|s| **s == print).count() + 1;
             seen.push(print);
@@ -192,9 +201,9 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
                 "ruleId": f.code,
                 "level": level(f.severity),
                 "message": {"text": format!("{}\n{}", f.message, f.help)},
-                "locations": [location(&Position::of(files, &f.primary.loc), &base, Some(&f.primary.text))],
+                "locations": [location(t, &Position::of(files, &f.primary.loc), Some(&f.primary.text))],
                 "relatedLocations": f.secondary.iter().enumerate().map(|(i, l)| {
-                    let mut v = location(&Position::of(files, &l.loc), &base, Some(&l.text));
+                    let mut v = location(t, &Position::of(files, &l.loc), Some(&l.text));
                     v["id"] = json!(i + 1);
                     v
                 }).collect::<Vec<_>>(),
@@ -206,7 +215,7 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
             if let Some(reason) = &f.suppressed {
                 v["suppressions"] = json!([{"kind": "inSource", "justification": reason}]);
             }
-            if let Some(x) = fixes(t, f, &base) {
+            if let Some(x) = fixes(t, f) {
                 v["fixes"] = x;
             }
             v
@@ -224,6 +233,7 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
             "tool": {"driver": {
                 "name": env!("CARGO_PKG_NAME"),
                 "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
                 "rules": rules.iter().map(rule).collect::<Vec<_>>(),
             }},
             "columnKind": "unicodeCodePoints",

@@ -352,3 +352,36 @@ fn truncated_and_corrupt_archives_are_clear_errors_and_untouched() {
         assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     }
 }
+
+#[test]
+fn sarif_for_an_archive_names_the_archive_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("image.tar");
+    tar(Path::new("testdata/demo"), &plain, "gnu");
+    let gz = compress(&plain, "gz");
+    let out = run(&["scan", "--format", "sarif", gz.to_str().unwrap()]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let log: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let size = std::fs::metadata(&gz).unwrap().len();
+    for r in results {
+        let loc = &r["locations"][0];
+        let artifact = &loc["physicalLocation"]["artifactLocation"];
+        // Outside the working directory: an absolute URI, no base to combine with.
+        assert_eq!(artifact["uri"], format!("file://{}", gz.display()));
+        assert!(artifact.get("uriBaseId").is_none(), "{artifact}");
+        // The region is the whole archive; the line is inside an entry.
+        assert_eq!(
+            loc["physicalLocation"]["region"],
+            serde_json::json!({"byteOffset": 0, "byteLength": size})
+        );
+        let message = loc["message"]["text"].as_str().unwrap();
+        // The entry and line inside the image, then the label.
+        let (path, rest) = message.split_once(':').unwrap();
+        assert!(path.starts_with("etc/"), "{message}");
+        let (line, _) = rest.split_once(": ").unwrap();
+        assert!(line.parse::<usize>().is_ok(), "{message}");
+        assert!(r.get("fixes").is_none(), "{r}");
+    }
+}

@@ -54,11 +54,10 @@ fn rule(r: &Rule) -> Value {
     v
 }
 
-/// A `file:` URI for a directory, ending in `/`.
-fn dir_uri(path: &std::path::Path) -> String {
-    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let mut s = String::from("file://");
-    for c in abs.display().to_string().chars() {
+/// Percent-encodes the characters that would change a URI's meaning.
+fn escape_uri(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for c in path.chars() {
         match c {
             ' ' => s.push_str("%20"),
             '%' => s.push_str("%25"),
@@ -67,10 +66,28 @@ fn dir_uri(path: &std::path::Path) -> String {
             c => s.push(c),
         }
     }
+    s
+}
+
+/// A `file:` URI for a directory, ending in `/`.
+fn dir_uri(path: &std::path::Path) -> String {
+    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut s = format!("file://{}", escape_uri(&abs.display().to_string()));
     if !s.ends_with('/') {
         s.push('/');
     }
     s
+}
+
+/// An `artifactLocation` for a path as [`super::repo_path`] gives it: relative
+/// paths resolve against `%SRCROOT%` (and, for code scanning, the repository
+/// root); a path outside the working directory is an absolute `file:` URI.
+fn artifact_location(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({"uri": format!("file://{}", escape_uri(path))})
+    } else {
+        json!({"uri": escape_uri(path), "uriBaseId": SRCROOT})
+    }
 }
 
 /// The base id naming target `i`'s root.
@@ -100,7 +117,7 @@ fn base(t: &Target) -> Value {
 
 fn location(t: &Target, p: &Position, message: Option<&str>) -> Value {
     let (uri, lines) = super::repo_path(t, &p.path);
-    let mut physical = json!({"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}});
+    let mut physical = json!({"artifactLocation": artifact_location(&uri)});
     if lines {
         physical["region"] = json!({
             "startLine": p.line,
@@ -110,6 +127,9 @@ fn location(t: &Target, p: &Position, message: Option<&str>) -> Value {
             "byteOffset": p.byte_range[0],
             "byteLength": p.byte_range[1] - p.byte_range[0],
         });
+    } else if let Ok(meta) = std::fs::metadata(&t.input) {
+        // A finding inside an archive entry: the region is the whole archive.
+        physical["region"] = json!({"byteOffset": 0, "byteLength": meta.len()});
     }
     let mut v = json!({"physicalLocation": physical});
     let text = match (message, lines) {
@@ -172,7 +192,7 @@ fn fixes(t: &Target, f: &Finding) -> Option<Value> {
         .into_iter()
         .map(|(id, edits)| {
             json!({
-                "artifactLocation": {"uri": super::repo_path(t, &t.files.get(id).path).0, "uriBaseId": SRCROOT},
+                "artifactLocation": artifact_location(&super::repo_path(t, &t.files.get(id).path).0),
                 "replacements": edits.iter().map(|e| json!({
                     "deletedRegion": {"byteOffset": e.range.start, "byteLength": e.range.end - e.range.start},
                     "insertedContent": {"text": e.text},

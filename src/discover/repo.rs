@@ -54,8 +54,14 @@ fn classify(text: &str) -> Content {
                 return Content::Yaml(typed);
             }
         }
-        // Other broken YAML (a template, say) is not ours to judge.
-        Err(e) if text.contains("apiVersion:") && text.contains("kind:") => {
+        // Other broken YAML, and templates (Helm, Jinja) that only become
+        // YAML when rendered, are not ours to judge.
+        Err(e)
+            if text.contains("apiVersion:")
+                && text.contains("kind:")
+                && !text.contains("{{")
+                && !text.contains("{%") =>
+        {
             return Content::BrokenYaml(e.offset, e.message);
         }
         Err(_) => {}

@@ -158,14 +158,21 @@ impl TarIndex {
     }
 
     fn insert(&mut self, path: String, node: TNode) {
+        // Registers `path` with its parent, and the parent with its own, up
+        // to the first directory that already lists the child: everything
+        // above it was registered when it was.
         let mut p = path.as_str();
         while p != "/" {
             let up = parent(p);
             let name = &p[up.len() + usize::from(up != "/")..];
-            self.children
-                .entry(up.to_owned())
-                .or_default()
-                .insert(name.to_owned());
+            let kids = match self.children.get_mut(up) {
+                Some(kids) => kids,
+                None => self.children.entry(up.to_owned()).or_default(),
+            };
+            if kids.contains(name) {
+                break;
+            }
+            kids.insert(name.to_owned());
             if up != "/" && !self.nodes.contains_key(up) {
                 self.nodes.insert(up.to_owned(), TNode::Dir);
             }

@@ -79,11 +79,100 @@ pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::In
     let counted = progress::Progress::new(file, &name, len);
     Ok(match compression {
         Compression::None => walk::Input::File(walk::BufferedFile::new(File::open(path)?, len)),
-        Compression::Gzip => walk::Input::Stream(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 17, counted),
+        Compression::Gzip => walk::Input::Stream(Box::new(ReadAhead::spawn(
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 17, counted)),
         ))),
-        Compression::Zstd => {
-            walk::Input::Stream(Box::new(zstd::stream::read::Decoder::new(counted)?))
-        }
+        Compression::Zstd => walk::Input::Stream(Box::new(ReadAhead::spawn(
+            zstd::stream::read::Decoder::new(counted)?,
+        ))),
     })
+}
+
+/// Decompresses on a thread of its own, a few chunks ahead of the reader,
+/// so that walking the entries overlaps with inflating them.
+struct ReadAhead {
+    chunks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    const CHUNK: usize = 256 * 1024;
+    const AHEAD: usize = 4;
+
+    fn spawn(mut inner: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; Self::CHUNK];
+                let mut filled = 0;
+                let result = loop {
+                    match inner.read(&mut buf[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == buf.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(filled);
+                let end = filled == 0;
+                let sent = match result {
+                    Ok(()) => tx.send(Ok(buf)),
+                    Err(e) => {
+                        // The bytes before the error first, then the error.
+                        if filled > 0 && tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                // A closed channel means the reader has stopped early.
+                if sent.is_err() || end {
+                    return;
+                }
+            }
+        });
+        Self {
+            chunks: rx,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    self.done = chunk.is_empty();
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("the decompression thread stopped"));
+                }
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }

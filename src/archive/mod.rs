@@ -176,3 +176,97 @@ impl Read for ReadAhead {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ReadAhead;
+    use std::io::{self, Read};
+
+    /// Yields `len` bytes counting up, then fails (or ends).
+    struct Source {
+        len: usize,
+        at: usize,
+        fail: bool,
+    }
+
+    impl Read for Source {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.len {
+                return if self.fail {
+                    Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt"))
+                } else {
+                    Ok(0)
+                };
+            }
+            // Short reads of odd sizes, as decoders give.
+            let n = out.len().min(self.len - self.at).min(7919);
+            for (i, b) in out[..n].iter_mut().enumerate() {
+                *b = ((self.at + i) % 251) as u8;
+            }
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_ahead_passes_every_byte_in_order() {
+        let len = ReadAhead::CHUNK * 3 + 12345;
+        let mut out = Vec::new();
+        ReadAhead::spawn(Source {
+            len,
+            at: 0,
+            fail: false,
+        })
+        .read_to_end(&mut out)
+        .unwrap();
+        assert_eq!(out.len(), len);
+        assert!(out.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    }
+
+    #[test]
+    fn read_ahead_delivers_the_bytes_before_an_error_then_the_error() {
+        let len = ReadAhead::CHUNK + 100;
+        let mut r = ReadAhead::spawn(Source {
+            len,
+            at: 0,
+            fail: true,
+        });
+        let mut got = vec![0u8; len];
+        r.read_exact(&mut got).unwrap();
+        let err = r.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// An endless source that records when it is dropped.
+    struct Endless(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Read for Endless {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            out.fill(1);
+            Ok(out.len())
+        }
+    }
+
+    impl Drop for Endless {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn read_ahead_thread_ends_when_the_reader_is_dropped() {
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut r = ReadAhead::spawn(Endless(dropped.clone()));
+        let mut first = [0u8; 10];
+        r.read_exact(&mut first).unwrap();
+        drop(r);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the decompression thread kept running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}

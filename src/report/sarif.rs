@@ -266,3 +266,29 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::artifact_location;
+    use serde_json::json;
+
+    #[test]
+    fn relative_paths_combine_with_the_source_root_and_are_escaped() {
+        assert_eq!(
+            artifact_location("images/node 1/etc/a#b?.conf"),
+            json!({"uri": "images/node%201/etc/a%23b%3F.conf", "uriBaseId": "%SRCROOT%"})
+        );
+        assert_eq!(
+            artifact_location("100%/x"),
+            json!({"uri": "100%25/x", "uriBaseId": "%SRCROOT%"})
+        );
+    }
+
+    #[test]
+    fn absolute_paths_are_file_uris_without_a_base() {
+        assert_eq!(
+            artifact_location("/srv/images/node 1.tar.gz"),
+            json!({"uri": "file:///srv/images/node%201.tar.gz"})
+        );
+    }
+}

@@ -79,19 +79,21 @@ pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::In
     let counted = progress::Progress::new(file, &name, len);
     Ok(match compression {
         Compression::None => walk::Input::File(walk::BufferedFile::new(File::open(path)?, len)),
-        Compression::Gzip => walk::Input::Stream(Box::new(ReadAhead::spawn(
+        Compression::Gzip => walk::Input::Stream(ReadAhead::spawn(
             flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 17, counted)),
-        ))),
-        Compression::Zstd => walk::Input::Stream(Box::new(ReadAhead::spawn(
-            zstd::stream::read::Decoder::new(counted)?,
-        ))),
+        )),
+        Compression::Zstd => {
+            walk::Input::Stream(ReadAhead::spawn(zstd::stream::read::Decoder::new(counted)?))
+        }
     })
 }
 
 /// Decompresses on a thread of its own, a few chunks ahead of the reader,
-/// so that walking the entries overlaps with inflating them.
-struct ReadAhead {
+/// so that walking the entries overlaps with inflating them. Chunks the
+/// reader is done with go back to the thread to be filled again.
+pub(crate) struct ReadAhead {
     chunks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    spent: std::sync::mpsc::SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     at: usize,
     done: bool,
@@ -103,9 +105,11 @@ impl ReadAhead {
 
     fn spawn(mut inner: impl Read + Send + 'static) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
+        let (returns, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(Self::AHEAD + 2);
         std::thread::spawn(move || {
             loop {
-                let mut buf = vec![0u8; Self::CHUNK];
+                let mut buf = recycled.try_recv().unwrap_or_default();
+                buf.resize(Self::CHUNK, 0);
                 let mut filled = 0;
                 let result = loop {
                     match inner.read(&mut buf[filled..]) {
@@ -141,23 +145,25 @@ impl ReadAhead {
         });
         Self {
             chunks: rx,
+            spent: returns,
             chunk: Vec::new(),
             at: 0,
             done: false,
         }
     }
-}
 
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+    /// Makes sure unread bytes are at hand; false at the end of the stream.
+    fn fill(&mut self) -> io::Result<bool> {
         while self.at == self.chunk.len() {
             if self.done {
-                return Ok(0);
+                return Ok(false);
             }
             match self.chunks.recv() {
                 Ok(Ok(chunk)) => {
                     self.done = chunk.is_empty();
-                    self.chunk = chunk;
+                    let old = std::mem::replace(&mut self.chunk, chunk);
+                    // The thread may have ended; the chunk is then dropped.
+                    let _ = self.spent.try_send(old);
                     self.at = 0;
                 }
                 Ok(Err(e)) => {
@@ -169,6 +175,29 @@ impl Read for ReadAhead {
                     return Err(io::Error::other("the decompression thread stopped"));
                 }
             }
+        }
+        Ok(true)
+    }
+
+    /// Skips up to `n` bytes without copying them; returns how many were
+    /// skipped (fewer only at the end of the stream).
+    pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut left = n;
+        while left > 0 && self.fill()? {
+            let step = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(self.chunk.len() - self.at);
+            self.at += step;
+            left -= step as u64;
+        }
+        Ok(n - left)
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
         }
         let n = out.len().min(self.chunk.len() - self.at);
         out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
@@ -221,6 +250,26 @@ mod tests {
         .unwrap();
         assert_eq!(out.len(), len);
         assert!(out.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    }
+
+    #[test]
+    fn read_ahead_skips_across_chunks_and_stops_at_the_end() {
+        let len = ReadAhead::CHUNK * 3 + 12345;
+        let mut r = ReadAhead::spawn(Source {
+            len,
+            at: 0,
+            fail: false,
+        });
+        let mut b = [0u8; 3];
+        r.read_exact(&mut b).unwrap();
+        let skip = ReadAhead::CHUNK as u64 * 2 + 100;
+        assert_eq!(r.skip(skip).unwrap(), skip);
+        r.read_exact(&mut b).unwrap();
+        let at = 3 + ReadAhead::CHUNK * 2 + 100;
+        assert_eq!(b, [0, 1, 2].map(|i| ((at + i) % 251) as u8));
+        let left = (len - at - 3) as u64;
+        assert_eq!(r.skip(u64::MAX).unwrap(), left);
+        assert_eq!(r.read(&mut b).unwrap(), 0);
     }
 
     #[test]

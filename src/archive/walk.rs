@@ -20,7 +20,7 @@ const MAX_SIZE: u64 = 1 << 46;
 /// chunk); a stream is read through.
 pub(crate) enum Input {
     File(BufferedFile),
-    Stream(Box<dyn Read>),
+    Stream(super::ReadAhead),
 }
 
 /// A plain archive read with positioned reads: a header is one `pread`,
@@ -68,18 +68,11 @@ impl Input {
         match self {
             Input::File(f) => f.skip(n),
             Input::Stream(r) => {
-                let mut left = n;
-                let mut buf = vec![0u8; 64 * 1024];
-                while left > 0 {
-                    let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
-                    let got = r.read(&mut buf[..want])?;
-                    if got == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "archive ends inside an entry",
-                        ));
-                    }
-                    left -= got as u64;
+                if r.skip(n)? < n {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "archive ends inside an entry",
+                    ));
                 }
                 Ok(())
             }
@@ -379,41 +372,38 @@ fn trim_nul(data: &[u8]) -> Vec<u8> {
     data[..end].to_vec()
 }
 
-/// Verifies a header's checksum (unsigned sum with the field as spaces).
+/// Verifies a header's checksum: the sum of its bytes with the checksum
+/// field counted as spaces, unsigned (or signed, as some old tars wrote it).
 fn check_sum(block: &[u8], offset: u64) -> io::Result<()> {
     let field = &block[148..156];
-    let text: String = field
+    let digits = field
         .iter()
-        .take_while(|&&b| b != 0 && b != b' ')
-        .map(|&b| b as char)
-        .collect();
-    let text = text.trim_start_matches(' ');
-    let Ok(want) = u32::from_str_radix(text.trim(), 8) else {
+        .skip_while(|&&b| b == b' ')
+        .take_while(|&&b| b != 0 && b != b' ');
+    let mut want = 0u32;
+    let mut any = false;
+    for &d in digits {
+        if !(b'0'..=b'7').contains(&d) || want > u32::MAX >> 3 {
+            return Err(corrupt(offset, "not a tar header (bad checksum field)"));
+        }
+        want = want * 8 + u32::from(d - b'0');
+        any = true;
+    }
+    if !any {
         return Err(corrupt(offset, "not a tar header (bad checksum field)"));
+    }
+    let unsigned = |bytes: &[u8]| bytes.iter().map(|&b| u32::from(b)).sum::<u32>();
+    let spaces = 8 * u32::from(b' ');
+    if unsigned(block) - unsigned(field) + spaces == want {
+        return Ok(());
+    }
+    let signed = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .map(|&b| i64::from(b.cast_signed()))
+            .sum::<i64>()
     };
-    let sum: u32 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    let signed: i64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                i64::from(b.cast_signed())
-            }
-        })
-        .sum();
-    if sum == want || signed == i64::from(want) {
+    if signed(block) - signed(field) + i64::from(spaces) == i64::from(want) {
         Ok(())
     } else {
         Err(corrupt(offset, "header checksum mismatch"))
@@ -475,5 +465,56 @@ mod tests {
             long.len().to_string(),
             String::from_utf8_lossy(&long).split(' ').next().unwrap()
         );
+    }
+
+    fn header(name: &[u8]) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_size(3);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn checksums_are_checked_in_every_spelling() {
+        let good = header(b"etc/kubelet.conf");
+        check_sum(&good, 0).unwrap();
+        // Leading spaces, and a field ending in a space instead of a NUL.
+        let mut spaced = good.clone();
+        let digits: Vec<u8> = good[148..156]
+            .iter()
+            .copied()
+            .take_while(|&b| b != 0)
+            .collect();
+        spaced[148..156].fill(b' ');
+        spaced[155 - digits.len()..155].copy_from_slice(&digits);
+        check_sum(&spaced, 0).unwrap();
+        // Old tars summed signed bytes: a name with bytes over 0x7f.
+        let mut signed = header("etc/ünïcode".as_bytes());
+        let sum: i64 = signed
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    i64::from(b.cast_signed())
+                }
+            })
+            .sum();
+        signed[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        check_sum(&signed, 0).unwrap();
+
+        let mut flipped = good.clone();
+        flipped[0] ^= 1;
+        let e = check_sum(&flipped, 1024).unwrap_err();
+        assert_eq!(e.to_string(), "header checksum mismatch at byte 1024");
+        let mut garbage = good.clone();
+        garbage[148..156].copy_from_slice(b"12x4567\0");
+        let e = check_sum(&garbage, 0).unwrap_err();
+        assert!(e.to_string().contains("bad checksum field"), "{e}");
+        let mut empty = good;
+        empty[148..156].fill(0);
+        assert!(check_sum(&empty, 0).is_err());
     }
 }

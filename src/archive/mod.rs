@@ -3,6 +3,7 @@
 //! only candidate configuration files in memory; fixing rewrites it in one
 //! pass, copying every unchanged entry byte for byte.
 
+mod decode;
 mod gzip;
 pub(crate) mod progress;
 mod rewrite;
@@ -80,20 +81,34 @@ pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::In
     Ok(match compression {
         Compression::None => walk::Input::File(walk::BufferedFile::new(File::open(path)?, len)),
         Compression::Gzip => walk::Input::Stream(ReadAhead::spawn(
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 17, counted)),
+            decode::Checked(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 17,
+                counted,
+            ))),
+            false,
         )),
         Compression::Zstd => {
-            walk::Input::Stream(ReadAhead::spawn(zstd::stream::read::Decoder::new(counted)?))
+            walk::Input::Stream(ReadAhead::spawn(decode::Frames::new(counted)?, true))
         }
     })
 }
 
+/// What the decompression thread hands over.
+enum Message {
+    /// The next bytes; none at the end of the stream.
+    Data(Vec<u8>),
+    /// A zstd frame ended after the bytes so far, carrying this checksum.
+    FrameEnd(Option<u32>),
+}
+
 /// Decompresses on a thread of its own, a few chunks ahead of the reader,
 /// so that walking the entries overlaps with inflating them. Chunks the
-/// reader is done with go back to the thread to be filled again.
+/// reader is done with go back to the thread to be filled again. zstd
+/// content checksums are computed here, on the reading side.
 pub(crate) struct ReadAhead {
-    chunks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    messages: std::sync::mpsc::Receiver<io::Result<Message>>,
     spent: std::sync::mpsc::SyncSender<Vec<u8>>,
+    verifier: Option<decode::Verifier>,
     chunk: Vec<u8>,
     at: usize,
     done: bool,
@@ -103,49 +118,58 @@ impl ReadAhead {
     const CHUNK: usize = 256 * 1024;
     const AHEAD: usize = 4;
 
-    fn spawn(mut inner: impl Read + Send + 'static) -> Self {
+    fn spawn(mut inner: impl decode::Decode, verify: bool) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
         let (returns, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(Self::AHEAD + 2);
         std::thread::spawn(move || {
+            // A failed send means the reader has stopped early.
+            let mut buf = Vec::new();
+            let mut filled = 0;
             loop {
-                let mut buf = recycled.try_recv().unwrap_or_default();
-                buf.resize(Self::CHUNK, 0);
-                let mut filled = 0;
-                let result = loop {
-                    match inner.read(&mut buf[filled..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            filled += n;
-                            if filled == buf.len() {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                buf.truncate(filled);
-                let end = filled == 0;
-                let sent = match result {
-                    Ok(()) => tx.send(Ok(buf)),
+                if buf.is_empty() {
+                    buf = recycled.try_recv().unwrap_or_default();
+                    buf.resize(Self::CHUNK, 0);
+                    filled = 0;
+                }
+                let step = match inner.decode(&mut buf[filled..]) {
+                    Ok(step) => step,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
                         // The bytes before the error first, then the error.
-                        if filled > 0 && tx.send(Ok(buf)).is_err() {
+                        buf.truncate(filled);
+                        if filled > 0 && tx.send(Ok(Message::Data(buf))).is_err() {
                             return;
                         }
                         let _ = tx.send(Err(e));
                         return;
                     }
                 };
-                // A closed channel means the reader has stopped early.
-                if sent.is_err() || end {
+                filled += step.written;
+                let end = step.written == 0 && step.frame_end.is_none();
+                if filled > 0 && (filled == buf.len() || end || step.frame_end.is_some()) {
+                    buf.truncate(filled);
+                    if tx
+                        .send(Ok(Message::Data(std::mem::take(&mut buf))))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                if let Some(end) = step.frame_end
+                    && tx.send(Ok(Message::FrameEnd(end.checksum))).is_err()
+                {
+                    return;
+                }
+                if end {
+                    let _ = tx.send(Ok(Message::Data(Vec::new())));
                     return;
                 }
             }
         });
         Self {
-            chunks: rx,
+            messages: rx,
             spent: returns,
+            verifier: verify.then(decode::Verifier::default),
             chunk: Vec::new(),
             at: 0,
             done: false,
@@ -158,21 +182,29 @@ impl ReadAhead {
             if self.done {
                 return Ok(false);
             }
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
+            let failed = |this: &mut Self, e| {
+                this.done = true;
+                Err(e)
+            };
+            match self.messages.recv() {
+                Ok(Ok(Message::Data(chunk))) => {
                     self.done = chunk.is_empty();
+                    if let Some(v) = &mut self.verifier {
+                        v.update(&chunk);
+                    }
                     let old = std::mem::replace(&mut self.chunk, chunk);
                     // The thread may have ended; the chunk is then dropped.
                     let _ = self.spent.try_send(old);
                     self.at = 0;
                 }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
+                Ok(Ok(Message::FrameEnd(check))) => {
+                    if let Some(Err(e)) = self.verifier.as_mut().map(|v| v.frame_end(check)) {
+                        return failed(self, e);
+                    }
                 }
+                Ok(Err(e)) => return failed(self, e),
                 Err(_) => {
-                    self.done = true;
-                    return Err(io::Error::other("the decompression thread stopped"));
+                    return failed(self, io::Error::other("the decompression thread stopped"));
                 }
             }
         }
@@ -209,6 +241,7 @@ impl Read for ReadAhead {
 #[cfg(test)]
 mod tests {
     use super::ReadAhead;
+    use super::decode::Checked;
     use std::io::{self, Read};
 
     /// Yields `len` bytes counting up, then fails (or ends).
@@ -241,11 +274,14 @@ mod tests {
     fn read_ahead_passes_every_byte_in_order() {
         let len = ReadAhead::CHUNK * 3 + 12345;
         let mut out = Vec::new();
-        ReadAhead::spawn(Source {
-            len,
-            at: 0,
-            fail: false,
-        })
+        ReadAhead::spawn(
+            Checked(Source {
+                len,
+                at: 0,
+                fail: false,
+            }),
+            false,
+        )
         .read_to_end(&mut out)
         .unwrap();
         assert_eq!(out.len(), len);
@@ -255,11 +291,14 @@ mod tests {
     #[test]
     fn read_ahead_skips_across_chunks_and_stops_at_the_end() {
         let len = ReadAhead::CHUNK * 3 + 12345;
-        let mut r = ReadAhead::spawn(Source {
-            len,
-            at: 0,
-            fail: false,
-        });
+        let mut r = ReadAhead::spawn(
+            Checked(Source {
+                len,
+                at: 0,
+                fail: false,
+            }),
+            false,
+        );
         let mut b = [0u8; 3];
         r.read_exact(&mut b).unwrap();
         let skip = ReadAhead::CHUNK as u64 * 2 + 100;
@@ -275,11 +314,14 @@ mod tests {
     #[test]
     fn read_ahead_delivers_the_bytes_before_an_error_then_the_error() {
         let len = ReadAhead::CHUNK + 100;
-        let mut r = ReadAhead::spawn(Source {
-            len,
-            at: 0,
-            fail: true,
-        });
+        let mut r = ReadAhead::spawn(
+            Checked(Source {
+                len,
+                at: 0,
+                fail: true,
+            }),
+            false,
+        );
         let mut got = vec![0u8; len];
         r.read_exact(&mut got).unwrap();
         let err = r.read(&mut [0u8; 16]).unwrap_err();
@@ -305,7 +347,7 @@ mod tests {
     #[test]
     fn read_ahead_thread_ends_when_the_reader_is_dropped() {
         let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut r = ReadAhead::spawn(Endless(dropped.clone()));
+        let mut r = ReadAhead::spawn(Checked(Endless(dropped.clone())), false);
         let mut first = [0u8; 10];
         r.read_exact(&mut first).unwrap();
         drop(r);

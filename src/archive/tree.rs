@@ -55,6 +55,19 @@ pub(crate) struct TarIndex {
     children: PathMap<Vec<String>>,
 }
 
+impl Drop for TarIndex {
+    /// Freeing the paths of a large archive one by one takes milliseconds;
+    /// it happens on a thread of its own, which a process that is about to
+    /// exit does not wait for.
+    fn drop(&mut self) {
+        if self.nodes.len() > 4096 {
+            let nodes = std::mem::take(&mut self.nodes);
+            let children = std::mem::take(&mut self.children);
+            std::thread::spawn(move || drop((nodes, children)));
+        }
+    }
+}
+
 /// An archive's index seen through an overlay of new file contents.
 pub(crate) struct TarTree {
     pub(crate) index: Arc<TarIndex>,
@@ -63,19 +76,26 @@ pub(crate) struct TarTree {
 
 /// Normalises an entry name to an in-image path: `/a/b`, `..` clamped.
 pub(crate) fn normalize_name(raw: &[u8]) -> Option<String> {
-    let name = String::from_utf8_lossy(raw);
-    let mut out = String::with_capacity(name.len() + 1);
-    for c in name.split('/') {
+    let mut out = Vec::with_capacity(raw.len() + 1);
+    for c in raw.split(|&b| b == b'/') {
         match c {
-            "" | "." => {}
-            ".." => out.truncate(out.rfind('/').unwrap_or(0)),
+            b"" | b"." => {}
+            b".." => out.truncate(out.iter().rposition(|&b| b == b'/').unwrap_or(0)),
             c => {
-                out.push('/');
-                out.push_str(c);
+                out.push(b'/');
+                out.extend_from_slice(c);
             }
         }
     }
-    (!out.is_empty()).then_some(out)
+    if out.is_empty() {
+        return None;
+    }
+    // '/' is never part of a multi-byte sequence, so replacing invalid
+    // UTF-8 after the split gives what replacing it before would.
+    Some(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 fn parent(path: &str) -> &str {
@@ -171,7 +191,7 @@ impl TarIndex {
 }
 
 /// Entries handed from the walking thread to the indexing one at a time.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// Walks the archive, keeping candidate files' bytes, and sends its
 /// entries in order.
@@ -317,6 +337,10 @@ mod tests {
         assert_eq!(normalize_name(b".."), None);
         assert_eq!(normalize_name(b"a/b/../../.."), None);
         assert_eq!(normalize_name(b"a/./b/.././c"), Some("/a/c".to_owned()));
+        assert_eq!(
+            normalize_name(b"./a\xff/b\xe2\x82/c").as_deref(),
+            Some("/a\u{fffd}/b\u{fffd}/c")
+        );
     }
 
     fn entry(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, name: &str, data: &[u8]) {

@@ -3,6 +3,7 @@
 //! only candidate configuration files in memory; fixing rewrites it in one
 //! pass, copying every unchanged entry byte for byte.
 
+mod ahead;
 mod decode;
 mod gzip;
 pub(crate) mod progress;

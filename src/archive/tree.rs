@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
-use super::walk::Walker;
+use super::ahead::{Ahead, Meet};
+use super::walk::{Entry, Input, Walker};
 use super::{Compression, open};
 use crate::source::{MAX_FILE_SIZE, Node, Overlay, Tree};
 
@@ -29,11 +30,14 @@ const CANDIDATE_DIRS: &[&str] = &[
 /// several times faster than the standard `SipHash` on short paths.
 type PathMap<V> = foldhash::HashMap<String, V>;
 
-/// Bytes of candidate files kept in memory at most.
-const MEMORY_BUDGET: u64 = 32 << 20;
+/// Plain archives this large are walked from the start and the middle at once.
+const SPLIT_AT_LEAST: u64 = 64 << 20;
 
-#[derive(Debug, Clone)]
-enum TNode {
+/// Bytes of candidate files kept in memory at most.
+pub(super) const MEMORY_BUDGET: u64 = 32 << 20;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum TNode {
     File {
         size: u64,
         data: Option<Arc<Vec<u8>>>,
@@ -53,6 +57,8 @@ pub(crate) struct TarIndex {
     nodes: PathMap<TNode>,
     /// The names in each directory, sorted once the walk is done.
     children: PathMap<Vec<String>>,
+    /// Entries read by the walker that started in the middle.
+    taken_ahead: usize,
 }
 
 impl Drop for TarIndex {
@@ -108,24 +114,36 @@ fn parent(path: &str) -> &str {
 impl TarIndex {
     /// Indexes the archive in one pass.
     pub(crate) fn open(archive: &Path, compression: Compression) -> io::Result<Self> {
+        Self::build(archive, compression, SPLIT_AT_LEAST)
+    }
+
+    /// Indexes the archive; a plain archive of `split_at_least` bytes or
+    /// more is walked from its start and its middle at once.
+    fn build(archive: &Path, compression: Compression, split_at_least: u64) -> io::Result<Self> {
         let mut tree = TarIndex {
             archive: archive.to_path_buf(),
             compression,
             nodes: PathMap::default(),
             children: PathMap::default(),
+            taken_ahead: 0,
         };
         tree.nodes.insert("/".to_owned(), TNode::Dir);
-        let walker = Walker::new(open(archive, compression)?);
+        let input = open(archive, compression)?;
+        let ahead = match &input {
+            Input::File(f) if split_at_least <= f.share()?.1 => Some(Ahead::spawn(f.share()?)),
+            _ => None,
+        };
+        let walker = Walker::new(input);
         // Reading the entries and indexing them overlap: the walk runs on a
         // thread of its own and hands over batches of entries in order.
         let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        let walking = std::thread::spawn(move || walk(walker, &tx));
+        let walking = std::thread::spawn(move || walk(walker, &tx, ahead));
         for batch in rx {
             for (path, node) in batch {
                 tree.insert(path, node);
             }
         }
-        walking
+        tree.taken_ahead = walking
             .join()
             .map_err(|_| io::Error::other("the archive walk stopped"))??;
         for names in tree.children.values_mut() {
@@ -191,79 +209,149 @@ impl TarIndex {
 }
 
 /// Entries handed from the walking thread to the indexing one at a time.
-const BATCH: usize = 1024;
+pub(super) const BATCH: usize = 1024;
 
-/// Walks the archive, keeping candidate files' bytes, and sends its
-/// entries in order.
-fn walk(mut walker: Walker, tx: &SyncSender<Vec<(String, TNode)>>) -> io::Result<()> {
-    let mut kept = 0u64;
-    let mut ordinal = 0;
-    let mut batch = Vec::with_capacity(BATCH);
-    while let Some(e) = walker.next()? {
-        ordinal += 1;
-        let Some(path) = normalize_name(&e.path) else {
-            walker.skip_data(&e)?;
-            continue;
-        };
-        let base = path.rsplit('/').next().unwrap_or("");
-        if base.starts_with(".wh.") {
-            walker.skip_data(&e)?;
-            continue;
+/// An entry as the index keeps it; `None` for entries it leaves out
+/// (unnamed, whiteouts).
+pub(super) type Indexed = Option<(String, TNode)>;
+
+/// Reads or skips the entry's data, keeping a candidate file's bytes while
+/// `kept` stays within `budget`, and gives the entry's node.
+pub(super) fn index_entry(
+    walker: &mut Walker,
+    e: &Entry,
+    ordinal: usize,
+    kept: &mut u64,
+    budget: u64,
+) -> io::Result<Indexed> {
+    let Some(path) = normalize_name(&e.path) else {
+        walker.skip_data(e)?;
+        return Ok(None);
+    };
+    let base = path.rsplit('/').next().unwrap_or("");
+    if base.starts_with(".wh.") {
+        walker.skip_data(e)?;
+        return Ok(None);
+    }
+    let node = match e.kind {
+        b'0' | b'\0' | b'7' | b'S' => {
+            let candidate = e.size <= MAX_FILE_SIZE
+                && *kept + e.size <= budget
+                && is_candidate(&path)
+                && e.kind != b'S';
+            let data = if candidate {
+                *kept += e.size;
+                Some(Arc::new(walker.read_data(e)?))
+            } else {
+                walker.skip_data(e)?;
+                None
+            };
+            TNode::File {
+                size: e.size,
+                data,
+                offset: e.data_start,
+                ordinal,
+            }
         }
-        let node = match e.kind {
-            b'0' | b'\0' | b'7' | b'S' => {
-                let candidate = e.size <= MAX_FILE_SIZE
-                    && kept + e.size <= MEMORY_BUDGET
-                    && is_candidate(&path)
-                    && e.kind != b'S';
-                let data = if candidate {
-                    kept += e.size;
-                    Some(Arc::new(walker.read_data(&e)?))
-                } else {
-                    walker.skip_data(&e)?;
-                    None
-                };
-                TNode::File {
-                    size: e.size,
-                    data,
-                    offset: e.data_start,
-                    ordinal,
-                }
+        b'5' => {
+            walker.skip_data(e)?;
+            TNode::Dir
+        }
+        b'2' => {
+            walker.skip_data(e)?;
+            TNode::Symlink(
+                String::from_utf8_lossy(e.link.as_deref().unwrap_or_default()).into_owned(),
+            )
+        }
+        b'1' => {
+            walker.skip_data(e)?;
+            // A hard link names another entry from the archive root.
+            match e.link.as_deref().and_then(normalize_name) {
+                Some(target) => TNode::Symlink(target),
+                None => TNode::Other,
             }
-            b'5' => {
-                walker.skip_data(&e)?;
-                TNode::Dir
-            }
-            b'2' => {
-                walker.skip_data(&e)?;
-                TNode::Symlink(
-                    String::from_utf8_lossy(e.link.as_deref().unwrap_or_default()).into_owned(),
-                )
-            }
-            b'1' => {
-                walker.skip_data(&e)?;
-                // A hard link names another entry from the archive root.
-                match e.link.as_deref().and_then(normalize_name) {
-                    Some(target) => TNode::Symlink(target),
-                    None => TNode::Other,
-                }
-            }
-            _ => {
-                walker.skip_data(&e)?;
-                TNode::Other
-            }
-        };
-        batch.push((path, node));
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(full).is_err() {
-                // Nobody is listening any more.
-                return Ok(());
-            }
+        }
+        _ => {
+            walker.skip_data(e)?;
+            TNode::Other
+        }
+    };
+    Ok(Some((path, node)))
+}
+
+/// Entries on their way to the indexing thread, in order.
+pub(super) struct Batches<'a> {
+    tx: &'a SyncSender<Vec<(String, TNode)>>,
+    batch: Vec<(String, TNode)>,
+}
+
+impl<'a> Batches<'a> {
+    fn new(tx: &'a SyncSender<Vec<(String, TNode)>>) -> Self {
+        Self {
+            tx,
+            batch: Vec::with_capacity(BATCH),
         }
     }
-    let _ = tx.send(batch);
-    Ok(())
+
+    /// False once nobody is listening any more.
+    pub(super) fn push(&mut self, item: (String, TNode)) -> bool {
+        self.batch.push(item);
+        if self.batch.len() < BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.send(full).is_ok()
+    }
+
+    fn finish(self) {
+        let _ = self.tx.send(self.batch);
+    }
+}
+
+/// Walks the archive, keeping candidate files' bytes, and sends its
+/// entries in order. With `ahead`, a second walker has started in the
+/// second half of a plain archive; once this walk reaches an entry that
+/// one read, it takes the rest of the entries from there. Returns how many
+/// entries it took.
+fn walk(
+    mut walker: Walker,
+    tx: &SyncSender<Vec<(String, TNode)>>,
+    mut ahead: Option<Ahead>,
+) -> io::Result<usize> {
+    let mut out = Batches::new(tx);
+    let mut kept = 0u64;
+    let mut ordinal = 0;
+    let mut taken = 0;
+    loop {
+        if let Some(a) = ahead.as_mut().filter(|a| walker.pos >= a.from) {
+            match a.meet(walker.pos) {
+                Meet::Behind => {}
+                Meet::Never => ahead = None,
+                Meet::At => {
+                    let (n, stopped_at) = a.take_over(&mut out, &mut ordinal, &mut kept)?;
+                    taken = n;
+                    ahead = None;
+                    match stopped_at {
+                        // The second walker met an entry it could not
+                        // read: read it here, for the error.
+                        Some(at) if walker.seek_file(at) => continue,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let Some(e) = walker.next()? else {
+            break;
+        };
+        ordinal += 1;
+        if let Some(item) = index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET)?
+            && !out.push(item)
+        {
+            return Ok(taken);
+        }
+    }
+    out.finish();
+    Ok(taken)
 }
 
 /// `ARCHIVE!/in/image/path`: how files inside an archive are named on the host.
@@ -390,5 +478,122 @@ mod tests {
         assert_eq!(tree.read("/etc/a.conf").unwrap(), b"clamped");
         // Not a candidate, so not kept: read again from the archive.
         assert_eq!(tree.read("/usr/bin/kubelet").unwrap(), b"elf");
+    }
+    /// A rootfs-like archive: directories, small files (some of them
+    /// configuration), GNU long names, PAX names, links and whiteouts;
+    /// `inner` is stored as one file in the middle.
+    fn varied_archive(files: usize, inner: Option<&[u8]>) -> Vec<u8> {
+        use tar::EntryType::{Directory, Link, Regular, Symlink, XHeader};
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..files {
+            let dir = ["etc/kubernetes", "usr/lib", "opt/app", "var/lib/kubelet"][i % 4];
+            if i % 50 == 0 {
+                entry(&mut b, Directory, &format!("./{dir}/d{i}/"), b"");
+            }
+            let body = format!("file {i}\n").repeat(i % 7);
+            match i % 10 {
+                3 => {
+                    // A GNU long name.
+                    let long = format!("{dir}/d{}/{}", i / 50 * 50, "n".repeat(120 + i % 5));
+                    let mut h = tar::Header::new_gnu();
+                    h.set_size(body.len() as u64);
+                    h.set_entry_type(Regular);
+                    b.append_data(&mut h, long, body.as_bytes()).unwrap();
+                }
+                5 => {
+                    // A PAX name overriding the header's.
+                    let name = format!("{dir}/pax-{i}.conf");
+                    let rec = format!("path={name}\n");
+                    let mut len = rec.len() + 3;
+                    while format!("{len} {rec}").len() != len {
+                        len += 1;
+                    }
+                    entry(
+                        &mut b,
+                        XHeader,
+                        "PaxHeaders/x",
+                        format!("{len} {rec}").as_bytes(),
+                    );
+                    entry(&mut b, Regular, "short-name", body.as_bytes());
+                }
+                7 => entry(&mut b, Symlink, &format!("./{dir}/link{i}"), b""),
+                8 => entry(&mut b, Link, &format!("{dir}/hard{i}"), b""),
+                9 if i % 30 == 9 => entry(&mut b, Regular, &format!("{dir}/.wh.gone{i}"), b""),
+                _ => entry(
+                    &mut b,
+                    Regular,
+                    &format!("./{dir}/d{}/f{i}", i / 50 * 50),
+                    body.as_bytes(),
+                ),
+            }
+            if i == files / 3
+                && let Some(inner) = inner
+            {
+                entry(&mut b, Regular, "usr/share/inner.tar", inner);
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn both_ways(bytes: &[u8]) -> (io::Result<TarIndex>, io::Result<TarIndex>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        std::fs::write(&path, bytes).unwrap();
+        (
+            TarIndex::build(&path, Compression::None, u64::MAX),
+            TarIndex::build(&path, Compression::None, 0),
+        )
+    }
+
+    fn assert_same(one: &TarIndex, split: &TarIndex) {
+        assert!(one.nodes.len() > 100);
+        assert_eq!(one.nodes, split.nodes);
+        assert_eq!(one.children, split.children);
+    }
+
+    #[test]
+    fn walking_from_the_middle_too_gives_the_same_index() {
+        let (one, split) = both_ways(&varied_archive(3000, None));
+        let (one, split) = (one.unwrap(), split.unwrap());
+        assert_eq!(one.taken_ahead, 0);
+        assert!(split.taken_ahead > 1000, "{}", split.taken_ahead);
+        assert_same(&one, &split);
+    }
+
+    #[test]
+    fn an_archive_stored_in_the_middle_does_not_mislead_the_second_walker() {
+        // Its headers look like the archive's own. Ended properly, the
+        // second walker's chain never meets the real one; cut short of its
+        // end blocks, it runs on into the real chain and meets it there.
+        let inner = varied_archive(2000, None);
+        let cut = &inner[..inner.len() - 1024];
+        for (stored, meets) in [(inner.as_slice(), false), (cut, true)] {
+            let (one, split) = both_ways(&varied_archive(600, Some(stored)));
+            let (one, split) = (one.unwrap(), split.unwrap());
+            assert_eq!(split.taken_ahead > 0, meets);
+            assert_same(&one, &split);
+            assert!(split.nodes.contains_key("/usr/share/inner.tar"));
+            assert!(!split.nodes.contains_key("/etc/kubernetes/pax-1995.conf"));
+        }
+    }
+
+    #[test]
+    fn a_corrupt_header_is_the_same_error_either_way() {
+        let archive = varied_archive(3000, None);
+        let headers: Vec<usize> = (0..archive.len() / 512)
+            .map(|b| b * 512)
+            .filter(|&at| crate::archive::walk::looks_like_header(&archive[at..at + 512]))
+            .collect();
+        for at in [headers[headers.len() / 4], headers[headers.len() * 3 / 4]] {
+            let mut bad = archive.clone();
+            bad[at] ^= 0x01;
+            let (one, split) = both_ways(&bad);
+            let (one, split) = (one.err().unwrap(), split.err().unwrap());
+            assert_eq!(one.to_string(), split.to_string());
+            assert_eq!(
+                one.to_string(),
+                format!("header checksum mismatch at byte {at}")
+            );
+        }
     }
 }

@@ -44,5 +44,6 @@ row 11 "scan .tar.zst vs zstd -dc" 1.0 "zstd -dc $work/root.tar.zst" "$bin scan 
 row 21 "scan .tar vs tar -tf" 0.5 "tar -tf $work/root.tar" "$bin scan $work/root.tar"
 row 3 "fix .tar.gz vs gzip -dc | pigz -6" 1.0 "gzip -dc $work/root.tar.gz | pigz -6 > $work/base.gz" "$bin fix -o $work/fixed.tar.gz $work/root.tar.gz"
 echo
-echo "peak memory (RSS): scan .tar.gz $(( $(peak "$bin" scan "$work/root.tar.gz") / 1024 )) MiB," \
+echo "peak memory (RSS): scan .tar $(( $(peak "$bin" scan "$work/root.tar") / 1024 )) MiB," \
+  "scan .tar.gz $(( $(peak "$bin" scan "$work/root.tar.gz") / 1024 )) MiB," \
   "fix .tar.gz $(( $(peak "$bin" fix -o "$work/fixed.tar.gz" "$work/root.tar.gz") / 1024 )) MiB (target < 64 MiB)"

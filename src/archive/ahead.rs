@@ -22,13 +22,17 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::tree::{BATCH, Batches, Indexed, MEMORY_BUDGET, TNode, index_entry};
 use super::walk::{BLOCK, BufferedFile, Input, Walker, looks_like_header};
 
 /// How far past the middle a header is looked for.
 const SEARCH: u64 = 16 << 20;
+/// Batches of entries the second walker may queue before it waits: its
+/// queue stays bounded even when it follows a long chain of headers stored
+/// as file contents.
+const QUEUED_BATCHES: usize = 128;
 
 /// An entry the second walker read: where it starts, and the index's view
 /// of it (with an ordinal counted from the walker's first entry).
@@ -72,7 +76,7 @@ impl Ahead {
     /// Starts the second walker on a plain archive (`file` of `len` bytes).
     pub(super) fn spawn((file, len): (File, u64)) -> Self {
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
         std::thread::spawn(move || run(file, len, from, &tx));
         Self {
             from,
@@ -166,7 +170,7 @@ impl Ahead {
 
 /// The second walker: finds a header past `from`, walks to the end and
 /// queues every entry. It keeps candidate bytes within half the budget.
-fn run(file: File, len: u64, from: u64, tx: &Sender<Message>) {
+fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>) {
     let Some(start) = find_header(&file, from, len) else {
         let _ = tx.send(Message::End(None));
         return;

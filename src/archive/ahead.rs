@@ -74,7 +74,7 @@ pub(super) struct Ahead {
 
 impl Ahead {
     /// Starts the second walker on a plain archive (`file` of `len` bytes).
-    pub(super) fn spawn((file, len): (File, u64)) -> Self {
+    pub(super) fn spawn(file: File, len: u64) -> Self {
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
         std::thread::spawn(move || run(file, len, from, &tx));

@@ -130,8 +130,11 @@ impl TarIndex {
         tree.nodes.insert("/".to_owned(), TNode::Dir);
         let input = open(archive, compression)?;
         let ahead = match &input {
-            Input::File(f) if split_at_least <= f.share()?.1 => Some(Ahead::spawn(f.share()?)),
-            _ => None,
+            Input::File(f) => {
+                let (file, len) = f.share()?;
+                (len >= split_at_least).then(|| Ahead::spawn(file, len))
+            }
+            Input::Stream(_) => None,
         };
         let walker = Walker::new(input);
         // Reading the entries and indexing them overlap: the walk runs on a

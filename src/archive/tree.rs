@@ -163,17 +163,17 @@ impl TarIndex {
         }
         // A new path: list it in its parent, and register each missing
         // ancestor as a directory the same way. A path is in `nodes` exactly
-        // when its parent lists it, so no directory lists a name twice.
+        // when its parent lists it, so no directory lists a name twice; and a
+        // directory with a list is in `nodes`, so its ancestors are done.
         let mut p = path.as_str();
         while p != "/" {
             let up = parent(p);
             let name = &p[up.len() + usize::from(up != "/")..];
-            match self.children.get_mut(up) {
-                Some(names) => names.push(name.to_owned()),
-                None => {
-                    self.children.insert(up.to_owned(), vec![name.to_owned()]);
-                }
+            if let Some(names) = self.children.get_mut(up) {
+                names.push(name.to_owned());
+                break;
             }
+            self.children.insert(up.to_owned(), vec![name.to_owned()]);
             if self.nodes.contains_key(up) {
                 break;
             }

@@ -24,7 +24,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use super::tree::{BATCH, Batches, Indexed, MEMORY_BUDGET, TNode, index_entry};
+use super::tree::{Batches, Indexed, MEMORY_BUDGET, TNode, index_entry};
 use super::walk::{BLOCK, BufferedFile, Input, Walker, looks_like_header};
 
 /// How far past the middle a header is looked for.
@@ -127,7 +127,7 @@ impl Ahead {
     /// entry it could not read.
     pub(super) fn take_over(
         &mut self,
-        out: &mut Batches<'_>,
+        out: &mut Batches<(String, TNode), impl FnMut(Vec<(String, TNode)>) -> bool>,
         ordinal: &mut usize,
         kept: &mut u64,
     ) -> io::Result<(usize, Option<u64>)> {
@@ -179,7 +179,7 @@ fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>) {
     walker.seek_file(start);
     let mut kept = 0u64;
     let mut ordinal = 0;
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut out = Batches::new(|specs| tx.send(Message::Entries(specs)).is_ok());
     let stopped_at = loop {
         let at = walker.pos;
         let item = match walker.next() {
@@ -193,15 +193,11 @@ fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>) {
         let Ok(item) = item else {
             break Some(at);
         };
-        batch.push(Spec { start: at, item });
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(Message::Entries(full)).is_err() {
-                return;
-            }
+        if !out.push(Spec { start: at, item }) {
+            return;
         }
     };
-    let _ = tx.send(Message::Entries(batch));
+    out.finish();
     let _ = tx.send(Message::End(stopped_at));
 }
 

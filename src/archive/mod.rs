@@ -183,11 +183,7 @@ impl ReadAhead {
             if self.done {
                 return Ok(false);
             }
-            let failed = |this: &mut Self, e| {
-                this.done = true;
-                Err(e)
-            };
-            match self.messages.recv() {
+            let error = match self.messages.recv() {
                 Ok(Ok(Message::Data(chunk))) => {
                     self.done = chunk.is_empty();
                     if let Some(v) = &mut self.verifier {
@@ -197,17 +193,19 @@ impl ReadAhead {
                     // The thread may have ended; the chunk is then dropped.
                     let _ = self.spent.try_send(old);
                     self.at = 0;
+                    continue;
                 }
                 Ok(Ok(Message::FrameEnd(check))) => {
-                    if let Some(Err(e)) = self.verifier.as_mut().map(|v| v.frame_end(check)) {
-                        return failed(self, e);
+                    match self.verifier.as_mut().map(|v| v.frame_end(check)) {
+                        Some(Err(e)) => e,
+                        _ => continue,
                     }
                 }
-                Ok(Err(e)) => return failed(self, e),
-                Err(_) => {
-                    return failed(self, io::Error::other("the decompression thread stopped"));
-                }
-            }
+                Ok(Err(e)) => e,
+                Err(_) => io::Error::other("the decompression thread stopped"),
+            };
+            self.done = true;
+            return Err(error);
         }
         Ok(true)
     }

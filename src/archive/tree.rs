@@ -200,8 +200,8 @@ impl TarIndex {
     fn reread(&self, offset: u64, size: u64) -> io::Result<Vec<u8>> {
         let mut input = open(&self.archive, self.compression)?;
         match &mut input {
-            super::walk::Input::File(f) => f.seek_to(offset),
-            super::walk::Input::Stream(r) => {
+            Input::File(f) => f.seek_to(offset),
+            Input::Stream(r) => {
                 r.skip(offset)?;
             }
         }
@@ -212,7 +212,7 @@ impl TarIndex {
 }
 
 /// Entries handed from the walking thread to the indexing one at a time.
-pub(super) const BATCH: usize = 1024;
+const BATCH: usize = 1024;
 
 /// An entry as the index keeps it; `None` for entries it leaves out
 /// (unnamed, whiteouts).
@@ -282,32 +282,34 @@ pub(super) fn index_entry(
     Ok(Some((path, node)))
 }
 
-/// Entries on their way to the indexing thread, in order.
-pub(super) struct Batches<'a> {
-    tx: &'a SyncSender<Vec<(String, TNode)>>,
-    batch: Vec<(String, TNode)>,
+/// Items handed to another thread [`BATCH`] at a time, in order; `send`
+/// returns false once nobody is listening any more.
+pub(super) struct Batches<T, S: FnMut(Vec<T>) -> bool> {
+    send: S,
+    batch: Vec<T>,
 }
 
-impl<'a> Batches<'a> {
-    fn new(tx: &'a SyncSender<Vec<(String, TNode)>>) -> Self {
+impl<T, S: FnMut(Vec<T>) -> bool> Batches<T, S> {
+    pub(super) fn new(send: S) -> Self {
         Self {
-            tx,
+            send,
             batch: Vec::with_capacity(BATCH),
         }
     }
 
     /// False once nobody is listening any more.
-    pub(super) fn push(&mut self, item: (String, TNode)) -> bool {
+    pub(super) fn push(&mut self, item: T) -> bool {
         self.batch.push(item);
         if self.batch.len() < BATCH {
             return true;
         }
         let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        self.tx.send(full).is_ok()
+        (self.send)(full)
     }
 
-    fn finish(self) {
-        let _ = self.tx.send(self.batch);
+    /// Hands over the last, partial batch.
+    pub(super) fn finish(mut self) {
+        (self.send)(self.batch);
     }
 }
 
@@ -321,7 +323,7 @@ fn walk(
     tx: &SyncSender<Vec<(String, TNode)>>,
     mut ahead: Option<Ahead>,
 ) -> io::Result<usize> {
-    let mut out = Batches::new(tx);
+    let mut out = Batches::new(|batch| tx.send(batch).is_ok());
     let mut kept = 0u64;
     let mut ordinal = 0;
     let mut taken = 0;

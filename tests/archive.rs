@@ -354,6 +354,51 @@ fn truncated_and_corrupt_archives_are_clear_errors_and_untouched() {
 }
 
 #[test]
+fn a_wrong_zstd_checksum_stops_the_fix_and_its_findings_remain() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("image.tar");
+    tar(Path::new("testdata/demo"), &plain, "gnu");
+    let mut e = zstd::Encoder::new(Vec::new(), 3).unwrap();
+    e.include_checksum(true).unwrap();
+    e.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    let mut bytes = e.finish().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40; // the frame's checksum
+    let path = dir.path().join("image.tar.zst");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let out = run(&["fix", path.to_str().unwrap()]);
+    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "not written: zstd: the content does not match the frame's checksum; {} is unchanged",
+            path.display()
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("promready: fixed 0 findings in 0 files; 4 findings remain"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the archive was modified"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".promready-")),
+        "{names:?}"
+    );
+}
+
+#[test]
 fn sarif_for_an_archive_names_the_archive_and_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("image.tar");

@@ -365,6 +365,31 @@ pub(crate) fn run(
         }
     };
     let changed = fixer.write(opts, base);
+    // A file that could not be written keeps its findings: the account is
+    // then taken from what is on disk, not from the planned contents.
+    let targets = if changed.iter().any(|c| c.error.is_some()) {
+        let on_disk = Options {
+            kubernetes_version: base.kubernetes_version,
+            overlay: Arc::default(),
+            per_path_ignores: base.per_path_ignores.clone(),
+            // Archives that were rewritten are indexed anew.
+            archives: Arc::default(),
+        };
+        match scan::scan_paths(paths, components, rules, &on_disk) {
+            Ok(found) => {
+                let present: HashSet<Key> = found
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(ti, t)| t.findings.iter().map(move |f| key(t, ti, f)))
+                    .collect();
+                fixer.fixed.retain(|k| !present.contains(k));
+                found
+            }
+            Err(_) => targets,
+        }
+    } else {
+        targets
+    };
     let mut held_back = Vec::new();
     let mut failed = Vec::new();
     for (ti, t) in targets.iter().enumerate() {

@@ -24,7 +24,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use super::tree::{Batches, Indexed, MEMORY_BUDGET, TNode, index_entry};
+use super::tree::{Batches, Indexed, MEMORY_BUDGET, Named, PathHasher, TNode, index_entry};
 use super::walk::{BLOCK, BufferedFile, Input, Walker, looks_like_header};
 
 /// How far past the middle a header is looked for.
@@ -74,10 +74,10 @@ pub(super) struct Ahead {
 
 impl Ahead {
     /// Starts the second walker on a plain archive (`file` of `len` bytes).
-    pub(super) fn spawn(file: File, len: u64) -> Self {
+    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher) -> Self {
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
-        std::thread::spawn(move || run(file, len, from, &tx));
+        std::thread::spawn(move || run(file, len, from, &tx, &hasher));
         Self {
             from,
             rx,
@@ -127,7 +127,7 @@ impl Ahead {
     /// entry it could not read.
     pub(super) fn take_over(
         &mut self,
-        out: &mut Batches<(String, TNode), impl FnMut(Vec<(String, TNode)>) -> bool>,
+        out: &mut Batches<Named, impl FnMut(Vec<Named>) -> bool>,
         ordinal: &mut usize,
         kept: &mut u64,
     ) -> io::Result<(usize, Option<u64>)> {
@@ -138,7 +138,7 @@ impl Ahead {
             };
             taken += 1;
             *ordinal += 1;
-            let Some((path, mut node)) = spec.item else {
+            let Some(mut named) = spec.item else {
                 continue;
             };
             if let TNode::File {
@@ -146,7 +146,7 @@ impl Ahead {
                 data,
                 ordinal: n,
                 ..
-            } = &mut node
+            } = &mut named.node
             {
                 *n = *ordinal;
                 if data.is_some() {
@@ -157,7 +157,7 @@ impl Ahead {
                     }
                 }
             }
-            if !out.push((path, node)) {
+            if !out.push(named) {
                 break;
             }
         }
@@ -170,7 +170,7 @@ impl Ahead {
 
 /// The second walker: finds a header past `from`, walks to the end and
 /// queues every entry. It keeps candidate bytes within half the budget.
-fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>) {
+fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>, hasher: &PathHasher) {
     let Some(start) = find_header(&file, from, len) else {
         let _ = tx.send(Message::End(None));
         return;
@@ -185,7 +185,8 @@ fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>) {
         let item = match walker.next() {
             Ok(Some(e)) => {
                 ordinal += 1;
-                index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET / 2)
+                let budget = MEMORY_BUDGET / 2;
+                index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher)
             }
             Ok(None) => break None,
             Err(e) => Err(e),

@@ -3,10 +3,13 @@
 //! earlier ones as when unpacking, whiteouts ignored, hard links as aliases
 //! of their target, symlinks left to the shared resolver.
 
+use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
+
+use hashbrown::HashTable;
 
 use super::ahead::{Ahead, Meet};
 use super::walk::{Entry, Input, Walker};
@@ -25,10 +28,10 @@ const CANDIDATE_DIRS: &[&str] = &[
     "/kind/",
     "/opt/",
 ];
-/// Maps keyed by in-image paths. Entry names come from the archive, so the
-/// hasher is seeded per run (no fixed collisions to craft); foldhash is
-/// several times faster than the standard `SipHash` on short paths.
-type PathMap<V> = foldhash::HashMap<String, V>;
+/// Hashes in-image paths. Entry names come from the archive, so the hasher
+/// is seeded per run (no fixed collisions to craft); foldhash is several
+/// times faster than the standard `SipHash` on short paths.
+pub(super) type PathHasher = foldhash::fast::RandomState;
 
 /// Plain archives this large are walked from the start and the middle at once.
 const SPLIT_AT_LEAST: u64 = 64 << 20;
@@ -49,14 +52,53 @@ pub(super) enum TNode {
     Other,
 }
 
+/// An entry as a walker hands it over: its in-image path, with the hashes
+/// that the index finds it and its parent by, computed on the walker's
+/// thread.
+#[derive(Debug)]
+pub(super) struct Named {
+    path: String,
+    hash: u64,
+    parent_hash: u64,
+    pub(super) node: TNode,
+}
+
+impl Named {
+    fn new(path: String, node: TNode, hasher: &PathHasher) -> Self {
+        Self {
+            hash: hasher.hash_one(path.as_str()),
+            parent_hash: hasher.hash_one(parent(&path)),
+            path,
+            node,
+        }
+    }
+}
+
+/// Ends a list of names in [`Record`].
+const NONE: usize = usize::MAX;
+
+/// A path of the index.
+#[derive(Debug)]
+struct Record {
+    path: String,
+    hash: u64,
+    node: TNode,
+    /// The directory's names form a list: its first name (the one added
+    /// last), and then each name's next one in its parent's list.
+    first_child: usize,
+    next_sibling: usize,
+}
+
 /// The index of an archive, built in one pass and shared across the scans
 /// that `fix` makes.
 pub(crate) struct TarIndex {
     archive: PathBuf,
     compression: Compression,
-    nodes: PathMap<TNode>,
-    /// The names in each directory, sorted once the walk is done.
-    children: PathMap<Vec<String>>,
+    hasher: PathHasher,
+    /// Every path, in the order the archive first names it; the root first.
+    records: Vec<Record>,
+    /// Positions in `records`, found by path.
+    table: HashTable<usize>,
     /// Entries read by the walker that started in the middle.
     taken_ahead: usize,
 }
@@ -66,10 +108,10 @@ impl Drop for TarIndex {
     /// it happens on a thread of its own, which a process that is about to
     /// exit does not wait for.
     fn drop(&mut self) {
-        if self.nodes.len() > 4096 {
-            let nodes = std::mem::take(&mut self.nodes);
-            let children = std::mem::take(&mut self.children);
-            std::thread::spawn(move || drop((nodes, children)));
+        if self.records.len() > 4096 {
+            let records = std::mem::take(&mut self.records);
+            let table = std::mem::take(&mut self.table);
+            std::thread::spawn(move || drop((records, table)));
         }
     }
 }
@@ -120,19 +162,29 @@ impl TarIndex {
     /// Indexes the archive; a plain archive of `split_at_least` bytes or
     /// more is walked from its start and its middle at once.
     fn build(archive: &Path, compression: Compression, split_at_least: u64) -> io::Result<Self> {
+        let hasher = PathHasher::default();
         let mut tree = TarIndex {
             archive: archive.to_path_buf(),
             compression,
-            nodes: PathMap::default(),
-            children: PathMap::default(),
+            records: vec![Record {
+                hash: hasher.hash_one("/"),
+                path: "/".to_owned(),
+                node: TNode::Dir,
+                first_child: NONE,
+                next_sibling: NONE,
+            }],
+            table: HashTable::new(),
+            hasher: hasher.clone(),
             taken_ahead: 0,
         };
-        tree.nodes.insert("/".to_owned(), TNode::Dir);
+        let records = &tree.records;
+        tree.table
+            .insert_unique(records[0].hash, 0, |&i| records[i].hash);
         let input = open(archive, compression)?;
         let ahead = match &input {
             Input::File(f) => {
                 let (file, len) = f.share()?;
-                (len >= split_at_least).then(|| Ahead::spawn(file, len))
+                (len >= split_at_least).then(|| Ahead::spawn(file, len, hasher.clone()))
             }
             Input::Stream(_) => None,
         };
@@ -140,47 +192,92 @@ impl TarIndex {
         // Reading the entries and indexing them overlap: the walk runs on a
         // thread of its own and hands over batches of entries in order.
         let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        let walking = std::thread::spawn(move || walk(walker, &tx, ahead));
+        let walking = std::thread::spawn(move || walk(walker, &tx, ahead, &hasher));
         for batch in rx {
-            for (path, node) in batch {
-                tree.insert(path, node);
+            for named in batch {
+                tree.insert(named);
             }
         }
         tree.taken_ahead = walking
             .join()
             .map_err(|_| io::Error::other("the archive walk stopped"))??;
-        for names in tree.children.values_mut() {
-            names.sort_unstable();
-        }
         Ok(tree)
     }
 
-    fn insert(&mut self, path: String, node: TNode) {
-        if let Some(old) = self.nodes.get_mut(&path) {
+    /// The position of `path` in `records`.
+    fn position(&self, hash: u64, path: &str) -> Option<usize> {
+        self.table
+            .find(hash, |&i| self.records[i].path == path)
+            .copied()
+    }
+
+    fn find(&self, path: &str) -> Option<&Record> {
+        let i = self.position(self.hasher.hash_one(path), path)?;
+        Some(&self.records[i])
+    }
+
+    fn insert(&mut self, named: Named) {
+        if let Some(i) = self.position(named.hash, &named.path) {
             // A later entry replaces an earlier one, as when unpacking.
-            *old = node;
+            self.records[i].node = named.node;
             return;
         }
-        // A new path: list it in its parent, and register each missing
-        // ancestor as a directory the same way. A path is in `nodes` exactly
-        // when its parent lists it, so no directory lists a name twice; and a
-        // directory with a list is in `nodes`, so its ancestors are done.
-        let mut p = path.as_str();
-        while p != "/" {
-            let up = parent(p);
-            let name = &p[up.len() + usize::from(up != "/")..];
-            if let Some(names) = self.children.get_mut(up) {
-                names.push(name.to_owned());
-                break;
-            }
-            self.children.insert(up.to_owned(), vec![name.to_owned()]);
-            if self.nodes.contains_key(up) {
-                break;
-            }
-            self.nodes.insert(up.to_owned(), TNode::Dir);
-            p = up;
+        let up = self.directory(parent(&named.path), named.parent_hash);
+        self.add(named.path, named.hash, named.node, up);
+    }
+
+    /// The position of the directory `path` (of hash `hash`), which lists
+    /// the names below it. A path missing from the index is added as a
+    /// directory, with its missing ancestors.
+    fn directory(&mut self, path: &str, hash: u64) -> usize {
+        if let Some(i) = self.position(hash, path) {
+            return i;
         }
-        self.nodes.insert(path, node);
+        // Missing paths, nearest first, up to the first one present (the
+        // root is always present).
+        let mut missing = vec![(path, hash)];
+        let mut up = loop {
+            let (p, _) = missing[missing.len() - 1];
+            let up = parent(p);
+            let hash = self.hasher.hash_one(up);
+            match self.position(hash, up) {
+                Some(i) => break i,
+                None => missing.push((up, hash)),
+            }
+        };
+        for (p, hash) in missing.into_iter().rev() {
+            up = self.add(p.to_owned(), hash, TNode::Dir, up);
+        }
+        up
+    }
+
+    /// Adds a new path, listed in the directory at position `parent`.
+    fn add(&mut self, path: String, hash: u64, node: TNode, parent: usize) -> usize {
+        let i = self.records.len();
+        let next_sibling = std::mem::replace(&mut self.records[parent].first_child, i);
+        self.records.push(Record {
+            path,
+            hash,
+            node,
+            first_child: NONE,
+            next_sibling,
+        });
+        let records = &self.records;
+        self.table.insert_unique(hash, i, |&j| records[j].hash);
+        i
+    }
+
+    /// The names listed in `dir`, sorted.
+    fn names(&self, dir: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut i = self.find(dir).map_or(NONE, |r| r.first_child);
+        while i != NONE {
+            let r = &self.records[i];
+            names.push(r.path[r.path.rfind('/').map_or(0, |k| k + 1)..].to_owned());
+            i = r.next_sibling;
+        }
+        names.sort_unstable();
+        names
     }
 
     /// The host-side name of an in-image path (for the overlay and messages).
@@ -190,8 +287,8 @@ impl TarIndex {
 
     /// The ordinal of the entry holding `path`'s bytes.
     pub(crate) fn ordinal(&self, path: &str) -> Option<usize> {
-        match self.nodes.get(path)? {
-            TNode::File { ordinal, .. } => Some(*ordinal),
+        match self.find(path)?.node {
+            TNode::File { ordinal, .. } => Some(ordinal),
             _ => None,
         }
     }
@@ -216,7 +313,7 @@ const BATCH: usize = 1024;
 
 /// An entry as the index keeps it; `None` for entries it leaves out
 /// (unnamed, whiteouts).
-pub(super) type Indexed = Option<(String, TNode)>;
+pub(super) type Indexed = Option<Named>;
 
 /// Reads or skips the entry's data, keeping a candidate file's bytes while
 /// `kept` stays within `budget`, and gives the entry's node.
@@ -226,6 +323,7 @@ pub(super) fn index_entry(
     ordinal: usize,
     kept: &mut u64,
     budget: u64,
+    hasher: &PathHasher,
 ) -> io::Result<Indexed> {
     let Some(path) = normalize_name(&e.path) else {
         walker.skip_data(e)?;
@@ -279,7 +377,7 @@ pub(super) fn index_entry(
             TNode::Other
         }
     };
-    Ok(Some((path, node)))
+    Ok(Some(Named::new(path, node, hasher)))
 }
 
 /// Items handed to another thread [`BATCH`] at a time, in order; `send`
@@ -320,8 +418,9 @@ impl<T, S: FnMut(Vec<T>) -> bool> Batches<T, S> {
 /// entries it took.
 fn walk(
     mut walker: Walker,
-    tx: &SyncSender<Vec<(String, TNode)>>,
+    tx: &SyncSender<Vec<Named>>,
     mut ahead: Option<Ahead>,
+    hasher: &PathHasher,
 ) -> io::Result<usize> {
     let mut out = Batches::new(|batch| tx.send(batch).is_ok());
     let mut kept = 0u64;
@@ -349,7 +448,7 @@ fn walk(
             break;
         };
         ordinal += 1;
-        if let Some(item) = index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET)?
+        if let Some(item) = index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET, hasher)?
             && !out.push(item)
         {
             return Ok(taken);
@@ -378,7 +477,7 @@ impl Tree for TarTree {
                 size: b.len() as u64,
             });
         }
-        Ok(match self.index.nodes.get(path) {
+        Ok(match self.index.find(path).map(|r| &r.node) {
             None => Node::Missing,
             Some(TNode::File { size, .. }) => Node::File { size: *size },
             Some(TNode::Dir) => Node::Dir,
@@ -391,7 +490,7 @@ impl Tree for TarTree {
         if let Some(b) = self.overlay.get(&self.index.host(path)) {
             return Ok(b.clone());
         }
-        match self.index.nodes.get(path) {
+        match self.index.find(path).map(|r| &r.node) {
             Some(TNode::File { data: Some(d), .. }) => Ok(d.as_ref().clone()),
             Some(TNode::File { size, offset, .. }) if *size <= MAX_FILE_SIZE => {
                 self.index.reread(*offset, *size)
@@ -408,7 +507,7 @@ impl Tree for TarTree {
     }
 
     fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
-        Ok(self.index.children.get(path).cloned().unwrap_or_default())
+        Ok(self.index.names(path))
     }
 
     fn host_path(&self, path: &str) -> PathBuf {
@@ -484,6 +583,31 @@ mod tests {
         // Not a candidate, so not kept: read again from the archive.
         assert_eq!(tree.read("/usr/bin/kubelet").unwrap(), b"elf");
     }
+    #[test]
+    fn a_deep_path_implies_every_ancestor_once() {
+        use tar::EntryType::Regular;
+        let deep: Vec<String> = (0..2000).map(|i| format!("d{i}")).collect();
+        let deep = deep.join("/");
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(Regular);
+        h.set_size(1);
+        b.append_data(&mut h, format!("{deep}/f"), &b"x"[..])
+            .unwrap();
+        entry(&mut b, Regular, "d0/d1/g", b"y");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+
+        let index = TarIndex::open(&path, Compression::None).unwrap();
+        // The root, 2000 directories and two files.
+        assert_eq!(index.records.len(), 2003);
+        assert_eq!(index.names("/"), ["d0"]);
+        assert_eq!(index.names("/d0/d1"), ["d2", "g"]);
+        assert_eq!(index.names(&format!("/{deep}")), ["f"]);
+        assert!(matches!(index.find("/d0/d1/d2").unwrap().node, TNode::Dir));
+    }
+
     /// A rootfs-like archive: directories, small files (some of them
     /// configuration), GNU long names, PAX names, links and whiteouts;
     /// `inner` is stored as one file in the middle.
@@ -550,10 +674,17 @@ mod tests {
         )
     }
 
+    /// Every path with its node and its names, in the order added.
+    fn contents(index: &TarIndex) -> Vec<(&str, &TNode, Vec<String>)> {
+        let records = index.records.iter();
+        records
+            .map(|r| (r.path.as_str(), &r.node, index.names(&r.path)))
+            .collect()
+    }
+
     fn assert_same(one: &TarIndex, split: &TarIndex) {
-        assert!(one.nodes.len() > 100);
-        assert_eq!(one.nodes, split.nodes);
-        assert_eq!(one.children, split.children);
+        assert!(one.records.len() > 100);
+        assert_eq!(contents(one), contents(split));
     }
 
     #[test]
@@ -577,8 +708,8 @@ mod tests {
             let (one, split) = (one.unwrap(), split.unwrap());
             assert_eq!(split.taken_ahead > 0, meets);
             assert_same(&one, &split);
-            assert!(split.nodes.contains_key("/usr/share/inner.tar"));
-            assert!(!split.nodes.contains_key("/etc/kubernetes/pax-1995.conf"));
+            assert!(split.find("/usr/share/inner.tar").is_some());
+            assert!(split.find("/etc/kubernetes/pax-1995.conf").is_none());
         }
     }
 

@@ -186,7 +186,9 @@ fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>, hasher: &PathH
             Ok(Some(e)) => {
                 ordinal += 1;
                 let budget = MEMORY_BUDGET / 2;
-                index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher)
+                let item = index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher);
+                walker.recycle(e);
+                item
             }
             Ok(None) => break None,
             Err(e) => Err(e),

@@ -99,6 +99,9 @@ pub(crate) struct TarIndex {
     records: Vec<Record>,
     /// Positions in `records`, found by path.
     table: HashTable<usize>,
+    /// The directory that the last new path went in: entries come
+    /// directory by directory.
+    last_directory: usize,
     /// Entries read by the walker that started in the middle.
     taken_ahead: usize,
 }
@@ -174,6 +177,7 @@ impl TarIndex {
                 next_sibling: NONE,
             }],
             table: HashTable::new(),
+            last_directory: 0,
             hasher: hasher.clone(),
             taken_ahead: 0,
         };
@@ -230,6 +234,17 @@ impl TarIndex {
     /// the names below it. A path missing from the index is added as a
     /// directory, with its missing ancestors.
     fn directory(&mut self, path: &str, hash: u64) -> usize {
+        let last = &self.records[self.last_directory];
+        if last.hash == hash && last.path == path {
+            return self.last_directory;
+        }
+        let i = self.find_directory(path, hash);
+        self.last_directory = i;
+        i
+    }
+
+    /// The position of the directory `path`, added if need be.
+    fn find_directory(&mut self, path: &str, hash: u64) -> usize {
         if let Some(i) = self.position(hash, path) {
             return i;
         }
@@ -448,7 +463,9 @@ fn walk(
             break;
         };
         ordinal += 1;
-        if let Some(item) = index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET, hasher)?
+        let item = index_entry(&mut walker, &e, ordinal, &mut kept, MEMORY_BUDGET, hasher)?;
+        walker.recycle(e);
+        if let Some(item) = item
             && !out.push(item)
         {
             return Ok(taken);

@@ -146,6 +146,8 @@ pub(crate) struct Walker {
     pub(crate) ended: bool,
     /// Whether the end was a zero block (consumed by `next`).
     zero_block: bool,
+    /// Buffers of an entry handed back by [`Walker::recycle`].
+    spare: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Walker {
@@ -155,7 +157,14 @@ impl Walker {
             pos: 0,
             ended: false,
             zero_block: false,
+            spare: None,
         }
+    }
+
+    /// Takes back an entry's buffers, for the next entry to fill: a walk
+    /// over tens of thousands of entries then allocates none for them.
+    pub(crate) fn recycle(&mut self, e: Entry) {
+        self.spare = Some((e.raw, e.path));
     }
 
     /// Moves a walker over a plain archive to the entry starting at `pos`;
@@ -223,7 +232,9 @@ impl Walker {
             return Ok(None);
         }
         let start = self.pos;
-        let mut raw = Vec::new();
+        let (mut raw, mut path) = self.spare.take().unwrap_or_default();
+        raw.clear();
+        path.clear();
         let mut pax_path = None;
         let mut pax_link = None;
         let mut pax_size = None;
@@ -317,9 +328,10 @@ impl Walker {
                     if size > MAX_SIZE {
                         return Err(corrupt(start, "entry size out of range"));
                     }
-                    let path = pax_path
-                        .or(gnu_path)
-                        .unwrap_or_else(|| header.path_bytes().into_owned());
+                    match pax_path.or(gnu_path) {
+                        Some(p) => path = p,
+                        None => path.extend_from_slice(&header.path_bytes()),
+                    }
                     let link = pax_link
                         .or(gnu_link)
                         .or_else(|| header.link_name_bytes().map(std::borrow::Cow::into_owned));

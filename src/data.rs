@@ -15,18 +15,50 @@ pub(crate) struct DataError {
     pub(crate) span: Range<usize>,
 }
 
-/// Deserialises the single document of `text` into `T`.
-pub(crate) fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, DataError> {
-    let docs = yaml::parse(text).map_err(|e| DataError {
+/// A data file built into promready: its YAML, and the JSON that the build
+/// made of it with [`yaml_to_json`] (parsing JSON at start-up is several
+/// times faster than parsing YAML).
+pub(crate) type Builtin = (&'static str, &'static str, &'static str);
+
+/// Deserialises a data file into `T`: a built-in one from the JSON the
+/// build made of it, any other from its YAML `text`.
+pub(crate) fn from_data<T: DeserializeOwned>(
+    text: &str,
+    json: Option<&str>,
+) -> Result<T, DataError> {
+    match json {
+        Some(json) => serde_json::from_str(json).map_err(|e| DataError {
+            message: e.to_string(),
+            span: 0..0,
+        }),
+        None => from_yaml(text),
+    }
+}
+
+/// The single YAML document of `text`.
+fn document(text: &str) -> Result<yaml::Document, DataError> {
+    let mut docs = yaml::parse(text).map_err(|e| DataError {
         message: e.message,
         span: e.offset..e.offset,
     })?;
-    let [doc] = docs.as_slice() else {
+    if docs.len() != 1 {
         return Err(DataError {
             message: format!("expected one YAML document, found {}", docs.len()),
             span: 0..0,
         });
-    };
+    }
+    Ok(docs.remove(0))
+}
+
+/// The JSON value of the single YAML document of `text` (for `build.rs`).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn yaml_to_json(text: &str) -> Result<Json, DataError> {
+    Ok(to_json(&document(text)?.root))
+}
+
+/// Deserialises the single document of `text` into `T`.
+pub(crate) fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, DataError> {
+    let doc = document(text)?;
     let json = to_json(&doc.root);
     serde_path_to_error::deserialize(json).map_err(|e| {
         let span = locate(&doc.root, e.path()).unwrap_or(doc.root.span.start..doc.root.span.start);
@@ -110,9 +142,15 @@ impl ScalarText {
 }
 
 /// Fails unless `builtin` lists exactly the `*.yaml` files of `dir`
-/// (relative to the crate root), so that no data file is forgotten.
+/// (relative to the crate root), so that no data file is forgotten, and
+/// each one's JSON is what its YAML reads as now.
 #[cfg(test)]
-pub(crate) fn assert_registered(dir: &str, builtin: &[(&str, &str)]) {
+pub(crate) fn assert_registered(dir: &str, builtin: &[Builtin]) {
+    for (path, yaml, json) in builtin {
+        let built: Json = serde_json::from_str(json).expect("built-in JSON");
+        let now = yaml_to_json(yaml).map_err(|e| e.message);
+        assert_eq!(Ok(built), now, "{path}: rebuild to refresh its JSON");
+    }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut on_disk: Vec<String> = std::fs::read_dir(path)
         .expect("data directory")
@@ -121,7 +159,7 @@ pub(crate) fn assert_registered(dir: &str, builtin: &[(&str, &str)]) {
         .map(|n| format!("{dir}/{n}"))
         .collect();
     on_disk.sort();
-    let mut built: Vec<String> = builtin.iter().map(|(p, _)| (*p).to_owned()).collect();
+    let mut built: Vec<String> = builtin.iter().map(|(p, ..)| (*p).to_owned()).collect();
     built.sort();
     assert_eq!(
         built, on_disk,

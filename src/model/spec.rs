@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::{Constraint, Version};
-use crate::data::{DataError, ScalarText, from_yaml};
+use crate::data::{Builtin, DataError, ScalarText, from_data};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,12 +181,16 @@ impl ComponentSpec {
 
 macro_rules! builtin {
     ($($name:literal),* $(,)?) => {
-        &[$((concat!("rules/components/", $name, ".yaml"), include_str!(concat!("../../rules/components/", $name, ".yaml")))),*]
+        &[$((
+            concat!("rules/components/", $name, ".yaml"),
+            include_str!(concat!("../../rules/components/", $name, ".yaml")),
+            include_str!(concat!(env!("OUT_DIR"), "/rules/components/", $name, ".json")),
+        )),*]
     };
 }
 
 /// The component files built into promready (a test checks this matches the directory).
-pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
+pub(crate) const BUILTIN: &[Builtin] = builtin![
     "kubelet",
     "kube-controller-manager",
     "kube-scheduler",
@@ -199,8 +203,9 @@ pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
 pub(crate) fn load_components()
 -> Result<BTreeMap<String, ComponentSpec>, (String, String, DataError)> {
     let mut out = BTreeMap::new();
-    for (path, text) in BUILTIN {
-        let c = compile(text).map_err(|e| ((*path).to_owned(), (*text).to_owned(), e))?;
+    for (path, text, json) in BUILTIN {
+        let c =
+            compile(text, Some(json)).map_err(|e| ((*path).to_owned(), (*text).to_owned(), e))?;
         out.insert(c.name.clone(), c);
     }
     Ok(out)
@@ -216,8 +221,8 @@ fn version(text: &str, v: Option<String>) -> Result<Option<Version>, DataError> 
     .transpose()
 }
 
-fn compile(text: &str) -> Result<ComponentSpec, DataError> {
-    let raw: SerializableComponent = from_yaml(text)?;
+fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
+    let raw: SerializableComponent = from_data(text, json)?;
     let mut settings = Vec::new();
     let mut seen = HashSet::new();
     for s in raw.settings {
@@ -339,7 +344,7 @@ mod tests {
     #[test]
     fn schema_errors_point_into_the_file() {
         let text = "component: x\nbinaries: [x]\nsettings:\n  - name: a\n    type: colour\n";
-        let e = compile(text).unwrap_err();
+        let e = compile(text, None).unwrap_err();
         assert!(e.message.starts_with("settings[0].type"), "{}", e.message);
         assert_eq!(&text[e.span], "type");
     }

@@ -5,6 +5,7 @@
 
 mod eval;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 
 pub(crate) use eval::{Subject, evaluate};
 
-use crate::data::{DataError, ScalarText, from_yaml};
+use crate::data::{Builtin, DataError, ScalarText, from_data};
 use crate::model::{ComponentSpec, Constraint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
@@ -254,12 +255,16 @@ impl RuleError {
 
 macro_rules! builtin {
     ($($name:literal),* $(,)?) => {
-        &[$((concat!("rules/", $name, ".yaml"), include_str!(concat!("../../rules/", $name, ".yaml")))),*]
+        &[$((
+            concat!("rules/", $name, ".yaml"),
+            include_str!(concat!("../../rules/", $name, ".yaml")),
+            include_str!(concat!(env!("OUT_DIR"), "/rules/", $name, ".json")),
+        )),*]
     };
 }
 
 /// The rule files built into promready (a test checks this matches `rules/`).
-pub(crate) const BUILTIN: &[(&str, &str)] = builtin![
+pub(crate) const BUILTIN: &[Builtin] = builtin![
     "kubelet-webhook-authz-without-token-authn",
     "kubelet-cadvisor-port",
     "controller-manager-metrics-on-loopback",
@@ -278,9 +283,10 @@ pub(crate) fn load(
     components: &BTreeMap<String, ComponentSpec>,
     extra: &[&Path],
 ) -> Result<Vec<Rule>, Box<dyn miette::Diagnostic + Send + Sync>> {
-    let mut files: Vec<(String, String)> = BUILTIN
+    // Each file's name, its text and, for a built-in file, its JSON.
+    let mut files: Vec<(String, Cow<'static, str>, Option<&str>)> = BUILTIN
         .iter()
-        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .map(|&(p, t, json)| (p.to_owned(), Cow::Borrowed(t), Some(json)))
         .collect();
     for dir in extra {
         let entries = std::fs::read_dir(dir).map_err(|source| {
@@ -302,15 +308,15 @@ pub(crate) fn load(
                     source,
                 })
             })?;
-            files.push((p.display().to_string(), text));
+            files.push((p.display().to_string(), Cow::Owned(text), None));
         }
     }
     let mut rules: Vec<Rule> = Vec::new();
     let mut codes = HashSet::new();
     let mut names = HashSet::new();
-    for (path, text) in &files {
-        let rule =
-            compile(path, text, components).map_err(|e| boxed(RuleError::new(path, text, e)))?;
+    for (path, text, json) in &files {
+        let rule = compile(path, text, *json, components)
+            .map_err(|e| boxed(RuleError::new(path, text, e)))?;
         let dup = |what: &str, v: &str| {
             boxed(RuleError::new(
                 path,
@@ -389,9 +395,10 @@ fn check_identity(raw: &SerializableRule, path: &str, text: &str) -> Result<(), 
 fn compile(
     path: &str,
     text: &str,
+    json: Option<&str>,
     components: &BTreeMap<String, ComponentSpec>,
 ) -> Result<Rule, DataError> {
-    let raw: SerializableRule = from_yaml(text)?;
+    let raw: SerializableRule = from_data(text, json)?;
     check_identity(&raw, path, text)?;
     // `component: any` rules apply to every component; their conditions
     // cannot name settings, since settings belong to a component.
@@ -716,14 +723,14 @@ mod tests {
             (format!("{good}\nsurprise: 1\n"), "unknown field `surprise`"),
         ];
         for (text, want) in cases {
-            let e = compile(BUILTIN[0].0, &text, &c).unwrap_err();
+            let e = compile(BUILTIN[0].0, &text, None, &c).unwrap_err();
             assert!(
                 e.message.contains(want),
                 "{} does not contain {want}",
                 e.message
             );
         }
-        let e = compile("rules/other-name.yaml", good, &c).unwrap_err();
+        let e = compile("rules/other-name.yaml", good, None, &c).unwrap_err();
         assert!(e.message.contains("named after the rule"));
     }
 }

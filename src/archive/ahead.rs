@@ -4,204 +4,284 @@
 //! Reading 512-byte headers spread over the whole file is bound by memory
 //! latency, one header after the other: each header gives the offset of the
 //! next. A second walker starts at the first block past the middle that
-//! looks like a header, walks to the end and queues what it reads. The walk
-//! from the start checks each entry offset it reaches against that queue.
+//! looks like a header and walks to the end; a thread of its own indexes
+//! what it reads into a second [`Part`] as it goes. The walk from the start
+//! stops when it reaches the entry the second walker started at, and the
+//! second part is renumbered to follow the first.
 //!
 //! Why this is exact: an entry is read from its offset alone (no state
 //! carries over from earlier entries), so two walks that reach the same
-//! entry offset read the same entries from there on. When the walk from the
-//! start reaches an offset the second walker read, it takes the queued
-//! entries from there; their ordinals are renumbered and the memory budget
-//! is applied again, in archive order. A second walker that started on
-//! something that only looks like a header (file contents, an archive stored
-//! in the archive) never shares an offset with the real chain, and its work
-//! is dropped. If it stopped at an entry it could not read, the walk from the
-//! start reads that entry itself, so errors are the same as for one walk.
+//! entry offset read the same entries from there on. Every entry of the
+//! second part comes after every entry of the first, which the index's
+//! lookups honour; the memory budget is applied again in archive order. A
+//! second walker that started on something that only looks like a header
+//! (file contents, an archive stored in the archive) is never met at its
+//! start, and its work is dropped. If it stopped at an entry it could not
+//! read, its work is dropped too and the walk from the start reads on, so
+//! errors are the same as for one walk.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::thread::JoinHandle;
 
-use super::tree::{Batches, Indexed, MEMORY_BUDGET, Named, PathHasher, TNode, index_entry};
+use super::part::{Part, PathHasher};
+use super::tree::{Batches, Indexed, TNode, index_entry};
 use super::walk::{BLOCK, BufferedFile, Input, Walker, looks_like_header};
 
 /// How far past the middle a header is looked for.
 const SEARCH: u64 = 16 << 20;
-/// Batches of entries the second walker may queue before it waits: its
-/// queue stays bounded even when it follows a long chain of headers stored
-/// as file contents.
-const QUEUED_BATCHES: usize = 128;
+/// Batches of entries the second walker may have read ahead of its
+/// indexing thread.
+const QUEUED_BATCHES: usize = 16;
 
-/// An entry the second walker read: where it starts, and the index's view
-/// of it (with an ordinal counted from the walker's first entry).
-struct Spec {
-    start: u64,
-    item: Indexed,
-}
-
+/// What the second walker hands its indexing thread.
 enum Message {
-    Entries(Vec<Spec>),
-    /// The walker is done: at the end of the archive, or stopped at the
-    /// entry starting at this offset, which it could not read.
-    End(Option<u64>),
+    Entries(Vec<Indexed>),
+    /// The walker is done: at the end of the archive, or (true) stopped at
+    /// an entry it could not read.
+    End(bool),
 }
 
-/// Where the walk from the start stands against the queue.
+/// The second walker's part of the index, as its thread built it.
+struct Second {
+    part: Part,
+    /// Whether the walker stopped at an entry it could not read.
+    stopped: bool,
+    /// The entries whose bytes it kept, in order: position in `part`,
+    /// ordinal and size.
+    kept: Vec<(usize, usize, u64)>,
+}
+
+/// Where the walk from the start stands against the second walker.
 pub(super) enum Meet {
-    /// Not at a queued entry yet: walk on.
+    /// Not at its first entry yet: walk on.
     Behind,
-    /// At a queued entry: take the rest from the queue.
+    /// At its first entry: take its part from there.
     At,
-    /// Past every queued entry: walk on alone.
+    /// Past its first entry, or it found none: walk on alone.
     Never,
 }
 
-/// The queue of the walker started in the middle.
+/// Where the second walker's first entry starts.
+#[derive(Clone, Copy)]
+enum Start {
+    /// Not known yet.
+    Waiting,
+    At(u64),
+    /// It found no header.
+    Nowhere,
+}
+
+/// The walker started in the middle, and its indexing thread.
 pub(super) struct Ahead {
-    /// The walk from the start consults the queue from this offset on.
+    /// The walk from the start consults it from this offset on.
     pub(super) from: u64,
-    rx: Receiver<Message>,
-    queue: VecDeque<Spec>,
-    /// Set once the walker is done.
-    done: bool,
-    /// Where the walker stopped, at an entry it could not read.
-    stopped_at: Option<u64>,
-    /// Whether the walker went away without saying it was done (a bug).
-    lost: bool,
+    start: Start,
+    started: Receiver<Option<u64>>,
+    /// Bytes of candidate files kept in memory at most, over the archive.
+    budget: u64,
+    /// Tells the walker to stop early: its work is no longer wanted.
+    stop: Arc<AtomicBool>,
+    indexing: Option<JoinHandle<Second>>,
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Ahead {
-    /// Starts the second walker on a plain archive (`file` of `len` bytes).
-    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher) -> Self {
+    /// Starts the second walker on a plain archive (`file` of `len` bytes),
+    /// for an index that keeps `budget` bytes of candidate files at most.
+    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher, budget: u64) -> Self {
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
-        std::thread::spawn(move || run(file, len, from, &tx, &hasher));
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let indexing = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
+                let walker = {
+                    let hasher = hasher.clone();
+                    std::thread::spawn(move || {
+                        let walk = Walk {
+                            from,
+                            budget: budget / 2,
+                            started: &started_tx,
+                            tx: &tx,
+                            stop: &stop,
+                            hasher: &hasher,
+                        };
+                        walk.run(file, len);
+                    })
+                };
+                let second = index(&rx, &hasher);
+                // The walker has hung up: it is done.
+                let _ = walker.join();
+                second
+            })
+        };
         Self {
             from,
-            rx,
-            queue: VecDeque::new(),
-            done: false,
-            stopped_at: None,
-            lost: false,
+            start: Start::Waiting,
+            started,
+            budget,
+            stop,
+            indexing: Some(indexing),
         }
-    }
-
-    /// The next queued entry, waiting for the walker if need be.
-    fn front(&mut self) -> Option<&Spec> {
-        while self.queue.is_empty() && !self.done {
-            match self.rx.recv() {
-                Ok(Message::Entries(specs)) => self.queue.extend(specs),
-                Ok(Message::End(stopped_at)) => {
-                    self.done = true;
-                    self.stopped_at = stopped_at;
-                }
-                Err(_) => {
-                    self.done = true;
-                    self.lost = true;
-                }
-            }
-        }
-        self.queue.front()
     }
 
     /// Compares the offset the walk from the start has reached with the
-    /// queue, dropping queued entries it has passed.
+    /// second walker's first entry, waiting until that is known.
     pub(super) fn meet(&mut self, pos: u64) -> Meet {
-        loop {
-            match self.front() {
-                None => return Meet::Never,
-                Some(s) if s.start < pos => {
-                    self.queue.pop_front();
-                }
-                Some(s) if s.start == pos => return Meet::At,
-                Some(_) => return Meet::Behind,
-            }
+        if let Start::Waiting = self.start {
+            self.start = match self.started.recv() {
+                Ok(Some(at)) => Start::At(at),
+                Ok(None) | Err(_) => Start::Nowhere,
+            };
+        }
+        match self.start {
+            Start::At(start) if pos < start => Meet::Behind,
+            Start::At(start) if pos == start => Meet::At,
+            _ => Meet::Never,
         }
     }
 
-    /// Sends every queued entry from the one met on, numbered on from
-    /// `ordinal`, with candidate bytes kept only within the budget. Returns
-    /// how many entries were taken and where the walker stopped if it met an
-    /// entry it could not read.
-    pub(super) fn take_over(
-        &mut self,
-        out: &mut Batches<Named, impl FnMut(Vec<Named>) -> bool>,
-        ordinal: &mut usize,
-        kept: &mut u64,
-    ) -> io::Result<(usize, Option<u64>)> {
-        let mut taken = 0;
-        while self.front().is_some() {
-            let Some(spec) = self.queue.pop_front() else {
-                break;
-            };
-            taken += 1;
-            *ordinal += 1;
-            let Some(mut named) = spec.item else {
-                continue;
-            };
-            if let TNode::File {
-                size,
-                data,
-                ordinal: n,
-                ..
-            } = &mut named.node
+    /// Waits for the second walker's part of the index and makes it follow
+    /// the `ordinal` entries before it, of which `kept` bytes were kept;
+    /// `None` if the walker stopped at an entry it could not read.
+    pub(super) fn finish(mut self, ordinal: usize, kept: u64) -> io::Result<Option<Part>> {
+        let lost = || io::Error::other("the second archive walk stopped");
+        let second = self
+            .indexing
+            .take()
+            .ok_or_else(lost)?
+            .join()
+            .map_err(|_| lost())?;
+        if second.stopped {
+            return Ok(None);
+        }
+        let mut part = second.part;
+        for node in part.nodes_mut() {
+            if let TNode::File { ordinal: n, .. } = node {
+                *n += ordinal;
+            }
+        }
+        // The budget again, over the whole archive in order: bytes kept
+        // past it are dropped (and read again if ever needed).
+        let mut kept = kept;
+        for (i, n, size) in second.kept {
+            if kept + size <= self.budget {
+                kept += size;
+            } else if let TNode::File {
+                data, ordinal: o, ..
+            } = part.node_mut(i)
+                && *o == n + ordinal
             {
-                *n = *ordinal;
-                if data.is_some() {
-                    if *kept + *size <= MEMORY_BUDGET {
-                        *kept += *size;
-                    } else {
-                        *data = None;
-                    }
-                }
-            }
-            if !out.push(named) {
-                break;
+                *data = None;
             }
         }
-        if self.lost {
-            return Err(io::Error::other("the second archive walk stopped"));
-        }
-        Ok((taken, self.stopped_at))
+        Ok(Some(part))
     }
 }
 
-/// The second walker: finds a header past `from`, walks to the end and
-/// queues every entry. It keeps candidate bytes within half the budget.
-fn run(file: File, len: u64, from: u64, tx: &SyncSender<Message>, hasher: &PathHasher) {
-    let Some(start) = find_header(&file, from, len) else {
-        let _ = tx.send(Message::End(None));
-        return;
+/// Indexes what the second walker reads, as it reads it.
+fn index(rx: &Receiver<Message>, hasher: &PathHasher) -> Second {
+    let mut second = Second {
+        part: Part::new(hasher),
+        // A walker that went away without saying it was done is lost.
+        stopped: true,
+        kept: Vec::new(),
     };
-    let mut walker = Walker::new(Input::File(BufferedFile::new(file, len)));
-    walker.seek_file(start);
-    let mut kept = 0u64;
-    let mut ordinal = 0;
-    let mut out = Batches::new(|specs| tx.send(Message::Entries(specs)).is_ok());
-    let stopped_at = loop {
-        let at = walker.pos;
-        let item = match walker.next() {
-            Ok(Some(e)) => {
-                ordinal += 1;
-                let budget = MEMORY_BUDGET / 2;
-                let item = index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher);
-                walker.recycle(e);
-                item
+    for message in rx {
+        match message {
+            Message::Entries(items) => {
+                for named in items.into_iter().flatten() {
+                    let kept = match &named.node {
+                        TNode::File {
+                            data: Some(_),
+                            size,
+                            ordinal,
+                            ..
+                        } => Some((*ordinal, *size)),
+                        _ => None,
+                    };
+                    let i = second.part.insert(named, hasher);
+                    if let Some((ordinal, size)) = kept {
+                        second.kept.push((i, ordinal, size));
+                    }
+                }
             }
-            Ok(None) => break None,
-            Err(e) => Err(e),
-        };
-        let Ok(item) = item else {
-            break Some(at);
-        };
-        if !out.push(Spec { start: at, item }) {
-            return;
+            Message::End(stopped) => second.stopped = stopped,
         }
-    };
-    out.finish();
-    let _ = tx.send(Message::End(stopped_at));
+    }
+    second
+}
+
+/// The second walker.
+struct Walk<'a> {
+    /// It starts at the first header from here.
+    from: u64,
+    /// Bytes of candidate files it keeps at most.
+    budget: u64,
+    /// Where it started is said here.
+    started: &'a std::sync::mpsc::Sender<Option<u64>>,
+    tx: &'a SyncSender<Message>,
+    /// Set once its work is no longer wanted.
+    stop: &'a AtomicBool,
+    hasher: &'a PathHasher,
+}
+
+impl Walk<'_> {
+    /// Finds a header past `from`, says where, walks to the end and hands
+    /// over every entry, unless told to stop.
+    fn run(&self, file: File, len: u64) {
+        let start = find_header(&file, self.from, len);
+        let _ = self.started.send(start);
+        let Some(start) = start else {
+            return;
+        };
+        let mut walker = Walker::new(Input::File(BufferedFile::new(file, len)));
+        walker.seek_file(start);
+        let mut kept = 0u64;
+        let mut ordinal = 0;
+        let mut out = Batches::new(|items| self.tx.send(Message::Entries(items)).is_ok());
+        let stopped = loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let item = match walker.next() {
+                Ok(Some(e)) => {
+                    ordinal += 1;
+                    let item = index_entry(
+                        &mut walker,
+                        &e,
+                        ordinal,
+                        &mut kept,
+                        self.budget,
+                        self.hasher,
+                    );
+                    walker.recycle(e);
+                    item
+                }
+                Ok(None) => break false,
+                Err(e) => Err(e),
+            };
+            let Ok(item) = item else {
+                break true;
+            };
+            if !out.push(item) {
+                return;
+            }
+        };
+        out.flush();
+        let _ = self.tx.send(Message::End(stopped));
+    }
 }
 
 /// The offset of the first block at or after `from` (within [`SEARCH`]

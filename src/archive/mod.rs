@@ -6,6 +6,7 @@
 mod ahead;
 mod decode;
 mod gzip;
+mod part;
 pub(crate) mod progress;
 mod rewrite;
 mod tree;

@@ -1,0 +1,210 @@
+//! The paths named by a run of archive entries, found by hash: each path
+//! once, with the node of the last entry that names it, and the names each
+//! directory lists. Ancestors that no entry names are implied directories.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use super::tree::TNode;
+
+/// Hashes in-image paths. Entry names come from the archive, so the hasher
+/// is seeded per run (no fixed collisions to craft); foldhash is several
+/// times faster than the standard `SipHash` on short paths.
+pub(super) type PathHasher = foldhash::fast::RandomState;
+
+/// An entry as a walker hands it over: its in-image path, with the hashes
+/// that a part finds it and its parent by, computed on the walker's thread.
+#[derive(Debug)]
+pub(super) struct Named {
+    path: String,
+    /// The length of the parent's path.
+    parent_len: usize,
+    hash: u64,
+    parent_hash: u64,
+    pub(super) node: TNode,
+}
+
+impl Named {
+    /// `path` is normalised, and its last `/` is at `slash`.
+    pub(super) fn new(path: String, slash: usize, node: TNode, hasher: &PathHasher) -> Self {
+        let parent_len = slash.max(1);
+        Self {
+            hash: hasher.hash_one(path.as_str()),
+            parent_hash: hasher.hash_one(&path[..parent_len]),
+            parent_len,
+            path,
+            node,
+        }
+    }
+}
+
+/// The directory holding `path` (`/` for `/` itself).
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Ends a list of names in [`Record`].
+const NONE: usize = usize::MAX;
+
+/// A path of a part.
+#[derive(Debug)]
+struct Record {
+    path: String,
+    hash: u64,
+    node: TNode,
+    /// Whether an entry names the path (or only the paths below it do).
+    named: bool,
+    /// The directory's names form a list: its first name (the one added
+    /// last), and then each name's next one in its parent's list.
+    first_child: usize,
+    next_sibling: usize,
+}
+
+/// The paths named by a run of entries, inserted in archive order.
+pub(super) struct Part {
+    /// Every path, in the order the entries first imply it; the root first.
+    records: Vec<Record>,
+    /// Positions in `records`, found by path.
+    table: HashTable<usize>,
+    /// The directory that the last new path went in: entries come
+    /// directory by directory.
+    last_directory: usize,
+}
+
+impl Part {
+    /// A part holding the root directory only.
+    pub(super) fn new(hasher: &PathHasher) -> Self {
+        let mut part = Part {
+            records: Vec::new(),
+            table: HashTable::new(),
+            last_directory: 0,
+        };
+        part.add(
+            "/".to_owned(),
+            hasher.hash_one("/"),
+            TNode::Dir,
+            false,
+            NONE,
+        );
+        part
+    }
+
+    /// How many paths the part holds.
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn position(&self, hash: u64, path: &str) -> Option<usize> {
+        self.table
+            .find(hash, |&i| self.records[i].path == path)
+            .copied()
+    }
+
+    /// The node of `path` (of hash `hash`), and whether an entry names it.
+    pub(super) fn get(&self, hash: u64, path: &str) -> Option<(&TNode, bool)> {
+        let r = &self.records[self.position(hash, path)?];
+        Some((&r.node, r.named))
+    }
+
+    /// Adds the next entry and gives its position. A later entry replaces
+    /// an earlier one of the same path, as when unpacking.
+    pub(super) fn insert(&mut self, named: Named, hasher: &PathHasher) -> usize {
+        if let Some(i) = self.position(named.hash, &named.path) {
+            let r = &mut self.records[i];
+            r.node = named.node;
+            r.named = true;
+            return i;
+        }
+        let up = self.directory(&named.path[..named.parent_len], named.parent_hash, hasher);
+        self.add(named.path, named.hash, named.node, true, up)
+    }
+
+    /// The node at a position that [`Part::insert`] gave.
+    pub(super) fn node_mut(&mut self, i: usize) -> &mut TNode {
+        &mut self.records[i].node
+    }
+
+    /// Every node, to renumber.
+    pub(super) fn nodes_mut(&mut self) -> impl Iterator<Item = &mut TNode> {
+        self.records.iter_mut().map(|r| &mut r.node)
+    }
+
+    /// The position of the directory `path` (of hash `hash`), which lists
+    /// the names below it. A path missing from the part is added as an
+    /// implied directory, with its missing ancestors.
+    fn directory(&mut self, path: &str, hash: u64, hasher: &PathHasher) -> usize {
+        let last = &self.records[self.last_directory];
+        if last.hash == hash && last.path == path {
+            return self.last_directory;
+        }
+        let i = match self.position(hash, path) {
+            Some(i) => i,
+            None => self.add_ancestors(path, hash, hasher),
+        };
+        self.last_directory = i;
+        i
+    }
+
+    /// Adds the missing directory `path` and its missing ancestors, and
+    /// gives its position.
+    fn add_ancestors(&mut self, path: &str, hash: u64, hasher: &PathHasher) -> usize {
+        // Missing paths, nearest first, up to the first one present (the
+        // root is always present).
+        let mut missing = vec![(path, hash)];
+        let mut up = loop {
+            let (p, _) = missing[missing.len() - 1];
+            let up = parent(p);
+            let hash = hasher.hash_one(up);
+            match self.position(hash, up) {
+                Some(i) => break i,
+                None => missing.push((up, hash)),
+            }
+        };
+        for (p, hash) in missing.into_iter().rev() {
+            up = self.add(p.to_owned(), hash, TNode::Dir, false, up);
+        }
+        up
+    }
+
+    /// Adds a new path, listed in the directory at position `parent`.
+    fn add(&mut self, path: String, hash: u64, node: TNode, named: bool, parent: usize) -> usize {
+        let i = self.records.len();
+        let next_sibling = match self.records.get_mut(parent) {
+            Some(p) => std::mem::replace(&mut p.first_child, i),
+            None => NONE,
+        };
+        self.records.push(Record {
+            path,
+            hash,
+            node,
+            named,
+            first_child: NONE,
+            next_sibling,
+        });
+        let records = &self.records;
+        self.table.insert_unique(hash, i, |&j| records[j].hash);
+        i
+    }
+
+    /// Appends the names listed in the directory `dir` (of hash `hash`).
+    pub(super) fn names(&self, hash: u64, dir: &str, out: &mut Vec<String>) {
+        let mut i = self
+            .position(hash, dir)
+            .map_or(NONE, |d| self.records[d].first_child);
+        while i != NONE {
+            let r = &self.records[i];
+            out.push(r.path[r.path.rfind('/').map_or(0, |k| k + 1)..].to_owned());
+            i = r.next_sibling;
+        }
+    }
+
+    /// Every path of the part.
+    #[cfg(test)]
+    pub(super) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.records.iter().map(|r| r.path.as_str())
+    }
+}

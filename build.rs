@@ -11,7 +11,7 @@ use std::path::Path;
 mod parse {
     pub(crate) mod yaml;
 }
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, unused_imports, unused_macros)]
 #[path = "src/data.rs"]
 mod data;
 

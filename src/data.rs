@@ -20,6 +20,19 @@ pub(crate) struct DataError {
 /// times faster than parsing YAML).
 pub(crate) type Builtin = (&'static str, &'static str, &'static str);
 
+/// The built-in data files `$name`s of `$dir` (from the crate root), as
+/// [`Builtin`]s.
+macro_rules! builtin {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$((
+            concat!($dir, "/", $name, ".yaml"),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $name, ".yaml")),
+            include_str!(concat!(env!("OUT_DIR"), "/", $dir, "/", $name, ".json")),
+        )),*]
+    };
+}
+pub(crate) use builtin;
+
 /// Deserialises a data file into `T`: a built-in one from the JSON the
 /// build made of it, any other from its YAML `text`.
 pub(crate) fn from_data<T: DeserializeOwned>(

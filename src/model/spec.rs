@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::{Constraint, Version};
-use crate::data::{Builtin, DataError, ScalarText, from_data};
+use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -179,18 +179,9 @@ impl ComponentSpec {
     }
 }
 
-macro_rules! builtin {
-    ($($name:literal),* $(,)?) => {
-        &[$((
-            concat!("rules/components/", $name, ".yaml"),
-            include_str!(concat!("../../rules/components/", $name, ".yaml")),
-            include_str!(concat!(env!("OUT_DIR"), "/rules/components/", $name, ".json")),
-        )),*]
-    };
-}
-
 /// The component files built into promready (a test checks this matches the directory).
 pub(crate) const BUILTIN: &[Builtin] = builtin![
+    "rules/components":
     "kubelet",
     "kube-controller-manager",
     "kube-scheduler",

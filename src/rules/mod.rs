@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 pub(crate) use eval::{Subject, evaluate};
 
-use crate::data::{Builtin, DataError, ScalarText, from_data};
+use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
 use crate::model::{ComponentSpec, Constraint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
@@ -253,18 +253,9 @@ impl RuleError {
     }
 }
 
-macro_rules! builtin {
-    ($($name:literal),* $(,)?) => {
-        &[$((
-            concat!("rules/", $name, ".yaml"),
-            include_str!(concat!("../../rules/", $name, ".yaml")),
-            include_str!(concat!(env!("OUT_DIR"), "/rules/", $name, ".json")),
-        )),*]
-    };
-}
-
 /// The rule files built into promready (a test checks this matches `rules/`).
 pub(crate) const BUILTIN: &[Builtin] = builtin![
+    "rules":
     "kubelet-webhook-authz-without-token-authn",
     "kubelet-cadvisor-port",
     "controller-manager-metrics-on-loopback",

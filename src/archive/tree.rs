@@ -685,6 +685,28 @@ mod tests {
     }
 
     #[test]
+    fn no_header_past_the_middle_leaves_the_walk_from_the_start_alone() {
+        use tar::EntryType::Regular;
+        // The archive ends with a file whose contents span the middle and
+        // hold nothing that looks like a header.
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..300 {
+            entry(
+                &mut b,
+                Regular,
+                &format!("etc/kubernetes/f{i}.conf"),
+                b"x\n",
+            );
+        }
+        entry(&mut b, Regular, "usr/lib/big", &vec![0x5a; 1 << 20]);
+        let (one, split) = both_ways(&b.into_inner().unwrap());
+        let (one, split) = (one.unwrap(), split.unwrap());
+        assert_eq!(second_len(&split), 0);
+        assert_same(&one, &split);
+        assert!(split.find("/usr/lib/big").is_some());
+    }
+
+    #[test]
     fn a_corrupt_header_is_the_same_error_either_way() {
         let archive = varied_archive(3000, None);
         let headers: Vec<usize> = (0..archive.len() / 512)

@@ -13,12 +13,15 @@
 //! carries over from earlier entries), so two walks that reach the same
 //! entry offset read the same entries from there on. Every entry of the
 //! second part comes after every entry of the first, which the index's
-//! lookups honour; the memory budget is applied again in archive order. A
-//! second walker that started on something that only looks like a header
-//! (file contents, an archive stored in the archive) is never met at its
-//! start, and its work is dropped. If it stopped at an entry it could not
-//! read, its work is dropped too and the walk from the start reads on, so
-//! errors are the same as for one walk.
+//! lookups honour. The memory budget is applied over the second part as one
+//! walk would have gone on applying it: bytes past it are dropped, and the
+//! bytes of files that fit but that the second walker skipped (it keeps
+//! within half the budget on its own count) are read then. A second walker
+//! that started on something that only looks like a header (file contents,
+//! an archive stored in the archive) is never met at its start, and its
+//! work is dropped. If it stopped at an entry it could not read, or its
+//! thread was lost, its work is dropped too and the walk from the start
+//! reads on, so errors are the same as for one walk.
 
 use std::fs::File;
 use std::io;
@@ -49,11 +52,22 @@ enum Message {
 /// The second walker's part of the index, as its thread built it.
 struct Second {
     part: Part,
-    /// Whether the walker stopped at an entry it could not read.
+    /// Whether the walker stopped at an entry it could not read, or went
+    /// away without saying it was done.
     stopped: bool,
-    /// The entries whose bytes it kept, in order: position in `part`,
-    /// ordinal and size.
-    kept: Vec<(usize, usize, u64)>,
+    /// The files whose bytes the index keeps budget allowing, in order.
+    wanted: Vec<Wanted>,
+}
+
+/// A file whose bytes the index keeps, budget allowing.
+struct Wanted {
+    /// Its position in the second part.
+    position: usize,
+    /// Its ordinal, counted from the second walker's first entry.
+    ordinal: usize,
+    size: u64,
+    /// Where its bytes are in the archive.
+    offset: u64,
 }
 
 /// Where the walk from the start stands against the second walker.
@@ -87,6 +101,8 @@ pub(super) struct Ahead {
     /// Tells the walker to stop early: its work is no longer wanted.
     stop: Arc<AtomicBool>,
     indexing: Option<JoinHandle<Second>>,
+    /// The archive, to read the bytes of files the second walker skipped.
+    archive: File,
 }
 
 impl Drop for Ahead {
@@ -98,7 +114,8 @@ impl Drop for Ahead {
 impl Ahead {
     /// Starts the second walker on a plain archive (`file` of `len` bytes),
     /// for an index that keeps `budget` bytes of candidate files at most.
-    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher, budget: u64) -> Self {
+    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher, budget: u64) -> io::Result<Self> {
+        let archive = file.try_clone()?;
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
         let (started_tx, started) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -126,14 +143,15 @@ impl Ahead {
                 second
             })
         };
-        Self {
+        Ok(Self {
             from,
             start: Start::Waiting,
             started,
             budget,
             stop,
             indexing: Some(indexing),
-        }
+            archive,
+        })
     }
 
     /// Compares the offset the walk from the start has reached with the
@@ -154,15 +172,12 @@ impl Ahead {
 
     /// Waits for the second walker's part of the index and makes it follow
     /// the `ordinal` entries before it, of which `kept` bytes were kept;
-    /// `None` if the walker stopped at an entry it could not read.
+    /// `None` if the walker stopped at an entry it could not read (or its
+    /// thread was lost).
     pub(super) fn finish(mut self, ordinal: usize, kept: u64) -> io::Result<Option<Part>> {
-        let lost = || io::Error::other("the second archive walk stopped");
-        let second = self
-            .indexing
-            .take()
-            .ok_or_else(lost)?
-            .join()
-            .map_err(|_| lost())?;
+        let Some(Ok(second)) = self.indexing.take().map(JoinHandle::join) else {
+            return Ok(None);
+        };
         if second.stopped {
             return Ok(None);
         }
@@ -172,21 +187,35 @@ impl Ahead {
                 *n += ordinal;
             }
         }
-        // The budget again, over the whole archive in order: bytes kept
-        // past it are dropped (and read again if ever needed).
+        // The budget as one walk applies it, over the whole archive in
+        // order: the second walker kept bytes within half of it, on its
+        // own count.
         let mut kept = kept;
-        for (i, n, size) in second.kept {
-            if kept + size <= self.budget {
-                kept += size;
-            } else if let TNode::File {
-                data, ordinal: o, ..
-            } = part.node_mut(i)
-                && *o == n + ordinal
-            {
-                *data = None;
+        for w in second.wanted {
+            let keep = kept + w.size <= self.budget;
+            if keep {
+                kept += w.size;
+            }
+            match part.node_mut(w.position) {
+                // Still this entry's node: no later entry replaced it.
+                TNode::File {
+                    data, ordinal: n, ..
+                } if *n == w.ordinal + ordinal => match (keep, data.is_some()) {
+                    (true, false) => *data = Some(Arc::new(self.read(w.offset, w.size)?)),
+                    (false, true) => *data = None,
+                    _ => {}
+                },
+                _ => {}
             }
         }
         Ok(Some(part))
+    }
+
+    /// The `size` bytes at `offset` in the archive.
+    fn read(&self, offset: u64, size: u64) -> io::Result<Vec<u8>> {
+        let mut out = vec![0; usize::try_from(size).map_err(io::Error::other)?];
+        self.archive.read_exact_at(&mut out, offset)?;
+        Ok(out)
     }
 }
 
@@ -194,26 +223,31 @@ impl Ahead {
 fn index(rx: &Receiver<Message>, hasher: &PathHasher) -> Second {
     let mut second = Second {
         part: Part::new(hasher),
-        // A walker that went away without saying it was done is lost.
+        // Until the walker says it is done.
         stopped: true,
-        kept: Vec::new(),
+        wanted: Vec::new(),
     };
     for message in rx {
         match message {
             Message::Entries(items) => {
                 for named in items.into_iter().flatten() {
-                    let kept = match &named.node {
+                    let wanted = match &named.node {
                         TNode::File {
-                            data: Some(_),
                             size,
+                            offset,
                             ordinal,
                             ..
-                        } => Some((*ordinal, *size)),
+                        } if named.wanted => Some((*ordinal, *size, *offset)),
                         _ => None,
                     };
-                    let i = second.part.insert(named, hasher);
-                    if let Some((ordinal, size)) = kept {
-                        second.kept.push((i, ordinal, size));
+                    let position = second.part.insert(named, hasher);
+                    if let Some((ordinal, size, offset)) = wanted {
+                        second.wanted.push(Wanted {
+                            position,
+                            ordinal,
+                            size,
+                            offset,
+                        });
                     }
                 }
             }

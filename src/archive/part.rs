@@ -23,6 +23,9 @@ pub(super) struct Named {
     hash: u64,
     parent_hash: u64,
     pub(super) node: TNode,
+    /// Whether the entry is a file whose bytes the index keeps, budget
+    /// allowing.
+    pub(super) wanted: bool,
 }
 
 impl Named {
@@ -35,6 +38,7 @@ impl Named {
             parent_len,
             path,
             node,
+            wanted: false,
         }
     }
 }

@@ -123,7 +123,9 @@ impl TarIndex {
         let ahead = match &input {
             Input::File(f) => {
                 let (file, len) = f.share()?;
-                (len >= split_at_least).then(|| Ahead::spawn(file, len, hasher.clone(), budget))
+                (len >= split_at_least)
+                    .then(|| Ahead::spawn(file, len, hasher.clone(), budget))
+                    .transpose()?
             }
             Input::Stream(_) => None,
         };
@@ -226,6 +228,12 @@ pub(super) fn index_entry(
     budget: u64,
     hasher: &PathHasher,
 ) -> io::Result<Indexed> {
+    // PAX global headers and volume labels are not files: unpacking
+    // creates nothing for them.
+    if matches!(e.kind, b'g' | b'V') {
+        walker.skip_data(e)?;
+        return Ok(None);
+    }
     let Some(path) = normalize_name(&e.path) else {
         walker.skip_data(e)?;
         return Ok(None);
@@ -236,13 +244,11 @@ pub(super) fn index_entry(
         walker.skip_data(e)?;
         return Ok(None);
     }
+    let mut wanted = false;
     let node = match e.kind {
         b'0' | b'\0' | b'7' | b'S' => {
-            let candidate = e.size <= MAX_FILE_SIZE
-                && *kept + e.size <= budget
-                && is_candidate(&path)
-                && e.kind != b'S';
-            let data = if candidate {
+            wanted = e.size <= MAX_FILE_SIZE && is_candidate(&path) && e.kind != b'S';
+            let data = if wanted && *kept + e.size <= budget {
                 *kept += e.size;
                 Some(Arc::new(walker.read_data(e)?))
             } else {
@@ -279,7 +285,9 @@ pub(super) fn index_entry(
             TNode::Other
         }
     };
-    Ok(Some(Named::new(path, slash, node, hasher)))
+    let mut named = Named::new(path, slash, node, hasher);
+    named.wanted = wanted;
+    Ok(Some(named))
 }
 
 /// Items handed to another thread [`BATCH`] at a time, in order; `send`
@@ -331,21 +339,23 @@ fn walk(
     let mut kept = 0u64;
     let mut ordinal = 0;
     loop {
-        let meet = match ahead.as_mut().filter(|a| walker.pos >= a.from) {
-            Some(a) => a.meet(walker.pos),
-            None => Meet::Behind,
-        };
-        match (meet, ahead.take()) {
-            (Meet::Behind, a) => ahead = a,
-            (Meet::Never, _) | (Meet::At, None) => {}
-            (Meet::At, Some(a)) => {
-                // Let the index catch up while the second walker ends.
-                out.flush();
-                if let Some(second) = a.finish(ordinal, kept)? {
-                    return Ok(Some(second));
+        if let Some(a) = ahead.as_mut().filter(|a| walker.pos >= a.from) {
+            match a.meet(walker.pos) {
+                Meet::Behind => {}
+                Meet::Never => ahead = None,
+                Meet::At => {
+                    // Let the index catch up while the second walker ends.
+                    if !out.flush() {
+                        return Ok(None);
+                    }
+                    if let Some(a) = ahead.take()
+                        && let Some(second) = a.finish(ordinal, kept)?
+                    {
+                        return Ok(Some(second));
+                    }
+                    // It stopped at an entry it could not read: walk on
+                    // alone, to that entry's error.
                 }
-                // It stopped at an entry it could not read: walk on
-                // alone, to that entry's error.
             }
         }
         let Some(e) = walker.next()? else {
@@ -663,6 +673,52 @@ mod tests {
             assert_eq!(split.names("/etc/kubernetes/implied"), ["below"]);
             assert_eq!(split.names("/opt"), ["r0", "r1"]);
         }
+    }
+
+    #[test]
+    fn the_budget_over_the_second_half_is_that_of_one_walk() {
+        use tar::EntryType::Regular;
+        // Configuration only past the middle. The second walker keeps bytes
+        // within half the budget on its own count; one walk keeps what fits
+        // the whole budget, in order, so a small file after a large one
+        // that did not fit is kept and the large one is not.
+        for (files, budget) in [(vec![100; 30], 4_000), (vec![600, 450, 300], 1_000)] {
+            let mut b = tar::Builder::new(Vec::new());
+            for i in 0..400 {
+                entry(&mut b, Regular, &format!("usr/lib/f{i}"), &[b'x'; 100]);
+            }
+            for (i, size) in files.iter().enumerate() {
+                entry(
+                    &mut b,
+                    Regular,
+                    &format!("etc/c{i}.conf"),
+                    &vec![b'y'; *size],
+                );
+            }
+            let (one, split) = both_ways_within(&b.into_inner().unwrap(), budget);
+            let (one, split) = (one.unwrap(), split.unwrap());
+            assert!(second_len(&split) > 30, "{}", second_len(&split));
+            assert_same(&one, &split);
+        }
+    }
+
+    #[test]
+    fn pax_global_headers_are_not_paths() {
+        use tar::EntryType::{Regular, XGlobalHeader};
+        let mut b = tar::Builder::new(Vec::new());
+        entry(
+            &mut b,
+            XGlobalHeader,
+            "pax_global_header",
+            b"19 comment=abcdef\n",
+        );
+        entry(&mut b, Regular, "etc/a.conf", b"a");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+        let index = TarIndex::open(&path, Compression::None).unwrap();
+        assert_eq!(index.names("/"), ["etc"]);
+        assert_eq!(index.ordinal("/etc/a.conf"), Some(2));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes a rootfs-like tar for benchmarks: tens of thousands of entries,
 a realistic mix of binaries (compressing to roughly half, like ELF files)
-and text (compressing well), and the demo image's kubelet configuration, so
-that the scan has work to do. Deterministic for a given size.
+and text (compressing well), directory entries and symlinks (about one
+entry in nine, as in a distribution's tree), and the demo image's kubelet
+configuration, so that the scan has work to do. Deterministic for a given
+size.
 
 usage: gen-rootfs-archive.py OUT.tar [MEGABYTES]
 """
@@ -34,13 +36,24 @@ def window(src, n):
 
 written = 0
 count = 0
+entries = 0
+dirs = set()
 demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "demo")
 with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as tar:
     tar.add(demo, arcname=".")
     while written < target:
         count += 1
         top = rng.choice(["usr/lib/x86_64-linux-gnu", "usr/share/doc", "usr/share/locale", "usr/bin", "usr/share/man/man1"])
-        name = f"./{top}/pkg{count // 40}/file{count}"
+        parent = f"./{top}/pkg{count // 40}"
+        if parent not in dirs:
+            dirs.add(parent)
+            info = tarfile.TarInfo(parent)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            info.mtime = 1_700_000_000
+            tar.addfile(info)
+            entries += 1
+        name = f"{parent}/file{count}"
         if rng.random() < 0.03:
             data = window(binary, rng.randint(16 * 1024, 512 * 1024))
         else:
@@ -51,4 +64,14 @@ with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as tar:
         info.mtime = 1_700_000_000
         tar.addfile(info, io.BytesIO(data))
         written += len(data)
-print(f"{out}: {count} entries, {written // (1024 * 1024)} MiB of data")
+        entries += 1
+        if rng.random() < 0.09:
+            # Like libfoo.so -> libfoo.so.1, or an alternatives link.
+            link = tarfile.TarInfo(f"{name}.link")
+            link.type = tarfile.SYMTYPE
+            link.linkname = f"file{count}"
+            link.mode = 0o777
+            link.mtime = 1_700_000_000
+            tar.addfile(link)
+            entries += 1
+print(f"{out}: {entries} entries, {written // (1024 * 1024)} MiB of data")

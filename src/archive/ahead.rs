@@ -114,7 +114,14 @@ impl Drop for Ahead {
 impl Ahead {
     /// Starts the second walker on a plain archive (`file` of `len` bytes),
     /// for an index that keeps `budget` bytes of candidate files at most.
-    pub(super) fn spawn(file: File, len: u64, hasher: PathHasher, budget: u64) -> io::Result<Self> {
+    /// Its part of the index has room for `paths`.
+    pub(super) fn spawn(
+        file: File,
+        len: u64,
+        hasher: PathHasher,
+        budget: u64,
+        paths: usize,
+    ) -> io::Result<Self> {
         let archive = file.try_clone()?;
         let from = (len / 2).div_ceil(BLOCK) * BLOCK;
         let (started_tx, started) = std::sync::mpsc::channel();
@@ -137,7 +144,7 @@ impl Ahead {
                         walk.run(file, len);
                     })
                 };
-                let second = index(&rx, &hasher);
+                let second = index(&rx, &hasher, paths);
                 // The walker has hung up: it is done.
                 let _ = walker.join();
                 second
@@ -220,9 +227,9 @@ impl Ahead {
 }
 
 /// Indexes what the second walker reads, as it reads it.
-fn index(rx: &Receiver<Message>, hasher: &PathHasher) -> Second {
+fn index(rx: &Receiver<Message>, hasher: &PathHasher, paths: usize) -> Second {
     let mut second = Second {
-        part: Part::new(hasher),
+        part: Part::with_capacity(hasher, paths),
         // Until the walker says it is done.
         stopped: true,
         wanted: Vec::new(),

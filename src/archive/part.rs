@@ -82,9 +82,14 @@ pub(super) struct Part {
 impl Part {
     /// A part holding the root directory only.
     pub(super) fn new(hasher: &PathHasher) -> Self {
+        Self::with_capacity(hasher, 0)
+    }
+
+    /// A part holding the root directory only, with room for `paths`.
+    pub(super) fn with_capacity(hasher: &PathHasher, paths: usize) -> Self {
         let mut part = Part {
-            records: Vec::new(),
-            table: HashTable::new(),
+            records: Vec::with_capacity(paths),
+            table: HashTable::with_capacity(paths),
             last_directory: 0,
         };
         part.add(

@@ -30,6 +30,15 @@ const CANDIDATE_DIRS: &[&str] = &[
 /// Plain archives this large are walked from the start and the middle at once.
 const SPLIT_AT_LEAST: u64 = 64 << 20;
 
+/// How many paths a plain archive of `len` bytes is expected to hold, to
+/// size the index once instead of growing it: a rootfs averages 8 KiB or
+/// more per entry. Capped, so that a guess wrong by far costs little.
+fn expected_paths(len: u64) -> usize {
+    usize::try_from(len / 8192)
+        .unwrap_or(usize::MAX)
+        .min(1 << 18)
+}
+
 /// Bytes of candidate files kept in memory at most.
 const MEMORY_BUDGET: u64 = 32 << 20;
 
@@ -118,17 +127,20 @@ impl TarIndex {
         budget: u64,
     ) -> io::Result<Self> {
         let hasher = PathHasher::default();
-        let mut first = Part::new(&hasher);
         let input = open(archive, compression)?;
-        let ahead = match &input {
+        let (ahead, paths) = match &input {
             Input::File(f) => {
                 let (file, len) = f.share()?;
-                (len >= split_at_least)
-                    .then(|| Ahead::spawn(file, len, hasher.clone(), budget))
-                    .transpose()?
+                let split = len >= split_at_least;
+                let paths = expected_paths(len) / if split { 2 } else { 1 };
+                let ahead = split
+                    .then(|| Ahead::spawn(file, len, hasher.clone(), budget, paths))
+                    .transpose()?;
+                (ahead, paths)
             }
-            Input::Stream(_) => None,
+            Input::Stream(_) => (None, 0),
         };
+        let mut first = Part::with_capacity(&hasher, paths);
         let walker = Walker::new(input);
         // Reading the entries and indexing them overlap: the walk runs on a
         // thread of its own and hands over batches of entries in order.

@@ -220,6 +220,7 @@ pub(crate) struct Walker {
     zero_block: bool,
     /// Buffers of an entry handed back by [`Walker::recycle`].
     spare: Option<(Vec<u8>, Vec<u8>)>,
+    block: [u8; BLOCK as usize],
 }
 
 impl Walker {
@@ -230,6 +231,7 @@ impl Walker {
             ended: false,
             zero_block: false,
             spare: None,
+            block: [0; BLOCK as usize],
         }
     }
 
@@ -253,7 +255,8 @@ impl Walker {
     }
 
     fn block(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
-        let mut b = [0u8; BLOCK as usize];
+        // Read into the walker's own block, not a fresh zeroed one.
+        let b = &mut self.block;
         let mut got = 0;
         while got < b.len() {
             match self.input.read(&mut b[got..]) {
@@ -276,7 +279,7 @@ impl Walker {
             ));
         }
         self.pos += BLOCK;
-        out.extend_from_slice(&b);
+        out.extend_from_slice(b);
         Ok(true)
     }
 

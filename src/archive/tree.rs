@@ -618,23 +618,23 @@ mod tests {
             .collect()
     }
 
-    fn assert_same(one: &TarIndex, split: &TarIndex) {
+    /// Indexes `bytes` with one walk and with two, keeping `budget` bytes,
+    /// checks that both give the same index, and gives the second, with how
+    /// many paths the part of the walker that started in the middle holds.
+    fn split_as_one(bytes: &[u8], budget: u64) -> (TarIndex, usize) {
+        let (one, split) = both_ways_within(bytes, budget);
+        let (one, split) = (one.unwrap(), split.unwrap());
         assert!(one.first.len() > 100);
         assert!(one.second.is_none());
-        assert_eq!(contents(one), contents(split));
-    }
-
-    /// Paths read by the walker that started in the middle.
-    fn second_len(split: &TarIndex) -> usize {
-        split.second.as_ref().map_or(0, Part::len)
+        assert_eq!(contents(&one), contents(&split));
+        let second = split.second.as_ref().map_or(0, Part::len);
+        (split, second)
     }
 
     #[test]
     fn walking_from_the_middle_too_gives_the_same_index() {
-        let (one, split) = both_ways(&varied_archive(3000, None));
-        let (one, split) = (one.unwrap(), split.unwrap());
-        assert!(second_len(&split) > 1000, "{}", second_len(&split));
-        assert_same(&one, &split);
+        let (_, second) = split_as_one(&varied_archive(3000, None), MEMORY_BUDGET);
+        assert!(second > 1000, "{second}");
     }
 
     #[test]
@@ -668,10 +668,8 @@ mod tests {
         let archive = b.into_inner().unwrap();
         // Budgets that run out in either half, and one that never does.
         for budget in [2_000, 20_000, MEMORY_BUDGET] {
-            let (one, split) = both_ways_within(&archive, budget);
-            let (one, split) = (one.unwrap(), split.unwrap());
-            assert!(second_len(&split) > 100, "{}", second_len(&split));
-            assert_same(&one, &split);
+            let (split, second) = split_as_one(&archive, budget);
+            assert!(second > 100, "{second}");
             let Some(TNode::File { data, .. }) = split.find("/etc/kubernetes/f7.conf") else {
                 panic!("not a file");
             };
@@ -707,10 +705,8 @@ mod tests {
                     &vec![b'y'; *size],
                 );
             }
-            let (one, split) = both_ways_within(&b.into_inner().unwrap(), budget);
-            let (one, split) = (one.unwrap(), split.unwrap());
-            assert!(second_len(&split) > 30, "{}", second_len(&split));
-            assert_same(&one, &split);
+            let (_, second) = split_as_one(&b.into_inner().unwrap(), budget);
+            assert!(second > 30, "{second}");
         }
     }
 
@@ -743,10 +739,8 @@ mod tests {
         let inner = varied_archive(2000, None);
         let cut = &inner[..inner.len() - 1024];
         for stored in [inner.as_slice(), cut] {
-            let (one, split) = both_ways(&varied_archive(600, Some(stored)));
-            let (one, split) = (one.unwrap(), split.unwrap());
-            assert_eq!(second_len(&split), 0);
-            assert_same(&one, &split);
+            let (split, second) = split_as_one(&varied_archive(600, Some(stored)), MEMORY_BUDGET);
+            assert_eq!(second, 0);
             assert!(split.find("/usr/share/inner.tar").is_some());
             assert!(split.find("/etc/kubernetes/pax-1995.conf").is_none());
         }
@@ -767,10 +761,8 @@ mod tests {
             );
         }
         entry(&mut b, Regular, "usr/lib/big", &vec![0x5a; 1 << 20]);
-        let (one, split) = both_ways(&b.into_inner().unwrap());
-        let (one, split) = (one.unwrap(), split.unwrap());
-        assert_eq!(second_len(&split), 0);
-        assert_same(&one, &split);
+        let (split, second) = split_as_one(&b.into_inner().unwrap(), MEMORY_BUDGET);
+        assert_eq!(second, 0);
         assert!(split.find("/usr/lib/big").is_some());
     }
 

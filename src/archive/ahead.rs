@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use super::part::{Part, PathHasher};
-use super::tree::{Batches, Indexed, TNode, index_entry};
+use super::tree::{Batches, Indexed, TNode, next_indexed};
 use super::walk::{BLOCK, BufferedFile, Input, Walker, looks_like_header};
 
 /// How far past the middle a header is looked for.
@@ -296,25 +296,17 @@ impl Walk<'_> {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let item = match walker.next() {
-                Ok(Some(e)) => {
-                    ordinal += 1;
-                    let item = index_entry(
-                        &mut walker,
-                        &e,
-                        ordinal,
-                        &mut kept,
-                        self.budget,
-                        self.hasher,
-                    );
-                    walker.recycle(e);
-                    item
-                }
+            let next = next_indexed(
+                &mut walker,
+                &mut ordinal,
+                &mut kept,
+                self.budget,
+                self.hasher,
+            );
+            let item = match next {
+                Ok(Some(item)) => item,
                 Ok(None) => break false,
-                Err(e) => Err(e),
-            };
-            let Ok(item) = item else {
-                break true;
+                Err(_) => break true,
             };
             if !out.push(item) {
                 return;

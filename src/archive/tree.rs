@@ -187,11 +187,10 @@ impl TarIndex {
         self.first.names(hash, dir, &mut names);
         if let Some(second) = &self.second {
             second.names(hash, dir, &mut names);
-            names.sort_unstable();
-            names.dedup();
-        } else {
-            names.sort_unstable();
         }
+        // A name may be in both parts.
+        names.sort_unstable();
+        names.dedup();
         names
     }
 
@@ -230,9 +229,27 @@ const BATCH: usize = 1024;
 /// (unnamed, whiteouts).
 pub(super) type Indexed = Option<Named>;
 
+/// Reads the walker's next entry, counting it in `ordinal`, and indexes it
+/// as [`index_entry`] does; `None` at the end of the archive.
+pub(super) fn next_indexed(
+    walker: &mut Walker,
+    ordinal: &mut usize,
+    kept: &mut u64,
+    budget: u64,
+    hasher: &PathHasher,
+) -> io::Result<Option<Indexed>> {
+    let Some(e) = walker.next()? else {
+        return Ok(None);
+    };
+    *ordinal += 1;
+    let item = index_entry(walker, &e, *ordinal, kept, budget, hasher);
+    walker.recycle(e);
+    item.map(Some)
+}
+
 /// Reads or skips the entry's data, keeping a candidate file's bytes while
 /// `kept` stays within `budget`, and gives the entry's node.
-pub(super) fn index_entry(
+fn index_entry(
     walker: &mut Walker,
     e: &Entry,
     ordinal: usize,
@@ -370,12 +387,9 @@ fn walk(
                 }
             }
         }
-        let Some(e) = walker.next()? else {
+        let Some(item) = next_indexed(&mut walker, &mut ordinal, &mut kept, budget, hasher)? else {
             break;
         };
-        ordinal += 1;
-        let item = index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher)?;
-        walker.recycle(e);
         if let Some(item) = item
             && !out.push(item)
         {

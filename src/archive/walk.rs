@@ -73,7 +73,7 @@ impl BufferedFile {
     }
 
     /// Notes a small read at `pos`, and whether it fell in the page of the
-    /// small read before.
+    /// small read before (a read from the window does).
     fn note_small(&mut self, same_page: bool) {
         self.density = self.density - self.density / 8 + if same_page { 32 } else { 0 };
         self.last_small = self.pos;
@@ -107,33 +107,27 @@ impl Read for BufferedFile {
     /// `pread` also enters and leaves a thread cancellation point each
     /// time, which shows in a walk of tens of thousands of headers.
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let small = out.len() < PAGE;
-        let n = if let Some(k) = self.in_window() {
-            if small {
-                self.note_small(true);
-            }
-            let n = out.len().min(self.window_len - k);
-            out[..n].copy_from_slice(&self.window[k..k + n]);
-            n
-        } else if small {
-            let same_page = self.pos / PAGE as u64 == self.last_small / PAGE as u64;
+        if out.len() < PAGE {
+            let in_window = self.in_window().is_some();
+            let same_page = in_window || self.pos / PAGE as u64 == self.last_small / PAGE as u64;
             self.note_small(same_page);
-            if self.density >= DENSE {
+            if !in_window && self.density >= DENSE {
                 // Up to the end of the page, which holds at least what
                 // was asked for: headers never straddle a page.
                 let to_page_end = PAGE - (self.pos % PAGE as u64) as usize;
                 let want = to_page_end.max(out.len());
-                let got = rustix::io::pread(&self.file, &mut self.window[..want], self.pos)?;
+                self.window_len =
+                    rustix::io::pread(&self.file, &mut self.window[..want], self.pos)?;
                 self.window_at = self.pos;
-                self.window_len = got;
-                let n = out.len().min(got);
-                out[..n].copy_from_slice(&self.window[..n]);
-                n
-            } else {
-                rustix::io::pread(&self.file, out, self.pos)?
             }
-        } else {
-            rustix::io::pread(&self.file, out, self.pos)?
+        }
+        let n = match self.in_window() {
+            Some(k) => {
+                let n = out.len().min(self.window_len - k);
+                out[..n].copy_from_slice(&self.window[k..k + n]);
+                n
+            }
+            None => rustix::io::pread(&self.file, out, self.pos)?,
         };
         self.pos += n as u64;
         Ok(n)

@@ -350,10 +350,8 @@ pub(crate) fn run(
     let mut rounds = 0;
     let targets = loop {
         let scan_opts = Options {
-            kubernetes_version: base.kubernetes_version,
             overlay: Arc::new(fixer.overlay.clone()),
-            per_path_ignores: base.per_path_ignores.clone(),
-            archives: Arc::clone(&base.archives),
+            ..base.clone()
         };
         let targets = scan::scan_paths(paths, components, rules, &scan_opts)?;
         if fixer.verify(&targets) {
@@ -369,11 +367,10 @@ pub(crate) fn run(
     // then taken from what is on disk, not from the planned contents.
     let targets = if changed.iter().any(|c| c.error.is_some()) {
         let on_disk = Options {
-            kubernetes_version: base.kubernetes_version,
             overlay: Arc::default(),
-            per_path_ignores: base.per_path_ignores.clone(),
             // Archives that were rewritten are indexed anew.
             archives: Arc::default(),
+            ..base.clone()
         };
         match scan::scan_paths(paths, components, rules, &on_disk) {
             Ok(found) => {

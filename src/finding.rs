@@ -39,6 +39,9 @@ pub(crate) struct Finding {
     /// The fix's safety for this invocation (an unsafe plan can be safe
     /// here, e.g. the token webhook on a kubelet that has a kubeconfig).
     pub(crate) safety: Option<crate::rules::Safety>,
+    /// Why the fix is held back beyond its rule's own safety (a version
+    /// that was not detected).
+    pub(crate) held_because: Option<String>,
     /// Index of the invocation in its target.
     pub(crate) invocation: usize,
     /// The reason given by an inline suppression, if one applies.
@@ -70,6 +73,7 @@ impl Finding {
             notes: Vec::new(),
             fix: None,
             safety: None,
+            held_because: None,
             invocation: 0,
             suppressed: None,
             suggestion: Vec::new(),

@@ -363,6 +363,15 @@ fn evaluate_all(
             version: inv.version.as_ref().map(|v| v.version),
             files: &t.files,
         };
+        if let Some(message) = crate::rules::window_note(&subject) {
+            let n = Notice {
+                path: t.files.get(inv.start.file).path.clone(),
+                message,
+            };
+            if !t.notices.contains(&n) {
+                t.notices.push(n);
+            }
+        }
         for r in rules {
             findings.extend(evaluate(r, &subject).into_iter().map(|mut f| {
                 f.invocation = index;

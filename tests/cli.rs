@@ -76,8 +76,10 @@ fn kubernetes_version_overrides_detection() {
 }
 
 #[test]
-fn unknown_version_assumes_the_newest_behaviour_and_says_so() {
-    // The rpm fixture has no package database or marker file.
+fn undetected_version_is_bounded_by_the_flags_and_says_so() {
+    // The rpm fixture has no package database or marker file; its kubelet
+    // flags (--cadvisor-port, --allow-privileged, --network-plugin) only
+    // fit a kubelet older than 1.12.
     let out = run(&[
         "scan",
         "--format",
@@ -89,31 +91,42 @@ fn unknown_version_assumes_the_newest_behaviour_and_says_so() {
         v["targets"][0]["kubernetes_version"],
         serde_json::Value::Null
     );
-    let pr002 = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "PR002")
-        .unwrap();
+    let kubelet = &v["targets"][0]["components"][0];
+    assert_eq!(kubelet["version"], serde_json::Value::Null);
+    assert_eq!(kubelet["version_window"]["before"], "1.12");
+    let findings = v["findings"].as_array().unwrap();
+    // Flags the shipped kubelet accepts are not findings on a guess.
+    assert!(
+        !findings.iter().any(|f| f["code"] == "PR009"),
+        "{findings:?}"
+    );
+    let pr002 = findings.iter().find(|f| f["code"] == "PR002").unwrap();
     assert!(
         pr002["message"]
             .as_str()
             .unwrap()
-            .contains("refuses to start")
+            .contains("the kubelet will not start after an upgrade"),
+        "{}",
+        pr002["message"]
     );
     assert!(
         pr002["notes"][0]
             .as_str()
             .unwrap()
-            .contains("version is unknown")
+            .contains("bound it to before 1.12, so 1.11 was assumed")
+    );
+    // Removing a flag is right only for some versions: held back.
+    assert_eq!(pr002["fix"]["safety"], "unsafe");
+    let notices = v["targets"][0]["notices"].as_array().unwrap();
+    assert!(
+        notices.iter().any(|n| n["message"]
+            .as_str()
+            .unwrap()
+            .contains("on 1.12 or later --cadvisor-port stops it")),
+        "{notices:?}"
     );
     // Rules that do not depend on the version make no such note.
-    let pr001 = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "PR001")
-        .unwrap();
+    let pr001 = findings.iter().find(|f| f["code"] == "PR001").unwrap();
     assert_eq!(pr001["notes"], serde_json::json!([]));
 }
 

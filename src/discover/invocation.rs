@@ -56,6 +56,19 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         source,
     } = parts;
     let mut problems = command_line_problems(spec, &args);
+    let window = crate::model::Window::of(
+        args.flags
+            .iter()
+            .filter_map(|f| spec.by_flag(&f.name)?.bound(&f.value))
+            .collect(),
+    );
+    // What kubeadm generates follows the version: the detected one, else
+    // the newest the flags allow.
+    let judged = version
+        .as_ref()
+        .map(|v| v.version)
+        .or_else(|| window.newest())
+        .unwrap_or(crate::model::Version::NEWEST);
     let mut settings = BTreeMap::new();
     for s in &spec.settings {
         let flag = s.flag.as_deref().and_then(|f| args.last(f));
@@ -88,7 +101,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
             }
             found.0
         } else {
-            default(s, &defaults, version.as_ref())
+            default(s, &defaults, judged)
         };
         settings.insert(s.name.clone(), setting);
     }
@@ -98,6 +111,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         files,
         flags: args.flags,
         version,
+        window,
         defaults: defaults.mode,
         settings,
         problems,
@@ -138,7 +152,7 @@ fn command_line_problems(spec: &ComponentSpec, args: &Parsed) -> Vec<Problem> {
     out
 }
 
-fn default(s: &SettingSpec, defaults: &Defaults, version: Option<&VersionInfo>) -> Setting {
+fn default(s: &SettingSpec, defaults: &Defaults, version: crate::model::Version) -> Setting {
     let (value, mode) = match defaults.mode {
         DefaultMode::Unknown => (None, DefaultMode::Unknown),
         DefaultMode::Flags => (s.default_flags.clone(), DefaultMode::Flags),
@@ -147,11 +161,10 @@ fn default(s: &SettingSpec, defaults: &Defaults, version: Option<&VersionInfo>) 
             DefaultMode::Config,
         ),
         DefaultMode::Kubeadm => {
-            let generated = s.kubeadm.as_ref().filter(|k| {
-                k.versions
-                    .as_ref()
-                    .is_none_or(|c| version.is_none_or(|v| v.version.satisfies(c)))
-            });
+            let generated = s
+                .kubeadm
+                .as_ref()
+                .filter(|k| k.versions.as_ref().is_none_or(|c| version.satisfies(c)));
             match generated {
                 Some(k) => (Some(k.value.clone()), DefaultMode::Kubeadm),
                 None => (s.default_flags.clone(), DefaultMode::Flags),

@@ -40,15 +40,28 @@ pub(crate) fn scalar_word(file: FileId, text: &str, node: &Node) -> Option<Cooke
     Some(c)
 }
 
+/// The architecture suffixes of Kubernetes' per-architecture images
+/// (`kube-scheduler-amd64`, used until 1.11).
+const ARCH_SUFFIXES: &[&str] = &["-amd64", "-arm64", "-arm", "-ppc64le", "-s390x", "-386"];
+
 /// The Kubernetes version in an image reference such as
-/// `registry.k8s.io/kube-scheduler:v1.30.2`, for Kubernetes' own images.
-pub(crate) fn image_version(image: &str) -> Option<Version> {
+/// `registry.k8s.io/kube-scheduler:v1.30.2`, when the image is the
+/// component's own (`component`, with or without an architecture suffix,
+/// or `hyperkube`, which held every component): a controller manager
+/// started from a `kube-apiserver` image says nothing about its version.
+pub(crate) fn image_version(image: &str, component: &str) -> Option<Version> {
+    let image = image.split('@').next().unwrap_or(image);
     let (repo, tag) = image.rsplit_once(':').filter(|(_, t)| !t.contains('/'))?;
     let name = repo.rsplit('/').next().unwrap_or(repo);
-    if !name.starts_with("kube-") {
+    let name = ARCH_SUFFIXES
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name);
+    // etcd's tags carry etcd's own version, not Kubernetes'.
+    if component == "etcd" || (name != component && name != "hyperkube") {
         return None;
     }
-    Version::parse(tag.split('@').next().unwrap_or(tag))
+    Version::parse(tag)
 }
 
 /// The invocations in the static pod manifests of one YAML file.
@@ -117,7 +130,7 @@ pub(crate) fn from_file(
                 .map(|text| Word { text, via: None })
                 .collect();
             let parsed = flags::parse(&words, &spec.bool_flags);
-            let own = image_version(image_ref).map(|v| VersionInfo {
+            let own = image_version(image_ref, &spec.name).map(|v| VersionInfo {
                 version: v,
                 source: format!("image {image_ref} in {}", files.get(id).path),
             });
@@ -150,18 +163,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_come_from_kubernetes_images_only() {
-        let v = |s: &str| image_version(s).map(|v| v.to_string());
+    fn versions_come_from_the_components_own_image_only() {
+        let v = |s: &str, c: &str| image_version(s, c).map(|v| v.to_string());
         assert_eq!(
-            v("registry.k8s.io/kube-scheduler:v1.30.2").as_deref(),
+            v("registry.k8s.io/kube-scheduler:v1.30.2", "kube-scheduler").as_deref(),
             Some("1.30.2")
         );
         assert_eq!(
-            v("k8s.gcr.io/kube-controller-manager-amd64:v1.10.13").as_deref(),
+            v(
+                "k8s.gcr.io/kube-controller-manager-amd64:v1.10.13",
+                "kube-controller-manager"
+            )
+            .as_deref(),
             Some("1.10.13")
         );
-        assert_eq!(v("registry.k8s.io/etcd:3.5.12-0"), None);
-        assert_eq!(v("localhost:5000/kube-proxy"), None);
+        assert_eq!(
+            v("k8s.gcr.io/hyperkube:v1.11.2", "kube-scheduler").as_deref(),
+            Some("1.11.2")
+        );
+        assert_eq!(
+            v(
+                "registry.k8s.io/kube-scheduler:v1.30.2@sha256:0123abcd",
+                "kube-scheduler"
+            )
+            .as_deref(),
+            Some("1.30.2")
+        );
+        // Another component's image is no evidence.
+        assert_eq!(
+            v(
+                "gcr.io/google_containers/kube-apiserver-amd64:v1.6.0",
+                "kube-controller-manager"
+            ),
+            None
+        );
+        assert_eq!(v("registry.k8s.io/etcd:3.5.12-0", "etcd"), None);
+        assert_eq!(v("localhost:5000/kube-proxy", "kube-proxy"), None);
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub(crate) struct Changed {
 /// The outcome of `fix`.
 pub(crate) struct FixReport {
     pub(crate) changed: Vec<Changed>,
-    /// Fixes held back because they are unsafe.
-    pub(crate) held_back: Vec<Named>,
+    /// Fixes held back because they are unsafe, with the reason when it is
+    /// more than the rule's own safety.
+    pub(crate) held_back: Vec<(Named, Option<String>)>,
     /// Fixes that could not be made, and why.
     pub(crate) failed: Vec<(Named, String)>,
     /// The scan after the fixes.
@@ -394,7 +395,7 @@ pub(crate) fn run(
             if let Some((n, reason)) = fixer.failed.get(&key(t, ti, f)) {
                 failed.push((n.clone(), reason.clone()));
             } else if f.fix.is_some() && f.safety == Some(Safety::Unsafe) && !opts.unsafe_fixes {
-                held_back.push(named(t, f));
+                held_back.push((named(t, f), f.held_because.clone()));
             }
         }
     }

@@ -76,7 +76,9 @@ pub(crate) fn plan(
             continue;
         }
         // Never write a flag the component's version refuses.
-        let accepted = s.flag.is_none() || s.refusal(version.unwrap_or(NEWEST), &value).is_none();
+        let accepted = s.flag.is_none()
+            || s.refusal(version.unwrap_or(Version::NEWEST), &value)
+                .is_none();
         if !accepted {
             skipped.push(setting.clone());
             continue;
@@ -122,12 +124,6 @@ fn merge_deletions(mut edits: Vec<Edit>) -> Vec<Edit> {
     }
     out
 }
-
-const NEWEST: Version = Version {
-    major: u32::MAX,
-    minor: u32::MAX,
-    patch: None,
-};
 
 /// The value to write. For a URL list and a specific address, the new URL
 /// is appended so that the first one (kubeadm's probe target) stays.

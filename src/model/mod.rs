@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub(crate) use spec::{
     ComponentSpec, ConfigKind, Refusal, SettingSpec, SettingType, load_components,
 };
-pub(crate) use version::{Constraint, Version, VersionInfo};
+pub(crate) use version::{Bound, Constraint, Version, VersionInfo, Window};
 
 use crate::parse::flags::Flag;
 use crate::source::{FileDb, FileId, Loc};
@@ -132,8 +132,11 @@ pub(crate) struct Invocation {
     /// Every flag passed, in order (later ones win for settings, but each
     /// one must be accepted by the binary).
     pub(crate) flags: Vec<Flag>,
-    /// The version assumed for this component and the evidence.
+    /// The version detected for this component and the evidence (never a
+    /// guess: `None` when nothing in the input says).
     pub(crate) version: Option<VersionInfo>,
+    /// The versions its flags allow.
+    pub(crate) window: Window,
     pub(crate) defaults: DefaultMode,
     pub(crate) settings: BTreeMap<String, Setting>,
     pub(crate) problems: Vec<Problem>,

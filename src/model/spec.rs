@@ -141,6 +141,28 @@ impl SettingSpec {
     }
 }
 
+impl SettingSpec {
+    /// The versions that accept this flag with `value`, when they are
+    /// bounded: from `introduced_in`, before `removed_in` (or before the
+    /// version from which only other values are accepted).
+    pub(crate) fn bound(&self, value: &str) -> Option<super::Bound> {
+        let refused_from = self
+            .only_values
+            .as_ref()
+            .filter(|(_, values)| !values.iter().any(|v| v == value))
+            .map(|(from, _)| *from);
+        let before = [self.removed_in, refused_from]
+            .into_iter()
+            .flatten()
+            .min_by_key(|v| (v.major, v.minor));
+        (self.introduced_in.is_some() || before.is_some()).then(|| super::Bound {
+            flag: self.flag.clone().unwrap_or_else(|| self.name.clone()),
+            from: self.introduced_in,
+            before,
+        })
+    }
+}
+
 /// The configuration file API a component reads with a flag.
 #[derive(Debug, Clone)]
 pub(crate) struct ConfigKind {

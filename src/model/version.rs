@@ -100,14 +100,123 @@ impl Constraint {
 /// The version assumed for a scan and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct VersionInfo {
-    #[serde(serialize_with = "ser_version")]
     pub(crate) version: Version,
     /// Where it came from: `--kubernetes-version`, `var/lib/dpkg/status`, …
     pub(crate) source: String,
 }
 
-fn ser_version<S: serde::Serializer>(v: &Version, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
+impl serde::Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Version {
+    /// Stands for an unknown version when judging: newer than any release.
+    pub(crate) const NEWEST: Version = Version {
+        major: u32::MAX,
+        minor: u32::MAX,
+        patch: None,
+    };
+
+    /// The minor release `major.minor` (no patch).
+    pub(crate) fn minor_only(self) -> Version {
+        Version {
+            patch: None,
+            ..self
+        }
+    }
+
+    /// The minor release before this one (`1.10` → `1.9`), if any.
+    pub(crate) fn previous_minor(self) -> Option<Version> {
+        Some(Version {
+            major: self.major,
+            minor: self.minor.checked_sub(1)?,
+            patch: None,
+        })
+    }
+
+    fn key(self) -> (u32, u32) {
+        (self.major, self.minor)
+    }
+}
+
+/// One flag that bounds a component's version: the component accepts it
+/// only from `from` and/or only before `before`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Bound {
+    pub(crate) flag: String,
+    pub(crate) from: Option<Version>,
+    pub(crate) before: Option<Version>,
+}
+
+/// The minor versions a component can have, given the flags it is started
+/// with: from the highest `introduced_in` (inclusive) to the lowest
+/// `removed_in` (exclusive). Empty when no version accepts them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Window {
+    pub(crate) from: Option<Version>,
+    pub(crate) before: Option<Version>,
+    /// The flags that bound it, in command-line order.
+    pub(crate) bounds: Vec<Bound>,
+}
+
+impl Window {
+    /// The window of a set of bounds.
+    pub(crate) fn of(bounds: Vec<Bound>) -> Window {
+        let from = bounds.iter().filter_map(|b| b.from).max_by_key(|v| v.key());
+        let before = bounds
+            .iter()
+            .filter_map(|b| b.before)
+            .min_by_key(|v| v.key());
+        Window {
+            from: from.map(Version::minor_only),
+            before: before.map(Version::minor_only),
+            bounds,
+        }
+    }
+
+    /// Whether no version accepts every bounding flag.
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!((self.from, self.before), (Some(f), Some(b)) if f.key() >= b.key())
+    }
+
+    /// Whether a version range `[from, before)` meets this window.
+    pub(crate) fn meets(&self, from: Option<Version>, before: Option<Version>) -> bool {
+        let lo = [self.from, from]
+            .into_iter()
+            .flatten()
+            .max_by_key(|v| v.key());
+        let hi = [self.before, before]
+            .into_iter()
+            .flatten()
+            .min_by_key(|v| v.key());
+        !matches!((lo, hi), (Some(l), Some(h)) if l.key() >= h.key())
+    }
+
+    /// The newest version the window allows, or `None` when it is open
+    /// upwards (or empty).
+    pub(crate) fn newest(&self) -> Option<Version> {
+        if self.is_empty() {
+            return None;
+        }
+        self.before.and_then(Version::previous_minor)
+    }
+
+    /// `[1.8, 1.10)` as people read it: `1.8–1.9`, `1.28 or later`,
+    /// `before 1.10`.
+    pub(crate) fn describe(&self) -> String {
+        match (self.from, self.newest()) {
+            (Some(f), Some(n)) if f == n => format!("{f}"),
+            (Some(f), Some(n)) => format!("{f}–{n}"),
+            (Some(f), None) => format!("{f} or later"),
+            (None, Some(_)) => format!(
+                "before {}",
+                self.before.map(|b| b.to_string()).unwrap_or_default()
+            ),
+            (None, None) => "any version".to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]

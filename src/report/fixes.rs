@@ -49,10 +49,13 @@ pub(crate) fn render(report: &FixReport) -> String {
             let _ = writeln!(out, "  note: {note}");
         }
     }
-    for n in &report.held_back {
+    for (n, why) in &report.held_back {
+        let why = why
+            .as_deref()
+            .unwrap_or("the fix is unsafe; apply it with --unsafe-fixes");
         let _ = writeln!(
             out,
-            "held back: {} {} at {}:{}: the fix is unsafe; apply it with --unsafe-fixes",
+            "held back: {} {} at {}:{}: {why}",
             n.code, n.name, n.path, n.line
         );
     }

@@ -211,7 +211,24 @@ fn describe_target(t: &Target) -> String {
     };
     let version = match &t.version {
         Some(v) => format!("Kubernetes {} per {}", v.version, v.source),
-        None => "Kubernetes version unknown".to_owned(),
+        None => {
+            let bounded: Vec<String> = t
+                .invocations
+                .iter()
+                .filter(|i| i.version.is_none() && i.window.newest().is_some())
+                .map(|i| format!("{} {}", i.component, i.window.describe()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if bounded.is_empty() {
+                "Kubernetes version unknown".to_owned()
+            } else {
+                format!(
+                    "Kubernetes version not detected, bounded by flags: {}",
+                    bounded.join(", ")
+                )
+            }
+        }
     };
     format!("{}: {who}; {version}", t.input.display())
 }

@@ -47,6 +47,7 @@ fn component(files: &FileDb, inv: &Invocation) -> Value {
     json!({
         "component": inv.component,
         "version": inv.version,
+        "version_window": inv.window,
         "start": Position::of(files, &inv.start),
         "defaults": inv.defaults,
         "files": inv.files.iter().map(|&id| files.get(id).path.clone()).collect::<Vec<_>>(),
@@ -82,6 +83,9 @@ fn finding(t: &Target, f: &Finding) -> Value {
             let mut v = super::rules::fix_json(x);
             // The safety for this finding: an unsafe plan can be safe here.
             v["safety"] = json!(f.safety);
+            if let Some(why) = &f.held_because {
+                v["held_because"] = json!(why);
+            }
             v
         }),
     })

@@ -2,7 +2,7 @@
 
 use super::{Condition, ForEach, Rule, Test, Variant, placeholders};
 use crate::finding::{Evidence, Finding, Label};
-use crate::model::{ComponentSpec, Invocation, Origin, Refusal, Setting, Version};
+use crate::model::{ComponentSpec, Invocation, Origin, Refusal, Setting, Version, Window};
 use crate::source::FileDb;
 
 /// What rules evaluate against: one invocation, its component and the
@@ -10,16 +10,37 @@ use crate::source::FileDb;
 pub(crate) struct Subject<'a> {
     pub(crate) invocation: &'a Invocation,
     pub(crate) spec: &'a ComponentSpec,
+    /// The version detected from evidence (never a guess).
     pub(crate) version: Option<Version>,
     pub(crate) files: &'a FileDb,
 }
 
-/// The version assumed when none is known: newer than any release.
-const NEWEST: Version = Version {
-    major: u32::MAX,
-    minor: u32::MAX,
-    patch: None,
-};
+impl Subject<'_> {
+    /// The versions the component's flags allow.
+    fn window(&self) -> &Window {
+        &self.invocation.window
+    }
+
+    /// The version rules are judged at: the detected one, else the newest
+    /// the flags allow, else the newest of all.
+    fn judged(&self) -> Version {
+        self.version
+            .or_else(|| self.window().newest())
+            .unwrap_or(Version::NEWEST)
+    }
+
+    /// `{version}` in messages.
+    fn version_text(&self) -> String {
+        match self.version {
+            Some(v) => v.to_string(),
+            None if self.window().newest().is_some() => self.window().describe(),
+            None => "(version unknown)".to_owned(),
+        }
+    }
+}
+
+/// What `fix` needs to apply a fix whose correctness rests on the version.
+pub(crate) const VERSION_HOLD: &str = "the fix depends on the Kubernetes version, which was not detected: set --kubernetes-version or `kubernetes-version:` in .promready.yaml to apply it";
 
 /// Runs `rule` against `subject`.
 pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
@@ -31,8 +52,15 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
     }
 }
 
-fn unknown_version_note() -> String {
-    "the Kubernetes version is unknown: the newest behaviour was assumed (set --kubernetes-version to be exact)".to_owned()
+/// The note on a finding judged without a detected version.
+fn version_note(subject: &Subject<'_>) -> String {
+    match subject.window().newest() {
+        Some(newest) => format!(
+            "the Kubernetes version was not detected; the flags bound it to {}, so {newest} was assumed (set --kubernetes-version to be exact)",
+            subject.window().describe()
+        ),
+        None => "the Kubernetes version is unknown: the newest behaviour was assumed (set --kubernetes-version to be exact)".to_owned(),
+    }
 }
 
 fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
@@ -112,10 +140,10 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         })
         .collect();
     if assumed_newest {
-        f.notes.push(unknown_version_note());
+        f.notes.push(version_note(subject));
     }
-    f.safety = rule.fix.as_ref().map(|x| safety(x, subject));
     f.fix = rule.fix.clone();
+    set_safety(&mut f, rule, subject);
     Some(f)
 }
 
@@ -139,24 +167,17 @@ fn via_label(
     })
 }
 
-/// One finding per flag occurrence that the version refuses.
-fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+/// Why the version refuses a flag occurrence, and the version text the
+/// message names.
+fn refusal_of(subject: &Subject<'_>, index: usize) -> Option<(String, String, String)> {
     let inv = subject.invocation;
-    let version = subject.version.unwrap_or(NEWEST);
-    let mut out = Vec::new();
-    for flag in &inv.flags {
-        let Some(spec) = subject.spec.by_flag(&flag.name) else {
-            continue;
-        };
-        if spec.reported_by.is_some() {
-            continue;
-        }
-        let Some(refusal) = spec.refusal(version, &flag.value) else {
-            continue;
-        };
-        let Some(loc) = flag.loc.clone() else {
-            continue;
-        };
+    let flag = &inv.flags[index];
+    let spec = subject.spec.by_flag(&flag.name)?;
+    if spec.reported_by.is_some() {
+        return None;
+    }
+    if let Some(version) = subject.version {
+        let refusal = spec.refusal(version, &flag.value)?;
         let reason = match &refusal {
             Refusal::Removed(v) => format!("removed in {v}"),
             Refusal::NotYet(v) => format!("only accepted from {v}"),
@@ -164,11 +185,79 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 format!("only `{}` is accepted since {v}", values.join("`, `"))
             }
         };
-        let removed_in = match &refusal {
+        let at = match &refusal {
             Refusal::Removed(v) | Refusal::OnlyValues(v, _) | Refusal::NotYet(v) => v.to_string(),
         };
+        return Some((reason, at, version.to_string()));
+    }
+    // Without a detected version only a contradiction is certain: no
+    // version that accepts the component's other flags accepts this one.
+    let own = spec.bound(&flag.value)?;
+    let others = Window::of(
+        inv.flags
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .filter_map(|(_, f)| subject.spec.by_flag(&f.name)?.bound(&f.value))
+            .collect(),
+    );
+    if others.meets(own.from, own.before) {
+        return None;
+    }
+    let witness = |pick: &dyn Fn(&crate::model::Bound) -> bool| {
+        others
+            .bounds
+            .iter()
+            .find(|b| pick(b))
+            .map(|b| format!("--{}", b.flag))
+            .unwrap_or_default()
+    };
+    let (reason, at) = match (own.before, own.from) {
+        (Some(before), _)
+            if others
+                .from
+                .is_some_and(|f| (f.major, f.minor) >= (before.major, before.minor)) =>
+        {
+            (
+                format!(
+                    "it is refused from {before}, and {} needs {} or later",
+                    witness(&|b| b.from == others.from),
+                    others.from.map(|v| v.to_string()).unwrap_or_default()
+                ),
+                before.to_string(),
+            )
+        }
+        (_, Some(from)) => (
+            format!(
+                "it is only accepted from {from}, and {} is refused from {}",
+                witness(&|b| b.before == others.before),
+                others.before.map(|v| v.to_string()).unwrap_or_default()
+            ),
+            from.to_string(),
+        ),
+        _ => return None,
+    };
+    Some((reason, at, others.describe()))
+}
+
+/// One finding per flag occurrence that the version refuses: with a
+/// detected version, every flag it refuses; without one, the flags that no
+/// version accepting the other flags accepts.
+fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    let inv = subject.invocation;
+    let mut out = Vec::new();
+    for (index, flag) in inv.flags.iter().enumerate() {
+        let Some((reason, removed_in, version_text)) = refusal_of(subject, index) else {
+            continue;
+        };
+        let Some(spec) = subject.spec.by_flag(&flag.name) else {
+            continue;
+        };
+        let Some(loc) = flag.loc.clone() else {
+            continue;
+        };
         let vars = |t: &str| {
-            let mut s = render(t, subject);
+            let mut s = render(&t.replace("{version}", &version_text), subject);
             for (k, v) in [
                 ("flag", flag.name.as_str()),
                 ("value", flag.value.as_str()),
@@ -208,16 +297,106 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
             origin: Origin::Flag(flag.clone()),
         }];
         if subject.version.is_none() {
-            f.notes.push(unknown_version_note());
+            f.notes.push(format!(
+                "the Kubernetes version was not detected; the other flags of {} bound it to {version_text}",
+                inv.component
+            ));
         }
-        f.safety = rule.fix.as_ref().map(|x| safety(x, subject));
         f.fix = rule.fix.as_ref().map(|x| super::FixPlan {
             remove: vec![flag.name.clone()],
             ..x.clone()
         });
+        set_safety(&mut f, rule, subject);
         out.push(f);
     }
     out
+}
+
+/// The flags that later versions refuse, for a component whose version
+/// was not detected: what promready did not report, said as a note.
+pub(crate) fn window_note(subject: &Subject<'_>) -> Option<String> {
+    let window = subject.window();
+    if subject.version.is_some() || window.is_empty() {
+        return None;
+    }
+    let before = window.before?;
+    let mut later: Vec<(Version, String)> = window
+        .bounds
+        .iter()
+        .filter_map(|b| Some(((b.before?.major, b.before?.minor), b.flag.clone())))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|((major, minor), flag)| {
+            (
+                Version {
+                    major,
+                    minor,
+                    patch: None,
+                },
+                flag,
+            )
+        })
+        .collect();
+    later.dedup_by(|a, b| a.1 == b.1);
+    let first: Vec<String> = later
+        .iter()
+        .filter(|(v, _)| *v == before)
+        .map(|(_, f)| format!("--{f}"))
+        .collect();
+    let rest: Vec<String> = later
+        .iter()
+        .filter(|(v, _)| *v != before)
+        .map(|(v, f)| format!("--{f} from {v}"))
+        .collect();
+    let rest = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(" (later also {})", rest.join(", "))
+    };
+    Some(format!(
+        "the Kubernetes version was not detected: the flags of {} fit {}; on {before} or later {} stops it{rest}; set --kubernetes-version or `kubernetes-version:` in .promready.yaml to check the flags against the version the image ships",
+        subject.invocation.component,
+        window.describe(),
+        first.join(", "),
+    ))
+}
+
+/// Whether a fix is right only for some versions: it removes a flag, sets
+/// a flag that not every version accepts, or belongs to a rule whose truth
+/// depends on the version.
+fn depends_on_version(rule: &Rule, fix: &super::FixPlan, spec: &ComponentSpec) -> bool {
+    fn versioned(c: &Condition) -> bool {
+        match c {
+            Condition::Version(_) => true,
+            Condition::Any(cs) | Condition::All(cs) => cs.iter().any(versioned),
+            Condition::Setting { .. } => false,
+        }
+    }
+    rule.for_each == Some(ForEach::UnacceptedFlag)
+        || !fix.remove.is_empty()
+        || rule.when.iter().any(versioned)
+        || fix.set.iter().any(|(name, _)| {
+            spec.setting(name).is_some_and(|s| {
+                s.flag.is_some()
+                    && (s.introduced_in.is_some()
+                        || s.removed_in.is_some()
+                        || s.only_values.is_some())
+            })
+        })
+}
+
+/// The finding's fix safety for its invocation, and why a fix is held back
+/// when the version it depends on was not detected.
+fn set_safety(f: &mut Finding, rule: &Rule, subject: &Subject<'_>) {
+    let Some(fix) = f.fix.as_ref() else {
+        return;
+    };
+    if subject.version.is_none() && depends_on_version(rule, fix, subject.spec) {
+        f.safety = Some(super::Safety::Unsafe);
+        f.held_because = Some(VERSION_HOLD.to_owned());
+        return;
+    }
+    f.safety = Some(safety(fix, subject));
 }
 
 /// The fix's safety here: unsafe plans become safe where their `safe_when`
@@ -254,9 +433,10 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
         Condition::Version(constraint) => match subject.version {
             Some(v) => v.satisfies(constraint),
             None => {
-                // Unknown version: assume the newest behaviour, and say so.
+                // No detected version: judge for the newest one the flags
+                // allow, and say so.
                 *assumed_newest = true;
-                NEWEST.satisfies(constraint)
+                subject.judged().satisfies(constraint)
             }
         },
         Condition::Any(cs) => cs.iter().any(|c| holds(c, subject, assumed_newest)),
@@ -302,9 +482,7 @@ fn render(text: &str, subject: &Subject<'_>) -> String {
     let mut out = text.to_owned();
     for name in placeholders(text) {
         let value = if name == "version" {
-            subject
-                .version
-                .map_or_else(|| "(version unknown)".to_owned(), |v| v.to_string())
+            subject.version_text()
         } else if let Some(setting) = name.strip_suffix("#origin") {
             match subject.invocation.setting(setting) {
                 Some(s) => s.origin.describe(subject.files),

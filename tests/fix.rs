@@ -274,3 +274,114 @@ fn owner_survives_when_running_as_root() {
         assert_eq!(&buf[..n], label);
     }
 }
+
+/// Legacy node images whose flags were valid for the kubelet they ship:
+/// without a detected version nothing is reported as refused and `fix`
+/// removes nothing; with the version given, the same flags are PR009
+/// findings and their removal is a safe fix.
+#[test]
+fn flags_of_a_legacy_image_are_judged_only_against_a_known_version() {
+    let legacy = [
+        ("kubeadm-1.6-dropin", "require-kubeconfig"),
+        ("kubeadm-1.8-rpm", "allow-privileged"),
+        ("kubeadm-1.10-no-version", "network-plugin"),
+        ("eks-1.10-unit", "allow-privileged"),
+        ("kops-1.23-unit", "network-plugin"),
+        ("kubelet-flags-no-version", "container-runtime"),
+    ];
+    for (case, flag) in legacy {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("cp")
+            .args([
+                "-a",
+                &format!("testdata/rootfs/{case}"),
+                dir.path().to_str().unwrap(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let root = dir.path().join(case);
+        let root = root.to_str().unwrap();
+        let scan = run(&["scan", "--format", "json", root]);
+        let codes = finding_lines(&scan.stdout);
+        assert!(
+            !codes.iter().any(|l| l.starts_with("PR009")),
+            "{case}: {codes:?}"
+        );
+        let before = tree(Path::new(root));
+        let fixed = run(&["fix", root]);
+        assert!(
+            fixed.status <= 1,
+            "{case}: {}{}",
+            fixed.stdout,
+            fixed.stderr
+        );
+        let after = tree(Path::new(root));
+        for (path, (bytes, _)) in &before {
+            let text = String::from_utf8_lossy(bytes);
+            let now = String::from_utf8_lossy(&after[path].0);
+            // Whatever else was fixed, no flag was removed.
+            for f in [
+                "require-kubeconfig",
+                "allow-privileged",
+                "network-plugin",
+                "cni-bin-dir",
+                "cni-conf-dir",
+                "container-runtime=",
+                "cadvisor-port",
+            ] {
+                assert_eq!(
+                    text.matches(f).count(),
+                    now.matches(f).count(),
+                    "{case}: fix removed --{f} from {}:\n{}",
+                    path.display(),
+                    fixed.stdout
+                );
+            }
+        }
+        // The same image, with its version given.
+        let known = run(&[
+            "scan",
+            "--format",
+            "json",
+            "--kubernetes-version",
+            "1.30",
+            root,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&known.stdout).unwrap();
+        let pr009: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "PR009")
+            .collect();
+        assert!(
+            pr009.iter().any(|f| f["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("--{flag}"))),
+            "{case}: {pr009:?}"
+        );
+        assert!(pr009.iter().all(|f| f["fix"]["safety"] == "safe"), "{case}");
+        let fixed = run(&["fix", "--kubernetes-version", "1.30", root]);
+        assert!(
+            fixed.status <= 1,
+            "{case}: {}{}",
+            fixed.stdout,
+            fixed.stderr
+        );
+        let rescan = run(&[
+            "scan",
+            "--format",
+            "json",
+            "--kubernetes-version",
+            "1.30",
+            root,
+        ]);
+        let left = finding_lines(&rescan.stdout);
+        assert!(
+            !left.iter().any(|l| l.starts_with("PR009")),
+            "{case}: {left:?}"
+        );
+    }
+}

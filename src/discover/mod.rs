@@ -7,6 +7,7 @@
 
 pub(crate) mod invocation;
 pub(crate) mod repo;
+pub(crate) mod rpmdb;
 pub(crate) mod service;
 pub(crate) mod staticpod;
 pub(crate) mod systemd;

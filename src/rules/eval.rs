@@ -354,10 +354,11 @@ pub(crate) fn window_note(subject: &Subject<'_>) -> Option<String> {
         format!(" (later also {})", rest.join(", "))
     };
     Some(format!(
-        "the Kubernetes version was not detected: the flags of {} fit {}; on {before} or later {} stops it{rest}; set --kubernetes-version or `kubernetes-version:` in .promready.yaml to check the flags against the version the image ships",
+        "the Kubernetes version was not detected: the flags of {} fit {}; on {before} or later {} {} it{rest}; set --kubernetes-version or `kubernetes-version:` in .promready.yaml to check the flags against the version the image ships",
         subject.invocation.component,
         window.describe(),
         first.join(", "),
+        if first.len() == 1 { "stops" } else { "stop" },
     ))
 }
 

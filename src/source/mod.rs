@@ -283,6 +283,39 @@ impl Image {
         }
     }
 
+    /// The bytes of an in-image binary file (a package database), resolved
+    /// inside the image but not kept as a configuration file; `None` when it
+    /// is absent, not a regular file or larger than `max` bytes (a notice
+    /// says so).
+    pub(crate) fn read_raw(&mut self, path: &str, max: u64) -> Result<Option<Vec<u8>>, InputError> {
+        let Some(r) = self.resolve(path)? else {
+            return Ok(None);
+        };
+        let Node::File { size } = r.node else {
+            return Ok(None);
+        };
+        if size > max {
+            self.notice(
+                &r.path,
+                format!(
+                    "{size} bytes is over the {max}-byte limit for package databases; not read"
+                ),
+            );
+            return Ok(None);
+        }
+        match self.tree.read(&r.path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.notice(&r.path, format!("{e}; skipped"));
+                Ok(None)
+            }
+            Err(source) => Err(InputError::Io {
+                path: self.tree.host_path(&r.path),
+                source,
+            }),
+        }
+    }
+
     /// Lists the entries of an in-image directory (names only, sorted); an
     /// absent directory lists as empty.
     pub(crate) fn list_dir(&mut self, path: &str) -> Result<Vec<String>, InputError> {

@@ -1,8 +1,9 @@
 //! Settings: the command line over `.promready.yaml` over defaults.
 //!
-//! The configuration file is `--config FILE`, or `.promready.yaml` in the
-//! first scanned directory, or in the current directory. Unknown keys are
-//! errors that point into the file.
+//! The configuration file is `--config FILE`, or the nearest
+//! `.promready.yaml` (or `.promready.yml`) from the first input that has
+//! one upwards to its repository's root, or the current directory's.
+//! Unknown keys are errors that point into the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,17 +63,41 @@ pub(crate) struct Settings {
 
 /// The name looked for in the scanned directory and the current one.
 pub(crate) const FILE_NAME: &str = ".promready.yaml";
+/// The names looked for, in order, in each directory.
+const FILE_NAMES: &[&str] = &[FILE_NAME, ".promready.yml"];
 
-/// Finds and reads the configuration file.
+/// The configuration file that applies to `input`: the nearest
+/// `.promready.yaml` (or `.yml`) in its directory or a parent, up to the
+/// root of the repository that holds it (the directory with `.git`), as
+/// ruff finds `pyproject.toml`. A pre-commit run on one staged file so
+/// gets the repository's settings.
+fn discover(input: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(input).ok()?;
+    let start = if abs.is_dir() {
+        abs.as_path()
+    } else {
+        abs.parent()?
+    };
+    for dir in start.ancestors() {
+        if let Some(found) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+            return Some(found);
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
+}
+
+/// Finds and reads the configuration file: `--config`, else the one that
+/// applies to the first input that has one, else the current directory's.
 pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Settings, Box<RuleError>> {
     let candidate = match explicit {
         Some(p) => Some(p.to_path_buf()),
         None => paths
             .iter()
-            .filter(|p| p.is_dir())
-            .map(|p| p.join(FILE_NAME))
-            .chain(std::iter::once(PathBuf::from(FILE_NAME)))
-            .find(|p| p.is_file()),
+            .find_map(|p| discover(p))
+            .or_else(|| FILE_NAMES.iter().map(PathBuf::from).find(|p| p.is_file())),
     };
     let Some(file) = candidate else {
         return Ok(Settings::default());
@@ -202,5 +227,49 @@ mod tests {
         assert!(e.contains("unknown field `ignores`"), "{e}");
         std::fs::write(&f, "fail-on: sometimes\n").unwrap();
         assert!(load(Some(&f), &[]).is_err());
+    }
+
+    #[test]
+    fn config_files_are_found_upwards_to_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let file = repo.join("nodes/etc/default/kubelet");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "KUBELET_EXTRA_ARGS=\n").unwrap();
+        std::fs::create_dir(repo.join(".git")).unwrap();
+        // Above the repository root: not used.
+        std::fs::write(dir.path().join(FILE_NAME), "kubernetes-version: \"1.20\"\n").unwrap();
+        assert!(
+            load(None, std::slice::from_ref(&file))
+                .unwrap()
+                .kubernetes_version
+                .is_none()
+        );
+        std::fs::write(
+            repo.join(".promready.yml"),
+            "kubernetes-version: \"1.22\"\n",
+        )
+        .unwrap();
+        let found = load(None, std::slice::from_ref(&file)).unwrap();
+        assert_eq!(
+            found.kubernetes_version.map(|v| v.to_string()).as_deref(),
+            Some("1.22")
+        );
+        // The nearest file wins, and `.yaml` before `.yml`.
+        std::fs::write(
+            repo.join("nodes/.promready.yaml"),
+            "kubernetes-version: \"1.23\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("nodes/.promready.yml"),
+            "kubernetes-version: \"1.24\"\n",
+        )
+        .unwrap();
+        let found = load(None, std::slice::from_ref(&file)).unwrap();
+        assert_eq!(
+            found.kubernetes_version.map(|v| v.to_string()).as_deref(),
+            Some("1.23")
+        );
     }
 }

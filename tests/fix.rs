@@ -339,49 +339,55 @@ fn flags_of_a_legacy_image_are_judged_only_against_a_known_version() {
                 );
             }
         }
-        // The same image, with its version given.
-        let known = run(&[
-            "scan",
-            "--format",
-            "json",
-            "--kubernetes-version",
-            "1.30",
-            root,
-        ]);
-        let v: serde_json::Value = serde_json::from_str(&known.stdout).unwrap();
-        let pr009: Vec<&serde_json::Value> = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["code"] == "PR009")
-            .collect();
-        assert!(
-            pr009.iter().any(|f| f["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("--{flag}"))),
-            "{case}: {pr009:?}"
-        );
-        assert!(pr009.iter().all(|f| f["fix"]["safety"] == "safe"), "{case}");
-        let fixed = run(&["fix", "--kubernetes-version", "1.30", root]);
-        assert!(
-            fixed.status <= 1,
-            "{case}: {}{}",
-            fixed.stdout,
-            fixed.stderr
-        );
-        let rescan = run(&[
-            "scan",
-            "--format",
-            "json",
-            "--kubernetes-version",
-            "1.30",
-            root,
-        ]);
-        let left = finding_lines(&rescan.stdout);
-        assert!(
-            !left.iter().any(|l| l.starts_with("PR009")),
-            "{case}: {left:?}"
-        );
+        removed_when_the_version_is_known(case, flag, root);
     }
+}
+
+/// With `--kubernetes-version 1.30`, `flag` is a PR009 finding whose
+/// removal is safe, and `fix` removes it.
+fn removed_when_the_version_is_known(case: &str, flag: &str, root: &str) {
+    // The same image, with its version given.
+    let known = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--kubernetes-version",
+        "1.30",
+        root,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&known.stdout).unwrap();
+    let pr009: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "PR009")
+        .collect();
+    assert!(
+        pr009.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--{flag}"))),
+        "{case}: {pr009:?}"
+    );
+    assert!(pr009.iter().all(|f| f["fix"]["safety"] == "safe"), "{case}");
+    let fixed = run(&["fix", "--kubernetes-version", "1.30", root]);
+    assert!(
+        fixed.status <= 1,
+        "{case}: {}{}",
+        fixed.stdout,
+        fixed.stderr
+    );
+    let rescan = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--kubernetes-version",
+        "1.30",
+        root,
+    ]);
+    let left = finding_lines(&rescan.stdout);
+    assert!(
+        !left.iter().any(|l| l.starts_with("PR009")),
+        "{case}: {left:?}"
+    );
 }

@@ -89,4 +89,47 @@ git diff --quiet -- values.yaml README.md || fail "the fix hook changed files it
 expect_status 0 "$WORK/pass.log" "$PRE_COMMIT" run --all-files
 expect_in "$WORK/pass.log" "promready fix" "promready" "Passed"
 
-ok "try-repo fails on findings; promready-fix fixes (files modified); both hooks then pass"
+# 4. A 1.22 repository where only the kubelet environment file is staged: the
+#    hook sees that one file, not the ClusterConfiguration with
+#    kubernetesVersion. Flags valid on 1.22 (--network-plugin, --cni-bin-dir)
+#    are not reported as removed, and the fix hook removes nothing.
+legacy="$WORK/legacy"
+mkdir -p "$legacy/node/etc/default"
+cp "$config" "$legacy/.pre-commit-config.yaml"
+cat >"$legacy/cluster.yaml" <<'YAML'
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.22.17
+controllerManager:
+  extraArgs:
+    bind-address: 0.0.0.0
+scheduler:
+  extraArgs:
+    bind-address: 0.0.0.0
+etcd:
+  local:
+    extraArgs:
+      listen-metrics-urls: http://0.0.0.0:2381
+YAML
+printf 'KUBELET_EXTRA_ARGS=--network-plugin=cni --cni-bin-dir=/opt/cni/bin\n' >"$legacy/node/etc/default/kubelet"
+git -C "$legacy" init -q -b main
+git -C "$legacy" add -A
+git -C "$legacy" -c user.name=ci -c user.email=ci@promready.invalid \
+  -c commit.gpgsign=false commit -q -m legacy
+cd "$legacy"
+printf 'KUBELET_EXTRA_ARGS=--network-plugin=cni --cni-bin-dir=/opt/cni/bin --read-only-port=0\n' >node/etc/default/kubelet
+git add node/etc/default/kubelet
+expect_status 0 "$WORK/legacy-fix.log" "$PRE_COMMIT" run promready-fix
+expect_status 0 "$WORK/legacy-scan.log" "$PRE_COMMIT" run promready
+if grep -q "PR009" "$WORK/legacy-fix.log" "$WORK/legacy-scan.log"; then
+  fail "flags valid on 1.22 were reported as removed: $(cat "$WORK/legacy-fix.log" "$WORK/legacy-scan.log")"
+fi
+grep -q -- "--network-plugin=cni --cni-bin-dir=/opt/cni/bin" node/etc/default/kubelet ||
+  fail "the fix hook removed flags valid on 1.22: $(cat node/etc/default/kubelet)"
+# The repository's .promready.yaml is found from the staged file upwards: with
+# a version that refuses the flags, the same file fails.
+printf 'kubernetes-version: "1.24"\n' >.promready.yaml
+expect_status 1 "$WORK/legacy-1.24.log" "$PRE_COMMIT" run promready
+expect_in "$WORK/legacy-1.24.log" "PR009" "--network-plugin"
+
+ok "try-repo fails on findings; promready-fix fixes (files modified); both hooks then pass; a staged env file of a 1.22 repository keeps its flags"

@@ -3,16 +3,16 @@
 //!
 //! Two formats, told apart by content:
 //!
-//! - **SQLite** `rpmdb.sqlite` (EL9 and later, Fedora, Amazon Linux 2023;
+//! - **`SQLite`** `rpmdb.sqlite` (EL9 and later, Fedora, Amazon Linux 2023;
 //!   `/var/lib/rpm/` or `/usr/lib/sysimage/rpm/`): the rows of the table
 //!   `Packages(hnum INTEGER PRIMARY KEY, blob BLOB)`. The reader follows the
 //!   database file format, <https://www.sqlite.org/fileformat2.html>: the
 //!   100-byte file header, table b-tree interior (0x05) and leaf (0x0D) pages,
 //!   cell payloads spilling onto overflow page chains, and record headers of
-//!   serial types. It finds the table's root page in `sqlite_master` on page
-//!   1. A `-wal` file next to the database is not read: rpm checkpoints it
-//!   when it closes the database.
-//! - **Berkeley DB hash** `Packages` (EL7, CentOS 7, Amazon Linux 2): every
+//!   serial types. It finds the table's root page in `sqlite_master` on
+//!   page 1. A `-wal` file next to the database is not read: rpm checkpoints
+//!   it when it closes the database.
+//! - **Berkeley DB hash** `Packages` (EL7, Amazon Linux 2): every
 //!   hash page (types 13 and the pre-4.6 type 2) of the file, key/data pairs
 //!   either on the page (`H_KEYDATA`) or on a chain of overflow pages (type 7)
 //!   named by an `H_OFFPAGE` item with the total length. Layouts are those of
@@ -21,8 +21,9 @@
 //!
 //! Each value is an rpm header blob without its 8-byte magic: the big-endian
 //! index entry count and data length, the index entries (tag, type, offset,
-//! count) and the data store, as rpm's `docs/manual/format.md` describes the
-//! header structure. Of its tags, NAME, VERSION and RELEASE are read.
+//! count) and the data store, as rpm's header format document
+//! (`docs/manual/format_header.md`, linked from `docs/manual/format.md`)
+//! describes them. Of its tags, NAME, VERSION and RELEASE are read.
 //!
 //! Every number read from the file is checked before use: page numbers lie
 //! within the file, a page is read at most once (which ends cycles), b-trees
@@ -36,7 +37,6 @@ use thiserror::Error;
 
 /// An installed package: name and version-release as rpm records them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))] // used by version detection
 pub(crate) struct Package {
     pub(crate) name: String,
     pub(crate) version: String,
@@ -61,7 +61,6 @@ fn bad(message: impl Into<String>) -> RpmDbError {
 /// Reads every package header in an rpm database file (either format,
 /// detected by content, not name). Fails on the first unreadable structure
 /// or header rather than returning part of the database.
-#[cfg_attr(not(test), allow(dead_code))] // used by version detection
 pub(crate) fn packages(bytes: &[u8]) -> Result<Vec<Package>> {
     let mut out = Vec::new();
     headers(bytes, &mut |instance, blob| {
@@ -73,7 +72,6 @@ pub(crate) fn packages(bytes: &[u8]) -> Result<Vec<Package>> {
 
 /// The first installed package whose name is in `names`, trying the names
 /// in their order.
-#[cfg_attr(not(test), allow(dead_code))] // used by version detection
 pub(crate) fn version_of<'a>(pkgs: &'a [Package], names: &[&str]) -> Option<&'a Package> {
     names
         .iter()
@@ -202,7 +200,7 @@ mod header {
     }
 }
 
-/// A read-only reader of the SQLite database file format, enough to list
+/// A read-only reader of the `SQLite` database file format, enough to list
 /// the rows of one rowid table.
 mod sqlite {
     use super::{Budget, Result, bad, be16, be32, header};
@@ -607,7 +605,8 @@ mod bdb {
                 bytes[25]
             )));
         }
-        // DBMETA_CHKSUM moves every page's items; rpm never sets it.
+        // DBMETA_CHKSUM moves every page's items; rpm's own read-only
+        // reader does not handle it either.
         if bytes[26] & 1 != 0 {
             return Err(bad("Berkeley DB: checksummed pages are not supported"));
         }

@@ -17,7 +17,7 @@ use crate::model::{Version, VersionInfo};
 use crate::source::{Image, InputError, Loaded};
 
 const DPKG_STATUS: &str = "/var/lib/dpkg/status";
-/// rpm's databases: SQLite (EL9, Fedora, Amazon Linux 2023; the second
+/// rpm's databases: `SQLite` (EL9, Fedora, Amazon Linux 2023; the second
 /// path is Fedora's and SUSE's `/usr/lib/sysimage`), Berkeley DB (EL7,
 /// Amazon Linux 2).
 const RPM_DATABASES: &[&str] = &[

@@ -438,3 +438,38 @@ fn completions_and_man_page() {
     );
     assert!(man.stdout.contains("promready"));
 }
+
+#[test]
+fn config_dir_on_1_29_needs_its_variable_and_a_bare_name_sets_nothing() {
+    let notices = |case: &str| -> Vec<String> {
+        let out = run(&[
+            "scan",
+            "--format",
+            "json",
+            &format!("testdata/rootfs/{case}"),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["targets"][0]["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let missing = notices("config-dir-1.29-env-missing");
+    assert!(
+        missing.iter().any(|n| n.contains(
+            "kubelet 1.29.3 refuses this flag unless KUBELET_CONFIG_DROPIN_DIR_ALPHA is set"
+        )),
+        "{missing:?}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|n| n.contains("has no `=`: systemd ignores the assignment")),
+        "{missing:?}"
+    );
+    assert_eq!(notices("config-dir-1.29-env-set"), Vec::<String>::new());
+    // 1.30 and later need no variable.
+    assert_eq!(notices("config-dir-dropins"), Vec::<String>::new());
+}

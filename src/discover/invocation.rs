@@ -119,6 +119,68 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
     }
 }
 
+/// Flags that some versions refuse unless a variable is set in the
+/// component's environment (`--config-dir` on kubelet 1.28–1.29 needs
+/// `KUBELET_CONFIG_DROPIN_DIR_ALPHA`): a problem when the version is
+/// detected and refuses it, a note when it was not detected and the flags
+/// allow such a version.
+pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&str]) {
+    for f in &inv.flags {
+        let Some((name, versions)) = spec.by_flag(&f.name).and_then(|s| s.needs_env.as_ref())
+        else {
+            continue;
+        };
+        if env.contains(&name.as_str()) {
+            continue;
+        }
+        let message = match inv.version.as_ref().map(|v| v.version) {
+            Some(v) if v.satisfies(versions) => format!(
+                "--{}: {} {v} refuses this flag unless {name} is set in its environment, and no Environment= or EnvironmentFile= sets it: {} will not start",
+                f.name, spec.name, spec.name
+            ),
+            Some(_) => continue,
+            None => {
+                let (from, before) = (inv.window.from, inv.window.before);
+                // Whether some version the flags allow needs the variable.
+                let possible = [from, before.and_then(crate::model::Version::previous_minor)]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.satisfies(versions))
+                    || (from.is_none() && before.is_none());
+                if !possible {
+                    continue;
+                }
+                format!(
+                    "--{}: the Kubernetes version was not detected; {} refuses this flag in versions {} unless {name} is set in its environment, and nothing sets it",
+                    f.name,
+                    spec.name,
+                    describe_constraint(versions, inv.window.from)
+                )
+            }
+        };
+        inv.problems.push(Problem {
+            loc: f.loc.clone(),
+            message,
+        });
+    }
+}
+
+/// `<1.30` as a range, starting where the flags put it: `1.28–1.29`.
+fn describe_constraint(
+    c: &crate::model::Constraint,
+    from: Option<crate::model::Version>,
+) -> String {
+    match (c.op, from) {
+        (crate::model::version::Op::Lt, Some(f)) => match c.version.previous_minor() {
+            Some(last) if last == f => format!("{f}"),
+            Some(last) => format!("{f}–{last}"),
+            None => format!("before {}", c.version),
+        },
+        (crate::model::version::Op::Lt, None) => format!("before {}", c.version),
+        _ => format!("{:?} {}", c.op, c.version),
+    }
+}
+
 /// Command lines the component refuses: positional arguments, a flag
 /// without its value, a long name after a single dash.
 fn command_line_problems(spec: &ComponentSpec, args: &Parsed) -> Vec<Problem> {

@@ -53,7 +53,7 @@ pub(crate) fn discover(
             load_configs(image, spec, kind, &args, &cwd, &mut found)?;
             (files, configs, defaults) = (found.files, found.configs, found.defaults);
         }
-        out.push(invocation::build(Parts {
+        let mut inv = invocation::build(Parts {
             spec,
             db: &image.files,
             start,
@@ -63,7 +63,10 @@ pub(crate) fn discover(
             defaults,
             version: version.cloned(),
             source: Source::CommandLine,
-        }));
+        });
+        let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
+        invocation::env_problems(&mut inv, spec, &env);
+        out.push(inv);
     }
     Ok(out)
 }

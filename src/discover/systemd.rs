@@ -44,6 +44,8 @@ pub(crate) struct Service {
     pub(crate) args: Vec<Word>,
     /// `WorkingDirectory=`, against which relative paths resolve.
     pub(crate) working_directory: String,
+    /// The names of the variables set in the process's environment.
+    pub(crate) env: Vec<String>,
 }
 
 /// The `[Service]` settings of a unit and its drop-ins, merged in order.
@@ -80,6 +82,12 @@ pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
                     }
                     for w in split.words {
                         let w = specifiers(&w, &mut m.problems);
+                        if envfile::is_env_name(w.as_str()) {
+                            m.problems.push(Problem {
+                                loc: w.loc().or_else(|| e.value.loc()),
+                                message: format!("Environment={} has no `=`: systemd ignores the assignment, so {} is not set", w.as_str(), w.as_str()),
+                            });
+                        }
                         if let Some(eq) = w.as_str().find('=') {
                             let name = &w.as_str()[..eq];
                             if envfile::is_env_name(name) {
@@ -265,7 +273,10 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     let Some((exec, args)) = line else {
         return Ok(None);
     };
+    let mut env: Vec<String> = merged.env.keys().cloned().collect();
+    env.sort();
     Ok(Some(Service {
+        env,
         files,
         exec,
         args,

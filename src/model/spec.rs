@@ -46,6 +46,13 @@ struct SerializableOnlyValues {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SerializableNeedsEnv {
+    name: String,
+    versions: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SerializableSetting {
     name: String,
     flag: Option<String>,
@@ -58,6 +65,7 @@ struct SerializableSetting {
     deprecated_in: Option<String>,
     removed_in: Option<String>,
     only_values: Option<SerializableOnlyValues>,
+    needs_env: Option<SerializableNeedsEnv>,
     reported_by: Option<String>,
     #[serde(rename = "doc")]
     _doc: Option<String>,
@@ -110,6 +118,9 @@ pub(crate) struct SettingSpec {
     pub(crate) removed_in: Option<Version>,
     /// From this version only these values are accepted.
     pub(crate) only_values: Option<(Version, Vec<String>)>,
+    /// In these versions the flag is refused unless this variable is set
+    /// in the component's environment (any value).
+    pub(crate) needs_env: Option<(String, Constraint)>,
     /// Another rule reports this flag's removal.
     pub(crate) reported_by: Option<String>,
 }
@@ -234,6 +245,13 @@ fn version(text: &str, v: Option<String>) -> Result<Option<Version>, DataError> 
     .transpose()
 }
 
+fn constraint(text: &str, c: &str) -> Result<Constraint, DataError> {
+    Constraint::parse(c).ok_or_else(|| DataError {
+        message: format!("`{c}` is not a version constraint like `>=1.14`"),
+        span: text.find(c).map_or(0..0, |i| i..i + c.len()),
+    })
+}
+
 fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
     let raw: SerializableComponent = from_data(text, json)?;
     let mut settings = Vec::new();
@@ -252,10 +270,7 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
                 value: k.value.text(),
                 versions: match k.versions {
                     None => None,
-                    Some(c) => Some(Constraint::parse(&c).ok_or_else(|| DataError {
-                        message: format!("`{c}` is not a version constraint like `>=1.14`"),
-                        span: text.find(&c).map_or(0..0, |i| i..i + c.len()),
-                    })?),
+                    Some(c) => Some(constraint(text, &c)?),
                 },
             }),
         };
@@ -270,7 +285,12 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
                 o.values.iter().map(ScalarText::text).collect(),
             )),
         };
+        let needs_env = match s.needs_env {
+            None => None,
+            Some(n) => Some((n.name, constraint(text, &n.versions)?)),
+        };
         settings.push(SettingSpec {
+            needs_env,
             flag: s.flag,
             config: s.config,
             ty: s.ty,
@@ -340,6 +360,7 @@ mod tests {
             introduced_in: None,
             removed_in: Some(v("1.24")),
             only_values: Some((v("1.22"), vec!["0".into()])),
+            needs_env: None,
             reported_by: None,
         };
         assert_eq!(port.refusal(v("1.21.9"), "10252"), None);

@@ -113,7 +113,7 @@ fn undetected_version_is_bounded_by_the_flags_and_says_so() {
         pr002["notes"][0]
             .as_str()
             .unwrap()
-            .contains("bound it to before 1.12, so 1.11 was assumed")
+            .contains("bound it to 1.8–1.11, so 1.11 was assumed")
     );
     // Removing a flag is right only for some versions: held back.
     assert_eq!(pr002["fix"]["safety"], "unsafe");

@@ -226,7 +226,7 @@ fn default(s: &SettingSpec, defaults: &Defaults, version: crate::model::Version)
             let generated = s
                 .kubeadm
                 .as_ref()
-                .filter(|k| k.versions.as_ref().is_none_or(|c| version.satisfies(c)));
+                .filter(|k| k.versions.iter().all(|c| version.satisfies(c)));
             match generated {
                 Some(k) => (Some(k.value.clone()), DefaultMode::Kubeadm),
                 None => (s.default_flags.clone(), DefaultMode::Flags),

@@ -98,7 +98,8 @@ struct SerializableComponent {
 #[derive(Debug, Clone)]
 pub(crate) struct KubeadmDefault {
     pub(crate) value: String,
-    pub(crate) versions: Option<Constraint>,
+    /// The kubeadm versions that write it (all must hold); empty: every one.
+    pub(crate) versions: Vec<Constraint>,
 }
 
 /// A setting of a component.
@@ -269,8 +270,12 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
             Some(k) => Some(KubeadmDefault {
                 value: k.value.text(),
                 versions: match k.versions {
-                    None => None,
-                    Some(c) => Some(constraint(text, &c)?),
+                    None => Vec::new(),
+                    // `>=1.19, <1.23`: a range.
+                    Some(c) => c
+                        .split(',')
+                        .map(|one| constraint(text, one.trim()))
+                        .collect::<Result<_, _>>()?,
                 },
             }),
         };

@@ -473,3 +473,34 @@ fn config_dir_on_1_29_needs_its_variable_and_a_bare_name_sets_nothing() {
     // 1.30 and later need no variable.
     assert_eq!(notices("config-dir-dropins"), Vec::<String>::new());
 }
+
+#[test]
+fn flags_that_fit_no_single_version_report_the_odd_one_out_and_hold_its_fix() {
+    let out = run(&[
+        "scan",
+        "--format",
+        "json",
+        "testdata/rootfs/kubelet-contradicting-flags",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let pr009: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "PR009")
+        .collect();
+    // The 1.10-era flags agree with each other; --config-dir is the odd one out.
+    assert_eq!(pr009.len(), 1, "{pr009:?}");
+    let message = pr009[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("--config-dir") && message.contains("only accepted from 1.28"),
+        "{message}"
+    );
+    assert_eq!(pr009[0]["fix"]["safety"], "unsafe");
+    assert!(
+        pr009[0]["fix"]["held_because"]
+            .as_str()
+            .unwrap()
+            .contains("--kubernetes-version")
+    );
+}

@@ -215,8 +215,16 @@ fn describe_target(t: &Target) -> String {
             let bounded: Vec<String> = t
                 .invocations
                 .iter()
-                .filter(|i| i.version.is_none() && i.window.newest().is_some())
-                .map(|i| format!("{} {}", i.component, i.window.describe()))
+                .filter(|i| {
+                    i.version.is_none() && (i.window.newest().is_some() || i.window.is_empty())
+                })
+                .map(|i| {
+                    if i.window.is_empty() {
+                        format!("the flags of {} fit no single version", i.component)
+                    } else {
+                        format!("{} {}", i.component, i.window.describe())
+                    }
+                })
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();

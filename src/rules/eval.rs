@@ -191,16 +191,9 @@ fn refusal_of(subject: &Subject<'_>, index: usize) -> Option<(String, String, St
         return Some((reason, at, version.to_string()));
     }
     // Without a detected version only a contradiction is certain: no
-    // version that accepts the component's other flags accepts this one.
+    // version that accepts most of the component's flags accepts this one.
     let own = spec.bound(&flag.value)?;
-    let others = Window::of(
-        inv.flags
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != index)
-            .filter_map(|(_, f)| subject.spec.by_flag(&f.name)?.bound(&f.value))
-            .collect(),
-    );
+    let others = majority_window(subject);
     if others.meets(own.from, own.before) {
         return None;
     }
@@ -220,7 +213,7 @@ fn refusal_of(subject: &Subject<'_>, index: usize) -> Option<(String, String, St
         {
             (
                 format!(
-                    "it is refused from {before}, and {} needs {} or later",
+                    "refused from {before}, while {} needs {} or later",
                     witness(&|b| b.from == others.from),
                     others.from.map(|v| v.to_string()).unwrap_or_default()
                 ),
@@ -229,7 +222,7 @@ fn refusal_of(subject: &Subject<'_>, index: usize) -> Option<(String, String, St
         }
         (_, Some(from)) => (
             format!(
-                "it is only accepted from {from}, and {} is refused from {}",
+                "only accepted from {from}, while {} is refused from {}",
                 witness(&|b| b.before == others.before),
                 others.before.map(|v| v.to_string()).unwrap_or_default()
             ),
@@ -238,6 +231,36 @@ fn refusal_of(subject: &Subject<'_>, index: usize) -> Option<(String, String, St
         _ => return None,
     };
     Some((reason, at, others.describe()))
+}
+
+/// The window of the flags that most versions agree on: the versions that
+/// accept the largest number of the component's bounding flags (the
+/// newest such versions on a tie). When every flag fits one window, that
+/// window; when they contradict each other, the window of the majority, so
+/// that the odd flag out is the one reported.
+fn majority_window(subject: &Subject<'_>) -> Window {
+    let bounds: Vec<crate::model::Bound> = subject
+        .invocation
+        .flags
+        .iter()
+        .filter_map(|f| subject.spec.by_flag(&f.name)?.bound(&f.value))
+        .collect();
+    let key = |v: Version| (v.major, v.minor);
+    let accepts = |b: &crate::model::Bound, v: Version| {
+        b.from.is_none_or(|f| key(f) <= key(v)) && b.before.is_none_or(|h| key(v) < key(h))
+    };
+    let candidates = bounds
+        .iter()
+        .flat_map(|b| [b.from, b.before.and_then(Version::previous_minor)])
+        .flatten()
+        .chain(std::iter::once(Version::NEWEST));
+    let best = candidates
+        .map(|v| (bounds.iter().filter(|b| accepts(b, v)).count(), key(v), v))
+        .max_by_key(|(n, k, _)| (*n, *k));
+    match best {
+        Some((_, _, v)) => Window::of(bounds.into_iter().filter(|b| accepts(b, v)).collect()),
+        None => Window::default(),
+    }
 }
 
 /// One finding per flag occurrence that the version refuses: with a

@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod support;
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,10 +95,14 @@ fn compress(plain: &Path, how: &str) -> PathBuf {
 fn decompress(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).unwrap();
     if bytes.starts_with(&[0x1f, 0x8b]) {
+        // Every member, up to the zero padding if any.
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .unwrap();
+        let mut rest = &bytes[..];
+        while rest.iter().any(|&b| b != 0) {
+            let mut d = flate2::bufread::GzDecoder::new(rest);
+            d.read_to_end(&mut out).unwrap();
+            rest = d.into_inner();
+        }
         out
     } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         zstd::decode_all(&bytes[..]).unwrap()
@@ -353,49 +359,222 @@ fn truncated_and_corrupt_archives_are_clear_errors_and_untouched() {
     }
 }
 
-#[test]
-fn a_wrong_zstd_checksum_stops_the_fix_and_its_findings_remain() {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("image.tar");
+/// The demo image as a plain tar, and that tar gzipped and zstd-compressed
+/// (with a content checksum).
+fn demo_archives(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let plain = dir.join("demo.tar");
     tar(Path::new("testdata/demo"), &plain, "gnu");
+    let plain = std::fs::read(&plain).unwrap();
+    (plain.clone(), gzip(&plain), zstd_checked(&plain))
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn zstd_checked(data: &[u8]) -> Vec<u8> {
     let mut e = zstd::Encoder::new(Vec::new(), 3).unwrap();
     e.include_checksum(true).unwrap();
-    e.write_all(&std::fs::read(&plain).unwrap()).unwrap();
-    let mut bytes = e.finish().unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x40; // the frame's checksum
-    let path = dir.path().join("image.tar.zst");
-    std::fs::write(&path, &bytes).unwrap();
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
 
-    let out = run(&["fix", path.to_str().unwrap()]);
-    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(&format!(
-            "not written: zstd: the content does not match the frame's checksum; {} is unchanged",
-            path.display()
-        )),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("promready: fixed 0 findings in 0 files; 4 findings remain"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        bytes,
-        "the archive was modified"
-    );
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        !names.iter().any(|n| n.contains(".promready-")),
-        "{names:?}"
-    );
+/// `bytes` with `f` applied.
+fn with(bytes: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    f(&mut b);
+    b
+}
+
+/// The commands that read an archive: every one must verify it to the end.
+const READING: [&[&str]; 4] = [
+    &["scan"],
+    &["scan", "--format", "json"],
+    &["fix", "--diff"],
+    &["fix"],
+];
+
+#[test]
+fn compressed_archives_are_verified_to_the_end_of_the_stream_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, gz, zst) = demo_archives(dir.path());
+    let n = gz.len();
+    // The gzip trailer is the CRC32 (4 bytes) then the length mod 2^32.
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("crc.tar.gz", with(&gz, |b| b[n - 8] ^= 0x01), "CRC32"),
+        ("isize.tar.gz", with(&gz, |b| b[n - 1] ^= 0x01), "length"),
+        ("no-trailer.tar.gz", gz[..n - 8].to_vec(), "trailer"),
+        ("half-trailer.tar.gz", gz[..n - 3].to_vec(), "trailer"),
+        (
+            "garbage.tar.gz",
+            with(&gz, |b| b.extend_from_slice(b"garbage")),
+            "trailing data",
+        ),
+        (
+            "zeros-then-garbage.tar.gz",
+            with(&gz, |b| b.extend_from_slice(b"\0\0\0\0\0\0\0\0\0\0x")),
+            "trailing data",
+        ),
+        (
+            "second-member-crc.tar.gz",
+            [gz.clone(), with(&gz, |b| b[n - 8] ^= 0x01)].concat(),
+            "CRC32",
+        ),
+        (
+            "checksum.tar.zst",
+            with(&zst, |b| *b.last_mut().unwrap() ^= 0x40),
+            "checksum",
+        ),
+        (
+            "no-checksum.tar.zst",
+            zst[..zst.len() - 4].to_vec(),
+            "ends inside a frame",
+        ),
+        (
+            "garbage.tar.zst",
+            with(&zst, |b| b.extend_from_slice(b"garbage")),
+            "trailing data",
+        ),
+        (
+            // As `zstd -t`: zstd accepts nothing after its frames.
+            "zero-padded.tar.zst",
+            with(&zst, |b| b.extend_from_slice(&[0; 512])),
+            "trailing data",
+        ),
+    ];
+    for (name, bytes, problem) in &cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        for cmd in READING {
+            let what = format!("{} {name}", cmd.join(" "));
+            let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+            args.push(path.as_os_str());
+            let out = support::run_bin(&args, &[]);
+            out.sane(&what, &[2]);
+            assert!(
+                out.stderr
+                    .contains(&format!("cannot read {}: ", path.display())),
+                "{what}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains(problem), "{what}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("nothing was changed"),
+                "{what}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{what}: findings from a damaged stream:\n{}",
+                out.stdout
+            );
+            assert_eq!(
+                &std::fs::read(&path).unwrap(),
+                bytes,
+                "{what}: the archive was modified"
+            );
+            let left = support::temp_files(dir.path());
+            assert!(left.is_empty(), "{what}: temp files left: {left:?}");
+        }
+    }
+}
+
+/// The bytes after the first gzip member of `bytes`.
+fn after_first_member(bytes: &[u8]) -> Vec<u8> {
+    let mut d = flate2::bufread::GzDecoder::new(bytes);
+    std::io::copy(&mut d, &mut std::io::sink()).unwrap();
+    d.into_inner().to_vec()
+}
+
+#[test]
+fn zero_padding_after_the_gzip_stream_is_accepted_and_kept_by_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, gz, _) = demo_archives(dir.path());
+    let clean = dir.path().join("clean.tar.gz");
+    std::fs::write(&clean, &gz).unwrap();
+    let want_scan =
+        finding_lines(&run(&["scan", "--format", "json", clean.to_str().unwrap()]).stdout);
+    assert_eq!(want_scan.len(), 4, "{want_scan:?}");
+    let want_diff = run(&["fix", "--diff", clean.to_str().unwrap()]);
+    assert!(!want_diff.stdout.is_empty());
+    assert_eq!(run(&["fix", clean.to_str().unwrap()]).status, 0);
+    let want_fixed = decompress(&clean);
+
+    for pad in [1, 512, 10_000] {
+        let padded = with(&gz, |b| b.resize(b.len() + pad, 0));
+        let path = dir.path().join(format!("padded-{pad}.tar.gz"));
+        std::fs::write(&path, &padded).unwrap();
+        let p = path.to_str().unwrap();
+        let scan = run(&["scan", "--format", "json", p]);
+        assert_eq!(scan.status, 1, "{pad}: {}", scan.stderr);
+        assert_eq!(finding_lines(&scan.stdout), want_scan, "{pad}");
+        let diff = run(&["fix", "--diff", p]);
+        assert_eq!(diff.status, want_diff.status, "{pad}: {}", diff.stderr);
+        assert_eq!(diff.stdout, want_diff.stdout, "{pad}");
+        assert_eq!(std::fs::read(&path).unwrap(), padded, "{pad}: --diff wrote");
+
+        let fixed = run(&["fix", p]);
+        assert_eq!(fixed.status, 0, "{pad}: {}{}", fixed.stdout, fixed.stderr);
+        assert!(fixed.stderr.is_empty(), "{pad}: {}", fixed.stderr);
+        let after = std::fs::read(&path).unwrap();
+        assert_eq!(
+            after_first_member(&after),
+            vec![0; pad],
+            "{pad}: the padding"
+        );
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&after[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, want_fixed, "{pad}");
+        // And the fixed archive reads again, padding and all.
+        let again = run(&["fix", p]);
+        assert!(
+            again.stdout.contains("fixed 0 findings"),
+            "{pad}: {}{}",
+            again.stdout,
+            again.stderr
+        );
+        assert!(support::temp_files(dir.path()).is_empty());
+    }
+}
+
+#[test]
+fn a_gzip_archive_of_several_members_scans_and_fixes_like_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, gz, _) = demo_archives(dir.path());
+    let single = dir.path().join("single.tar.gz");
+    std::fs::write(&single, &gz).unwrap();
+    let want = finding_lines(&run(&["scan", "--format", "json", single.to_str().unwrap()]).stdout);
+    assert_eq!(run(&["fix", single.to_str().unwrap()]).status, 0);
+    let want_fixed = decompress(&single);
+    // Members split inside a header, inside data, and an empty member, as
+    // `cat a.gz b.gz` and parallel compressors make them.
+    let cut = [700, 5000];
+    let members = [
+        gzip(&plain[..cut[0]]),
+        gzip(&plain[cut[0]..cut[1]]),
+        gzip(b""),
+        gzip(&plain[cut[1]..]),
+    ]
+    .concat();
+    for pad in [0, 100] {
+        let path = dir.path().join(format!("members-{pad}.tar.gz"));
+        std::fs::write(&path, with(&members, |b| b.resize(b.len() + pad, 0))).unwrap();
+        let p = path.to_str().unwrap();
+        let scan = run(&["scan", "--format", "json", p]);
+        assert_eq!(scan.status, 1, "{}", scan.stderr);
+        assert_eq!(finding_lines(&scan.stdout), want);
+        let fixed = run(&["fix", p]);
+        assert_eq!(fixed.status, 0, "{}{}", fixed.stdout, fixed.stderr);
+        assert_eq!(decompress(&path), want_fixed);
+        assert_eq!(
+            after_first_member(&std::fs::read(&path).unwrap()),
+            vec![0; pad]
+        );
+    }
 }
 
 #[test]

@@ -61,6 +61,34 @@ for root in testdata/rootfs/*/ testdata/fix/*/ testdata/demo/; do
   add image "$tmp"
 done
 
+# `named_file` also takes rootfs tarballs (promready recognises them by their
+# first bytes): each fixture image as .tar, .tar.gz and .tar.zst. Built
+# reproducibly (sorted names, fixed owners and times, gzip without a name or
+# mtime), so that running this again adds nothing; one 512-byte block per
+# record keeps the seeds small.
+archives=$(mktemp -d)
+trap 'rm -f "$tmp"; rm -rf "$archives"' EXIT
+for root in testdata/demo/ testdata/fix/*/; do
+  [ -d "$root/etc" ] || continue
+  case $root in *.after/|*.after-unsafe/) continue ;; esac
+  name=$(basename "$root")
+  plain="$archives/$name.tar"
+  tar --format=gnu --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --blocking-factor=1 -C "$root" -cf "$plain" .
+  add named_file "$plain"
+  if command -v gzip >/dev/null; then
+    gzip -n -9 -c "$plain" > "$plain.gz"
+    add named_file "$plain.gz"
+  fi
+  if command -v zstd >/dev/null; then
+    # With the content checksum (the zstd command's default).
+    zstd -q -19 --check -c "$plain" > "$plain.zst"
+    add named_file "$plain.zst"
+  fi
+done
+command -v gzip >/dev/null || echo "seed: gzip is missing, no .tar.gz seeds" >&2
+command -v zstd >/dev/null || echo "seed: zstd is missing, no .tar.zst seeds" >&2
+
 for d in "$corpus"/*/; do
   printf '%-16s %s inputs\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"
 done

@@ -83,10 +83,7 @@ pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::In
     Ok(match compression {
         Compression::None => walk::Input::File(walk::BufferedFile::new(File::open(path)?, len)),
         Compression::Gzip => walk::Input::Stream(ReadAhead::spawn(
-            decode::Checked(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                1 << 17,
-                counted,
-            ))),
+            decode::Members::new(BufReader::with_capacity(1 << 17, counted)),
             false,
         )),
         Compression::Zstd => {
@@ -97,16 +94,20 @@ pub(crate) fn open(path: &Path, compression: Compression) -> io::Result<walk::In
 
 /// What the decompression thread hands over.
 enum Message {
-    /// The next bytes; none at the end of the stream.
+    /// The next bytes (never none).
     Data(Vec<u8>),
-    /// A zstd frame ended after the bytes so far, carrying this checksum.
-    FrameEnd(Option<u32>),
+    /// A zstd frame ended after the bytes so far.
+    FrameEnd(decode::FrameEnd),
+    /// The stream was read and verified to its end, which this many zero
+    /// bytes followed.
+    End(u64),
 }
 
 /// Decompresses on a thread of its own, a few chunks ahead of the reader,
 /// so that walking the entries overlaps with inflating them. Chunks the
 /// reader is done with go back to the thread to be filled again. zstd
-/// content checksums are computed here, on the reading side.
+/// content checksums are computed here, on the reading side. The end of the
+/// stream is only reported once the decoder has verified all of it.
 pub(crate) struct ReadAhead {
     messages: std::sync::mpsc::Receiver<io::Result<Message>>,
     spent: std::sync::mpsc::SyncSender<Vec<u8>>,
@@ -114,6 +115,8 @@ pub(crate) struct ReadAhead {
     chunk: Vec<u8>,
     at: usize,
     done: bool,
+    /// Zero bytes after the compressed stream, once it ended.
+    padding: u64,
 }
 
 impl ReadAhead {
@@ -158,12 +161,12 @@ impl ReadAhead {
                     }
                 }
                 if let Some(end) = step.frame_end
-                    && tx.send(Ok(Message::FrameEnd(end.checksum))).is_err()
+                    && tx.send(Ok(Message::FrameEnd(end))).is_err()
                 {
                     return;
                 }
                 if end {
-                    let _ = tx.send(Ok(Message::Data(Vec::new())));
+                    let _ = tx.send(Ok(Message::End(step.padding)));
                     return;
                 }
             }
@@ -175,7 +178,14 @@ impl ReadAhead {
             chunk: Vec::new(),
             at: 0,
             done: false,
+            padding: 0,
         }
+    }
+
+    /// How many zero bytes followed the compressed stream; known once it
+    /// was read to its end.
+    pub(crate) fn padding(&self) -> u64 {
+        self.padding
     }
 
     /// Makes sure unread bytes are at hand; false at the end of the stream.
@@ -186,7 +196,6 @@ impl ReadAhead {
             }
             let error = match self.messages.recv() {
                 Ok(Ok(Message::Data(chunk))) => {
-                    self.done = chunk.is_empty();
                     if let Some(v) = &mut self.verifier {
                         v.update(&chunk);
                     }
@@ -196,11 +205,16 @@ impl ReadAhead {
                     self.at = 0;
                     continue;
                 }
-                Ok(Ok(Message::FrameEnd(check))) => {
-                    match self.verifier.as_mut().map(|v| v.frame_end(check)) {
+                Ok(Ok(Message::FrameEnd(end))) => {
+                    match self.verifier.as_mut().map(|v| v.frame_end(&end)) {
                         Some(Err(e)) => e,
                         _ => continue,
                     }
+                }
+                Ok(Ok(Message::End(padding))) => {
+                    self.padding = padding;
+                    self.done = true;
+                    continue;
                 }
                 Ok(Err(e)) => e,
                 Err(_) => io::Error::other("the decompression thread stopped"),

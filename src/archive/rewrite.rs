@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -88,12 +88,12 @@ pub(crate) fn rewrite(
                 Out::Zstd(e)
             }
         };
-        copy_patched(
-            &mut Walker::new(open(input, compression)?),
-            out.writer(),
-            patches,
-        )?;
-        out.finish()?.sync_all()?;
+        let mut walker = Walker::new(open(input, compression)?);
+        copy_patched(&mut walker, out.writer(), patches)?;
+        let mut file = out.finish()?;
+        // Zero padding after the last gzip member, as it was.
+        io::copy(&mut io::repeat(0).take(walker.padding()), &mut file)?;
+        file.sync_all()?;
         std::fs::rename(&tmp, output)?;
         File::open(dir)?.sync_all()?;
         Ok(())

@@ -397,6 +397,10 @@ fn walk(
         }
     }
     out.flush();
+    // The end of the archive is not the end of a compressed stream: what
+    // follows is read too, so that a damaged stream is an error, not an
+    // index of what it decoded to.
+    walker.drain()?;
     Ok(None)
 }
 

@@ -455,6 +455,7 @@ impl Walker {
     }
 
     /// Copies everything after the last entry (end blocks, padding) as stored.
+    /// A compressed stream is so read, and verified, to its end.
     pub(crate) fn copy_rest(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.zero_block {
             // The zero block `next` consumed to find the end.
@@ -463,6 +464,27 @@ impl Walker {
         let n = io::copy(&mut self.input, out)?;
         self.pos += n;
         Ok(())
+    }
+
+    /// Reads past the end of the archive to the end of a compressed stream,
+    /// so that all of it is verified: checksums and trailers, and what
+    /// follows the stream. For a normal archive that is the rest of the
+    /// second end block and the record padding. A plain archive has nothing
+    /// to verify and is left alone.
+    pub(crate) fn drain(&mut self) -> io::Result<()> {
+        if let Input::Stream(r) = &mut self.input {
+            self.pos += r.skip(u64::MAX)?;
+        }
+        Ok(())
+    }
+
+    /// How many zero bytes followed a compressed stream read to its end
+    /// (padding after the last gzip member).
+    pub(crate) fn padding(&self) -> u64 {
+        match &self.input {
+            Input::Stream(r) => r.padding(),
+            Input::File(_) => 0,
+        }
     }
 }
 

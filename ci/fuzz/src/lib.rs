@@ -8,6 +8,13 @@
 //! checks what the README promises: exit status 0 or 1 (the inputs are
 //! always there and readable), valid JSON and SARIF, `fix --diff` writes
 //! nothing, and a second `fix` changes nothing.
+//!
+//! A named file that starts like an archive (gzip or zstd magic, or a tar
+//! header) is scanned as one, and a truncated or corrupt archive is a clear
+//! error: exit status 2 from every command, naming the file on standard
+//! error, printing no findings and writing nothing. That is accepted; so is
+//! a `fix` that cannot rewrite an archive that scans and says "not written",
+//! leaving it as it was. Nothing else with status 2 is.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -82,11 +89,20 @@ fn write(kind: Kind, dir: &Path, data: &[u8]) -> PathBuf {
     }
 }
 
+/// Whether promready reads `data` as an archive: it recognises archives by
+/// their first bytes (`archive::detect`), whatever the file's name.
+fn looks_like_archive(data: &[u8]) -> bool {
+    data.starts_with(&[0x1f, 0x8b])
+        || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || data.get(257..262) == Some(b"ustar")
+}
+
 /// Fuzzes one kind of file.
 pub fn check(kind: Kind, data: &[u8]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = write(kind, dir.path(), data);
-    exercise(dir.path(), &[target]);
+    let archive = kind == Kind::NamedFile && looks_like_archive(data);
+    exercise(dir.path(), &[target], archive);
 }
 
 /// Fuzzes a whole image: the bytes are split at `\0\0` into the unit, a
@@ -115,7 +131,7 @@ pub fn check_image(data: &[u8]) {
     {
         put(&root, rel, part);
     }
-    exercise(dir.path(), &[root]);
+    exercise(dir.path(), &[root], false);
 }
 
 fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
@@ -129,19 +145,40 @@ fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
     out
 }
 
-fn cli(head: &[&str], targets: &[PathBuf]) -> promready::Outcome {
+/// Runs promready; with `archive`, exit status 2 is accepted when it is a
+/// clear error (see [`rejected`]).
+fn cli(head: &[&str], targets: &[PathBuf], archive: bool) -> promready::Outcome {
     let mut args: Vec<OsString> = vec!["promready".into()];
     args.extend(head.iter().map(OsString::from));
     args.extend(targets.iter().map(|t| t.clone().into_os_string()));
     let shown = format!("{args:?}");
     let out = promready::run(args, promready::Terminal::PLAIN);
     assert!(
-        out.status <= promready::EXIT_FINDINGS,
-        "{shown}: exit status {}\n{}",
+        out.status <= promready::EXIT_FINDINGS || (archive && rejected(&out, targets)),
+        "{shown}: exit status {}\nstdout:\n{}\nstderr:\n{}",
         out.status,
+        out.stdout,
         out.stderr
     );
     out
+}
+
+/// Whether a run refused the archive in `targets` clearly: exit status 2,
+/// standard error naming it, and nothing on standard output (no findings
+/// computed from a damaged stream).
+fn rejected(out: &promready::Outcome, targets: &[PathBuf]) -> bool {
+    out.status == promready::EXIT_ERROR
+        && out.stdout.is_empty()
+        && targets.iter().any(|t| {
+            out.stderr
+                .contains(&format!("cannot read {}: ", t.display()))
+        })
+}
+
+/// Whether a `fix` could not write an archive and said so, leaving it as it
+/// was (an entry it may not patch, such as a sparse one).
+fn not_written(out: &promready::Outcome) -> bool {
+    out.status == promready::EXIT_ERROR && out.stdout.contains(": not written: ")
 }
 
 /// Every file below `dir` with its bytes.
@@ -162,20 +199,51 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn exercise(dir: &Path, targets: &[PathBuf]) {
-    let json = cli(&["scan", "--format", "json"], targets);
-    let _: serde_json::Value = serde_json::from_str(&json.stdout).expect("scan: valid JSON");
-    let sarif = cli(&["scan", "--format", "sarif"], targets);
-    let _: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("scan: valid SARIF");
-    cli(&["scan"], targets);
-
+/// Runs every command on `targets`; `archive` says a target is read as an
+/// archive, which may be refused (every command then refuses it).
+fn exercise(dir: &Path, targets: &[PathBuf], archive: bool) {
     let before = snapshot(dir);
-    cli(&["fix", "--diff", "--unsafe-fixes"], targets);
+    let json = cli(&["scan", "--format", "json"], targets, archive);
+    if json.status == promready::EXIT_ERROR {
+        // A refused archive is refused by every command, which write nothing.
+        for head in [
+            &["scan", "--format", "sarif"][..],
+            &["scan"],
+            &["fix", "--diff", "--unsafe-fixes"],
+            &["fix", "--unsafe-fixes"],
+        ] {
+            let out = cli(head, targets, archive);
+            assert!(
+                rejected(&out, targets),
+                "{head:?}: the scan refused the archive, this did not (exit status {})\n{}{}",
+                out.status,
+                out.stdout,
+                out.stderr
+            );
+        }
+        assert!(snapshot(dir) == before, "a refused archive was written");
+        return;
+    }
+    let _: serde_json::Value = serde_json::from_str(&json.stdout).expect("scan: valid JSON");
+    let sarif = cli(&["scan", "--format", "sarif"], targets, false);
+    let _: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("scan: valid SARIF");
+    cli(&["scan"], targets, false);
+
+    cli(&["fix", "--diff", "--unsafe-fixes"], targets, false);
     assert!(snapshot(dir) == before, "fix --diff wrote");
 
-    let first = cli(&["fix", "--unsafe-fixes"], targets);
+    let first = cli(&["fix", "--unsafe-fixes"], targets, archive);
     let fixed = snapshot(dir);
-    let second = cli(&["fix", "--unsafe-fixes"], targets);
+    if archive && first.status == promready::EXIT_ERROR {
+        assert!(
+            not_written(&first) && fixed == before,
+            "fix refused an archive that scans, unclearly or after writing:\n{}{}",
+            first.stdout,
+            first.stderr
+        );
+        return;
+    }
+    let second = cli(&["fix", "--unsafe-fixes"], targets, false);
     assert!(
         second.stdout.contains("fixed 0 findings in 0 files") && snapshot(dir) == fixed,
         "a second fix changed something\nfirst:\n{}\nsecond:\n{}",

@@ -15,6 +15,11 @@ use std::process::Command;
 
 use common::{finding_lines, run};
 
+// The fixes below run with `--unsafe-fixes`: on the demo's 1.10 kubelet,
+// removing `--cadvisor-port=0` (PR002) opens cAdvisor's port 4194, so the
+// post-fix check holds it back by default (tests/fix.rs covers that); here
+// every fix is applied to exercise the archive rewrite.
+
 /// A fixture image plus the awkward entries real images have: a long
 /// name, a hard link, absolute and relative symlinks, an xattr, a FIFO and
 /// (as root) a device node.
@@ -182,6 +187,7 @@ fn every_format_and_compression_scans_and_fixes_like_the_tree() {
             let input_bytes = std::fs::read(&archive).unwrap();
             let o = run(&[
                 "fix",
+                "--unsafe-fixes",
                 "-o",
                 copy.to_str().unwrap(),
                 archive.to_str().unwrap(),
@@ -192,7 +198,7 @@ fn every_format_and_compression_scans_and_fixes_like_the_tree() {
                 input_bytes,
                 "{label}: -o changed the input"
             );
-            let fixed = run(&["fix", archive.to_str().unwrap()]);
+            let fixed = run(&["fix", "--unsafe-fixes", archive.to_str().unwrap()]);
             assert_eq!(fixed.status, 0, "{label}: {}", fixed.stdout);
             assert_eq!(
                 decompress(&copy),
@@ -230,7 +236,7 @@ fn every_format_and_compression_scans_and_fixes_like_the_tree() {
             }
             // Fixing twice is fixing once.
             let once = std::fs::read(&archive).unwrap();
-            let again = run(&["fix", archive.to_str().unwrap()]);
+            let again = run(&["fix", "--unsafe-fixes", archive.to_str().unwrap()]);
             assert!(
                 again.stdout.contains("fixed 0 findings"),
                 "{label}: {}",
@@ -252,7 +258,10 @@ fn plain_tar_rewrites_touch_only_the_patched_blocks() {
     let archive = dir.path().join("r.tar");
     tar(&root, &archive, "gnu");
     let before = std::fs::read(&archive).unwrap();
-    assert_eq!(run(&["fix", archive.to_str().unwrap()]).status, 0);
+    assert_eq!(
+        run(&["fix", "--unsafe-fixes", archive.to_str().unwrap()]).status,
+        0
+    );
     let after = std::fs::read(&archive).unwrap();
     assert_eq!(
         before.len(),
@@ -392,8 +401,8 @@ fn with(bytes: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 const READING: [&[&str]; 4] = [
     &["scan"],
     &["scan", "--format", "json"],
-    &["fix", "--diff"],
-    &["fix"],
+    &["fix", "--unsafe-fixes", "--diff"],
+    &["fix", "--unsafe-fixes"],
 ];
 
 #[test]
@@ -497,9 +506,12 @@ fn zero_padding_after_the_gzip_stream_is_accepted_and_kept_by_fix() {
     let want_scan =
         finding_lines(&run(&["scan", "--format", "json", clean.to_str().unwrap()]).stdout);
     assert_eq!(want_scan.len(), 4, "{want_scan:?}");
-    let want_diff = run(&["fix", "--diff", clean.to_str().unwrap()]);
+    let want_diff = run(&["fix", "--unsafe-fixes", "--diff", clean.to_str().unwrap()]);
     assert!(!want_diff.stdout.is_empty());
-    assert_eq!(run(&["fix", clean.to_str().unwrap()]).status, 0);
+    assert_eq!(
+        run(&["fix", "--unsafe-fixes", clean.to_str().unwrap()]).status,
+        0
+    );
     let want_fixed = decompress(&clean);
 
     for pad in [1, 512, 10_000] {
@@ -510,12 +522,12 @@ fn zero_padding_after_the_gzip_stream_is_accepted_and_kept_by_fix() {
         let scan = run(&["scan", "--format", "json", p]);
         assert_eq!(scan.status, 1, "{pad}: {}", scan.stderr);
         assert_eq!(finding_lines(&scan.stdout), want_scan, "{pad}");
-        let diff = run(&["fix", "--diff", p]);
+        let diff = run(&["fix", "--unsafe-fixes", "--diff", p]);
         assert_eq!(diff.status, want_diff.status, "{pad}: {}", diff.stderr);
         assert_eq!(diff.stdout, want_diff.stdout, "{pad}");
         assert_eq!(std::fs::read(&path).unwrap(), padded, "{pad}: --diff wrote");
 
-        let fixed = run(&["fix", p]);
+        let fixed = run(&["fix", "--unsafe-fixes", p]);
         assert_eq!(fixed.status, 0, "{pad}: {}{}", fixed.stdout, fixed.stderr);
         assert!(fixed.stderr.is_empty(), "{pad}: {}", fixed.stderr);
         let after = std::fs::read(&path).unwrap();
@@ -530,7 +542,7 @@ fn zero_padding_after_the_gzip_stream_is_accepted_and_kept_by_fix() {
             .unwrap();
         assert_eq!(plain, want_fixed, "{pad}");
         // And the fixed archive reads again, padding and all.
-        let again = run(&["fix", p]);
+        let again = run(&["fix", "--unsafe-fixes", p]);
         assert!(
             again.stdout.contains("fixed 0 findings"),
             "{pad}: {}{}",
@@ -548,7 +560,10 @@ fn a_gzip_archive_of_several_members_scans_and_fixes_like_one() {
     let single = dir.path().join("single.tar.gz");
     std::fs::write(&single, &gz).unwrap();
     let want = finding_lines(&run(&["scan", "--format", "json", single.to_str().unwrap()]).stdout);
-    assert_eq!(run(&["fix", single.to_str().unwrap()]).status, 0);
+    assert_eq!(
+        run(&["fix", "--unsafe-fixes", single.to_str().unwrap()]).status,
+        0
+    );
     let want_fixed = decompress(&single);
     // Members split inside a header, inside data, and an empty member, as
     // `cat a.gz b.gz` and parallel compressors make them.
@@ -567,7 +582,7 @@ fn a_gzip_archive_of_several_members_scans_and_fixes_like_one() {
         let scan = run(&["scan", "--format", "json", p]);
         assert_eq!(scan.status, 1, "{}", scan.stderr);
         assert_eq!(finding_lines(&scan.stdout), want);
-        let fixed = run(&["fix", p]);
+        let fixed = run(&["fix", "--unsafe-fixes", p]);
         assert_eq!(fixed.status, 0, "{}{}", fixed.stdout, fixed.stderr);
         assert_eq!(decompress(&path), want_fixed);
         assert_eq!(

@@ -165,6 +165,56 @@ pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&s
     }
 }
 
+/// A kubelet that authenticates or authorizes with the API server's
+/// webhooks needs a client for it: without `--kubeconfig` (or a bootstrap
+/// kubeconfig it turns into one) it exits with "no client provided, cannot
+/// use webhook authentication" (`cmd/kubelet/app/auth.go`, `BuildAuth`;
+/// kubernetes/kubernetes#68939). Before 1.10 the kubelet had a default
+/// kubeconfig path, so only later versions are judged.
+pub(crate) fn webhook_client_problems(inv: &mut Invocation) {
+    if inv.component != "kubelet" {
+        return;
+    }
+    let version = inv
+        .version
+        .as_ref()
+        .map(|v| v.version)
+        .or_else(|| inv.window.newest())
+        .unwrap_or(crate::model::Version::NEWEST);
+    if (version.major, version.minor) < (1, 10) {
+        return;
+    }
+    let value = |name: &str| inv.setting(name).and_then(|s| s.value.clone());
+    let has_client = [
+        "kubeconfig",
+        "bootstrap-kubeconfig",
+        "experimental-bootstrap-kubeconfig",
+    ]
+    .iter()
+    .any(|n| value(n).is_some_and(|v| !v.is_empty()));
+    if has_client {
+        return;
+    }
+    let uses_token_webhook = value("authentication.webhook.enabled").as_deref() == Some("true");
+    let uses_authz_webhook =
+        value("authorization.mode").is_some_and(|m| m.split(',').any(|x| x.trim() == "Webhook"));
+    let (what, setting) = match (uses_token_webhook, uses_authz_webhook) {
+        (true, _) => ("authentication", "authentication.webhook.enabled"),
+        (false, true) => ("authorization", "authorization.mode"),
+        (false, false) => return,
+    };
+    let loc = inv
+        .setting(setting)
+        .and_then(|s| s.origin.loc().cloned())
+        .or_else(|| Some(inv.start.clone()));
+    inv.problems.push(Problem {
+        loc,
+        message: format!(
+            "the kubelet uses Webhook {what} but has no --kubeconfig: it exits with \"no client provided, cannot use webhook {what}\" and will not start"
+        ),
+    });
+}
+
 /// `<1.30` as a range, starting where the flags put it: `1.28–1.29`.
 fn describe_constraint(
     c: &crate::model::Constraint,

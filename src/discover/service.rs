@@ -66,6 +66,7 @@ pub(crate) fn discover(
         });
         let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
         invocation::env_problems(&mut inv, spec, &env);
+        invocation::webhook_client_problems(&mut inv);
         out.push(inv);
     }
     Ok(out)

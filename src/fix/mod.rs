@@ -9,6 +9,7 @@
 
 pub(crate) mod edit;
 pub(crate) mod plan;
+mod verdict;
 mod write;
 mod yaml_edit;
 
@@ -122,7 +123,12 @@ struct Fixer {
     codes: HashMap<PathBuf, Vec<String>>,
     pending: Vec<Pending>,
     fixed: HashSet<Key>,
+    /// Fixes held back because the state they lead to is more exposed, and why.
+    held: HashMap<Key, String>,
 }
+
+/// Scans the input again with an overlay of changed files.
+type Rescan<'a> = dyn Fn(&HashMap<PathBuf, Vec<u8>>) -> Result<Vec<Target>, InputError> + 'a;
 
 impl Fixer {
     /// Keeps last round's fixes whose findings are gone and reverts the
@@ -160,10 +166,14 @@ impl Fixer {
     }
 
     /// Plans and applies at most one fix per file; true if any was applied.
+    /// Each fix is first tried on a copy and judged on the state it leads
+    /// to ([`verdict`]).
     fn round(
         &mut self,
         targets: &[Target],
         components: &BTreeMap<String, ComponentSpec>,
+        rules: &[Rule],
+        rescan: &Rescan<'_>,
         opts: &FixOptions,
     ) -> bool {
         let mut touched: HashSet<PathBuf> = HashSet::new();
@@ -196,8 +206,31 @@ impl Fixer {
                 if hosts.iter().any(|h| touched.contains(h)) {
                     continue; // next round
                 }
+                let mut trial = self.overlay.clone();
                 let applied = check_writable(t, &planned)
-                    .and_then(|()| apply(t, &planned, &mut self.overlay));
+                    .and_then(|()| apply(t, &planned, &mut trial))
+                    .and_then(|staged| {
+                        let after = rescan(&trial).map_err(|e| e.to_string())?;
+                        let verdict = after
+                            .get(ti)
+                            .map_or(verdict::Verdict::Safe, |a| verdict::judge(t, a, rules));
+                        Ok((staged, verdict))
+                    });
+                let applied = match applied {
+                    Ok((_, verdict::Verdict::Breaks(why))) => Err(format!("refused: {why}")),
+                    Ok((_, verdict::Verdict::Exposes(why))) if !opts.unsafe_fixes => {
+                        // Held for now: a later round may make it safe (once
+                        // the finding it waits for is fixed).
+                        self.held.insert(k, why);
+                        continue;
+                    }
+                    Ok((staged, _)) => {
+                        self.held.remove(&k);
+                        self.overlay = trial;
+                        Ok(staged)
+                    }
+                    Err(e) => Err(e),
+                };
                 match applied {
                     Ok(befores) => {
                         for (host, before) in befores {
@@ -359,7 +392,14 @@ pub(crate) fn run(
             continue;
         }
         rounds += 1;
-        if rounds > MAX_ROUNDS || !fixer.round(&targets, components, opts) {
+        let rescan = |overlay: &HashMap<PathBuf, Vec<u8>>| {
+            let opts = Options {
+                overlay: Arc::new(overlay.clone()),
+                ..base.clone()
+            };
+            scan::scan_paths(paths, components, rules, &opts)
+        };
+        if rounds > MAX_ROUNDS || !fixer.round(&targets, components, rules, &rescan, opts) {
             break targets;
         }
     };
@@ -392,10 +432,13 @@ pub(crate) fn run(
     let mut failed = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
-            if let Some((n, reason)) = fixer.failed.get(&key(t, ti, f)) {
+            let k = key(t, ti, f);
+            if let Some((n, reason)) = fixer.failed.get(&k) {
                 failed.push((n.clone(), reason.clone()));
             } else if f.fix.is_some() && f.safety == Some(Safety::Unsafe) && !opts.unsafe_fixes {
                 held_back.push((named(t, f), f.held_because.clone()));
+            } else if let Some(why) = fixer.held.get(&k) {
+                held_back.push((named(t, f), Some(why.clone())));
             }
         }
     }

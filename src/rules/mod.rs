@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub(crate) use eval::{Subject, evaluate, window_note};
+pub(crate) use eval::{Subject, all_loopback, evaluate, window_note};
 
 use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
 use crate::model::{ComponentSpec, Constraint};

@@ -1,0 +1,143 @@
+//! Whether the state a fix leads to is safe, judged on the model of that
+//! state (the input scanned again with the fix applied), in one place for
+//! every rule:
+//!
+//! - **every component still starts**: the fix adds no reason for a
+//!   component to refuse to start (a flag its version refuses, Webhook
+//!   authentication without a kubeconfig, a value of the wrong type, …);
+//!   such a fix is refused, even with `--unsafe-fixes`;
+//! - **nothing is more exposed**: the fix makes no unauthenticated or
+//!   unauthorized listener reachable from the network that was not before
+//!   (a kubelet moved off loopback while it authorizes everything, or serves
+//!   the read-only port); such a fix is unsafe, and the reason names the
+//!   finding to fix first.
+
+use std::collections::BTreeSet;
+
+use crate::finding::Finding;
+use crate::model::{Invocation, Version};
+use crate::rules::{ForEach, Rule};
+use crate::scan::Target;
+
+/// What the check decides about a fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Safe,
+    /// A component would not start; why.
+    Breaks(String),
+    /// Something would be reachable that was not; why, and what to fix first.
+    Exposes(String),
+}
+
+/// One component's start problems and network exposures.
+#[derive(Debug, Default)]
+struct Facts {
+    starts: BTreeSet<String>,
+    exposes: BTreeSet<(String, String)>,
+}
+
+/// Before 1.11 the kubelet's cAdvisor listened on 4194 unless
+/// `--cadvisor-port=0` (kubernetes/kubernetes#63881 changed the default to 0
+/// in 1.11).
+const CADVISOR_DEFAULT_BEFORE_1_11: &str = "4194";
+
+/// Compares the target before and after a fix.
+pub(crate) fn judge(before: &Target, after: &Target, rules: &[Rule]) -> Verdict {
+    let facts = |t: &Target| -> Vec<(String, Facts)> {
+        t.invocations
+            .iter()
+            .enumerate()
+            .map(|(i, inv)| (inv.component.clone(), facts(t, i, inv, rules)))
+            .collect()
+    };
+    let (old, new) = (facts(before), facts(after));
+    for (n, (component, now)) in new.iter().enumerate() {
+        // The same component, in discovery order.
+        let nth = new[..n].iter().filter(|(c, _)| c == component).count();
+        let was = old
+            .iter()
+            .filter(|(c, _)| c == component)
+            .nth(nth)
+            .map(|(_, f)| f);
+        let empty = Facts::default();
+        let was = was.unwrap_or(&empty);
+        if let Some(p) = now.starts.difference(&was.starts).next() {
+            return Verdict::Breaks(format!("{component} would not start: {p}"));
+        }
+        if let Some((what, first)) = now.exposes.difference(&was.exposes).next() {
+            return Verdict::Exposes(format!(
+                "it would make {what} reachable from the network: {first}"
+            ));
+        }
+    }
+    Verdict::Safe
+}
+
+fn facts(t: &Target, index: usize, inv: &Invocation, rules: &[Rule]) -> Facts {
+    let refused: BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| r.for_each == Some(ForEach::UnacceptedFlag))
+        .map(|r| r.code.as_str())
+        .collect();
+    let mut starts: BTreeSet<String> = inv.problems.iter().map(|p| p.message.clone()).collect();
+    starts.extend(
+        t.findings
+            .iter()
+            .filter(|f: &&Finding| f.invocation == index && refused.contains(f.code.as_str()))
+            .map(|f| f.message.clone()),
+    );
+    Facts {
+        starts,
+        exposes: exposures(inv),
+    }
+}
+
+/// What a kubelet serves without authentication or authorization to anyone
+/// who can reach it, with the way to close it.
+fn exposures(inv: &Invocation) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    if inv.component != "kubelet" {
+        return out;
+    }
+    let value = |name: &str| inv.setting(name).and_then(|s| s.value.clone());
+    // Only a complete configuration says what is reachable.
+    let Some(address) = value("address") else {
+        return out;
+    };
+    if crate::rules::all_loopback(&address) {
+        return out;
+    }
+    let port = value("port").unwrap_or_else(|| "10250".to_owned());
+    if value("authorization.mode").as_deref() == Some("AlwaysAllow") {
+        out.insert((
+            format!("the kubelet API on :{port}, which authorizes every request (AlwaysAllow),"),
+            "fix PR008 (kubelet-authorization-always-allow) first".to_owned(),
+        ));
+    }
+    if let Some(p) = value("readOnlyPort").filter(|p| p != "0" && !p.is_empty()) {
+        out.insert((
+            format!("the read-only port {p}, which serves the kubelet API without authentication,"),
+            "fix PR010 (kubelet-read-only-port) first".to_owned(),
+        ));
+    }
+    let version = inv
+        .version
+        .as_ref()
+        .map(|v| v.version)
+        .or_else(|| inv.window.newest())
+        .unwrap_or(Version::NEWEST);
+    let cadvisor = match inv.setting("cadvisor-port") {
+        Some(s) if s.origin.is_explicit() => s.value.clone(),
+        _ if (version.major, version.minor) < (1, 11) => {
+            Some(CADVISOR_DEFAULT_BEFORE_1_11.to_owned())
+        }
+        _ => None,
+    };
+    if let Some(p) = cadvisor.filter(|p| p != "0" && !p.is_empty()) {
+        out.insert((
+            format!("cAdvisor's web UI and API on :{p}, without authentication,"),
+            "before 1.11 the kubelet opens it unless --cadvisor-port=0: keep the flag until the kubelet is upgraded to 1.12, and remove it then".to_owned(),
+        ));
+    }
+    out
+}

@@ -128,10 +128,5 @@ fn parse_version(s: &str) -> Result<crate::model::Version, String> {
 }
 
 pub(crate) fn parse_address(s: &str) -> Result<String, String> {
-    let bare = s.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<std::net::IpAddr>()
-        .map(|_| bare.to_owned())
-        .map_err(|_| {
-            format!("`{s}` is not an IP address (e.g. 0.0.0.0, ::, or the node's address)")
-        })
+    crate::config::bind_address(s)
 }

@@ -118,13 +118,19 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
             )
         })?),
     };
+    let checked_bind_address = match &raw.bind_address {
+        Some(a) => {
+            Some(bind_address(a).map_err(|m| RuleError::config(&shown, &text, at(&text, a, m)))?)
+        }
+        None => None,
+    };
     Ok(Settings {
         select: raw.select,
         ignore: raw.ignore,
         per_path_ignores: raw.per_path_ignores.into_iter().collect(),
         severity: raw.severity,
         kubernetes_version,
-        bind_address: raw.bind_address,
+        bind_address: checked_bind_address,
         rules: raw
             .rules
             .into_iter()
@@ -132,6 +138,29 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
             .collect(),
         fail_on: raw.fail_on.unwrap_or_default(),
     })
+}
+
+/// A rebinding address (`--bind-address`, `bind-address:`): a non-loopback
+/// IPv4 or IPv6 address, or the unspecified one (`0.0.0.0`, `::`).
+pub(crate) fn bind_address(s: &str) -> Result<String, String> {
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    let ip = bare.parse::<std::net::IpAddr>().map_err(|_| {
+        format!("`{s}` is not an IP address (e.g. 0.0.0.0, ::, or the node's address)")
+    })?;
+    // Rebinding is how a component becomes reachable from Prometheus: a
+    // loopback address (or a multicast one) would leave it unreachable
+    // while the fix reported success.
+    if ip.is_loopback() {
+        return Err(format!(
+            "`{s}` is a loopback address: rebinding to it leaves the component unreachable from other hosts; use 0.0.0.0, :: or the node's address"
+        ));
+    }
+    if ip.is_multicast() {
+        return Err(format!(
+            "`{s}` is a multicast address, not one a server can listen on"
+        ));
+    }
+    Ok(bare.to_owned())
 }
 
 fn at(text: &str, needle: &str, message: String) -> crate::data::DataError {
@@ -227,6 +256,16 @@ mod tests {
         assert!(e.contains("unknown field `ignores`"), "{e}");
         std::fs::write(&f, "fail-on: sometimes\n").unwrap();
         assert!(load(Some(&f), &[]).is_err());
+        for bad in ["::1", "127.0.0.1", "localhost", "224.0.0.1"] {
+            std::fs::write(&f, format!("bind-address: \"{bad}\"\n")).unwrap();
+            let e = load(Some(&f), &[]).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+        std::fs::write(&f, "bind-address: \"[::]\"\n").unwrap();
+        assert_eq!(
+            load(Some(&f), &[]).unwrap().bind_address.as_deref(),
+            Some("::")
+        );
     }
 
     #[test]

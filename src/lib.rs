@@ -141,9 +141,9 @@ enum CliError {
         #[source]
         source: std::io::Error,
     },
-    #[error("-o/--output takes exactly one archive to fix")]
+    #[error("-o/--output takes exactly one archive to fix; nothing was written")]
     #[diagnostic(help(
-        "fix one .tar, .tar.gz or .tar.zst at a time when writing the result elsewhere"
+        "-o writes a fixed copy of one .tar, .tar.gz or .tar.zst; a directory or configuration files are fixed in place (use --diff to preview)"
     ))]
     OutputNeedsOneArchive,
 }
@@ -346,13 +346,20 @@ fn fix_command(
     bind_address: Option<String>,
 ) -> Result<Outcome, Diag> {
     let p = prepare(common)?;
-    if output.is_some() && common.paths.len() != 1 {
-        return Err(Box::new(CliError::OutputNeedsOneArchive));
+    // -o leaves the input untouched and writes one archive: a directory or
+    // configuration files are fixed in place or not at all.
+    if output.is_some() {
+        let one_archive = match common.paths.as_slice() {
+            [p] => p.is_file() && archive::detect(p).is_ok_and(|c| c.is_some()),
+            _ => false,
+        };
+        if !one_archive {
+            return Err(Box::new(CliError::OutputNeedsOneArchive));
+        }
     }
     let bind_address = match bind_address.or_else(|| p.settings.bind_address.clone()) {
-        Some(a) => {
-            cli::parse_address(&a).map_err(|e| Box::new(CliError::UnknownRule(e)) as Diag)?
-        }
+        // Both sources are validated where they are read.
+        Some(a) => a,
         None => "0.0.0.0".to_owned(),
     };
     let opts = fix::FixOptions {
@@ -363,25 +370,29 @@ fn fix_command(
     };
     let report = fix::run(&common.paths, &p.components, &p.rules, &p.options, &opts)
         .map_err(|e| Box::new(e) as Diag)?;
-    let summary = report::fixes::render(&report);
+    let rendered = report::fixes::render(&report);
     let status = if report.changed.iter().any(|c| c.error.is_some()) {
         EXIT_ERROR
+    } else if opts.dry_run {
+        // As ruff's `--diff`: 1 when it would change something.
+        u8::from(report.changed.iter().any(|c| c.error.is_none()))
     } else {
         status_for(&report.after, config::FailOn::Warning)
     };
     // With --diff the diff is the output and the account goes to standard
-    // error; without it the account is the output.
+    // error; without it the account is the output. Errors go to standard
+    // error either way.
     if opts.dry_run {
         Ok(Outcome {
             stdout: report::fixes::diff(&report),
-            stderr: summary,
+            stderr: rendered.errors + &rendered.out,
             status,
         })
     } else {
         Ok(Outcome {
-            stdout: summary,
+            stdout: rendered.out,
+            stderr: rendered.errors,
             status,
-            ..Outcome::default()
         })
     }
 }

@@ -510,3 +510,82 @@ fn flags_that_fit_no_single_version_report_the_odd_one_out_and_hold_its_fix() {
             .contains("--kubernetes-version")
     );
 }
+
+#[test]
+fn fix_refuses_a_loopback_bind_address_and_output_for_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-a", "testdata/demo", dir.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let demo = dir.path().join("demo");
+    let demo = demo.to_str().unwrap();
+    let before = std::fs::read(dir.path().join("demo/etc/default/kubelet")).unwrap();
+    for addr in ["::1", "127.0.0.1", "[::1]", "ff02::1", "not-an-ip"] {
+        let out = run(&["fix", "--bind-address", addr, demo]);
+        assert_eq!(out.status, 2, "{addr}: {}", out.stdout);
+        assert!(
+            out.stderr.contains(addr.trim_matches(['[', ']'])),
+            "{addr}: {}",
+            out.stderr
+        );
+    }
+    // -o is for one archive: with a directory nothing is written anywhere.
+    let out_file = dir.path().join("out.tar");
+    let out = run(&["fix", "-o", out_file.to_str().unwrap(), demo]);
+    assert_eq!(out.status, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("-o/--output takes exactly one archive"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out_file.exists());
+    assert_eq!(
+        std::fs::read(dir.path().join("demo/etc/default/kubelet")).unwrap(),
+        before
+    );
+    // --diff exits 1 when it would change something, 0 when not.
+    let diff = run(&["fix", "--diff", demo]);
+    assert_eq!(diff.status, 1, "{}", diff.stderr);
+    assert!(diff.stdout.starts_with("--- a/"), "{}", diff.stdout);
+    let fixed = run(&["fix", demo]);
+    assert_eq!(fixed.status, 1, "{}", fixed.stdout);
+    let again = run(&["fix", "--diff", demo]);
+    assert_eq!(again.status, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn fix_lists_every_finding_it_leaves_with_its_line_after_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args([
+            "-a",
+            "testdata/repos/suppressions",
+            dir.path().to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let repo = dir.path().join("suppressions");
+    let out = run(&["fix", repo.to_str().unwrap()]);
+    // PR011 (a suppression without a reason) has no automatic fix.
+    assert!(
+        out.stdout.lines().any(|l| l
+            .starts_with("left: PR011 invalid-suppression at kubelet-config.yaml:")
+            && l.contains("no automatic fix")),
+        "{}",
+        out.stdout
+    );
+    let left =
+        common::finding_lines(&run(&["scan", "--format", "json", repo.to_str().unwrap()]).stdout);
+    for l in &left {
+        let (code, place) = l.split_once(' ').unwrap();
+        assert!(
+            out.stdout.contains(&format!("{code} ")) && out.stdout.contains(place),
+            "{l} is not listed:\n{}",
+            out.stdout
+        );
+    }
+}

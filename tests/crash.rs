@@ -371,11 +371,13 @@ fn a_directory_swapped_for_a_symlink_mid_fix_is_not_written_through() {
     std::os::unix::fs::symlink(&outside, &dropins).unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
 
-    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    // Errors go to standard error.
     assert!(
-        stdout.contains(&format!("error: {}: not written", last.display())),
-        "{stdout}"
+        stderr.contains(&format!("error: {}: not written", last.display())),
+        "{stderr}"
     );
     assert_eq!(
         std::fs::read(outside.join("10-kubeadm.conf")).unwrap(),

@@ -391,3 +391,129 @@ fn removed_when_the_version_is_known(case: &str, flag: &str, root: &str) {
         "{case}: {left:?}"
     );
 }
+
+/// What stops a component from starting, and what a kubelet serves without
+/// authentication or authorization to the network, read from a JSON scan
+/// (independently of the fixer's own check).
+fn start_problems_and_exposures(
+    json: &str,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut starts = std::collections::BTreeSet::new();
+    let mut exposed = std::collections::BTreeSet::new();
+    for t in v["targets"].as_array().unwrap() {
+        for n in t["notices"].as_array().unwrap() {
+            let m = n["message"].as_str().unwrap();
+            if m.contains("will not start") || m.contains("refuse") {
+                // Lines move when a fix adds or removes one.
+                let m = m
+                    .split_once(": ")
+                    .filter(|(l, _)| l.starts_with("line "))
+                    .map_or(m, |(_, r)| r);
+                starts.insert(format!("{}: {m}", n["path"]));
+            }
+        }
+        for c in t["components"].as_array().unwrap() {
+            if c["component"] != "kubelet" {
+                continue;
+            }
+            let value = |s: &str| c["settings"][s]["value"].as_str().map(str::to_owned);
+            let Some(address) = value("address") else {
+                continue;
+            };
+            let loopback =
+                address.starts_with("127.") || address == "::1" || address == "localhost";
+            if loopback {
+                continue;
+            }
+            if value("authorization.mode").as_deref() == Some("AlwaysAllow") {
+                exposed.insert("AlwaysAllow on the network".to_owned());
+            }
+            if value("readOnlyPort").is_some_and(|p| p != "0") {
+                exposed.insert("read-only port on the network".to_owned());
+            }
+            let cadvisor = &c["settings"]["cadvisor-port"];
+            let version = c["version"]["version"].as_str().map(str::to_owned);
+            let old = version.as_deref().is_some_and(|v| {
+                let minor: u32 = v.split('.').nth(1).unwrap().parse().unwrap();
+                v.starts_with("1.") && minor < 11
+            });
+            let explicit = cadvisor["origin"]["kind"] == "flag";
+            let open = if explicit {
+                cadvisor["value"].as_str().is_some_and(|p| p != "0")
+            } else {
+                old
+            };
+            if open {
+                exposed.insert("cAdvisor on the network".to_owned());
+            }
+        }
+    }
+    for f in v["findings"].as_array().unwrap() {
+        if f["code"] == "PR009" {
+            starts.insert(f["message"].as_str().unwrap().to_owned());
+        }
+    }
+    (starts, exposed)
+}
+
+/// For every fix fixture and both safety levels: the state `fix` leads to
+/// has no component that cannot start where it could before, and no kubelet
+/// listener reachable without authentication that was not before. A new
+/// rule with a fix is covered as soon as it has a fixture.
+#[test]
+fn no_fix_stops_a_component_or_exposes_a_kubelet() {
+    for case in cases() {
+        for unsafe_fixes in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = copy(&case, dir.path());
+            let target = target.to_str().unwrap();
+            let before =
+                start_problems_and_exposures(&run(&["scan", "--format", "json", target]).stdout);
+            let mut args = vec!["fix", target];
+            if unsafe_fixes {
+                args.insert(1, "--unsafe-fixes");
+            }
+            let fixed = run(&args);
+            let after =
+                start_problems_and_exposures(&run(&["scan", "--format", "json", target]).stdout);
+            let new_starts: Vec<&String> = after.0.difference(&before.0).collect();
+            let new_exposed: Vec<&String> = after.1.difference(&before.1).collect();
+            assert!(
+                new_starts.is_empty() && new_exposed.is_empty(),
+                "{case} (unsafe: {unsafe_fixes}): would not start: {new_starts:?}; newly exposed: {new_exposed:?}\n{}",
+                fixed.stdout
+            );
+        }
+    }
+}
+
+/// Every rule that has a fix is exercised by at least one fix fixture.
+#[test]
+fn every_rule_with_a_fix_has_a_fix_fixture() {
+    let rules: serde_json::Value =
+        serde_json::from_str(&run(&["rules", "--format", "json"]).stdout).unwrap();
+    let found: Vec<String> = cases()
+        .iter()
+        .flat_map(|case| {
+            let dir = tempfile::tempdir().unwrap();
+            let target = copy(case, dir.path());
+            finding_lines(&run(&["scan", "--format", "json", target.to_str().unwrap()]).stdout)
+        })
+        .collect();
+    let missing: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["fix"].is_null())
+        .map(|r| r["code"].as_str().unwrap())
+        .filter(|code| !found.iter().any(|l| l.starts_with(code)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules with a fix but no fixture under testdata/fix: {missing:?}"
+    );
+}

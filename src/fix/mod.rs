@@ -66,6 +66,8 @@ pub(crate) struct FixReport {
     pub(crate) held_back: Vec<(Named, Option<String>)>,
     /// Fixes that could not be made, and why.
     pub(crate) failed: Vec<(Named, String)>,
+    /// Findings whose rule has no automatic fix.
+    pub(crate) no_fix: Vec<Named>,
     /// The scan after the fixes.
     pub(crate) after: Vec<Target>,
     pub(crate) dry_run: bool,
@@ -125,6 +127,9 @@ struct Fixer {
     fixed: HashSet<Key>,
     /// Fixes held back because the state they lead to is more exposed, and why.
     held: HashMap<Key, String>,
+    /// Unsafe fixes tried (without `--unsafe-fixes`) to see whether they
+    /// would be refused.
+    tried: HashSet<Key>,
 }
 
 /// Scans the input again with an overlay of changed files.
@@ -180,11 +185,14 @@ impl Fixer {
         for (ti, t) in targets.iter().enumerate() {
             for f in &t.findings {
                 let k = key(t, ti, f);
+                // An unsafe fix without --unsafe-fixes is only tried, so
+                // that one that would stop a component is reported as
+                // refused rather than as waiting for the option.
                 let allowed = f.safety != Some(Safety::Unsafe) || opts.unsafe_fixes;
                 if self.failed.contains_key(&k)
                     || f.fix.is_none()
                     || f.suppressed.is_some()
-                    || !allowed
+                    || (!allowed && self.tried.contains(&k))
                 {
                     continue;
                 }
@@ -194,7 +202,9 @@ impl Fixer {
                 let planned = match plan::plan(t, f, spec, &plan::Rebind(&opts.bind_address)) {
                     Ok(p) => p,
                     Err(reason) => {
-                        self.failed.insert(k, (named(t, f), reason));
+                        if allowed {
+                            self.failed.insert(k, (named(t, f), reason));
+                        }
                         continue;
                     }
                 };
@@ -207,19 +217,25 @@ impl Fixer {
                     continue; // next round
                 }
                 let mut trial = self.overlay.clone();
-                let applied = check_writable(t, &planned)
-                    .and_then(|()| apply(t, &planned, &mut trial))
-                    .and_then(|staged| {
-                        let after = rescan(&trial).map_err(|e| e.to_string())?;
-                        let verdict = after
-                            .get(ti)
-                            .map_or(verdict::Verdict::Safe, |a| verdict::judge(t, a, rules));
-                        Ok((staged, verdict))
-                    });
+                let applied = try_fix(t, ti, &planned, &mut trial, rules, rescan);
+                if !allowed {
+                    self.tried.insert(k.clone());
+                    if let Ok((_, verdict::Verdict::Breaks(why))) = applied {
+                        self.failed.insert(
+                            k,
+                            (
+                                named(t, f),
+                                format!("refused, even with --unsafe-fixes: {why}"),
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 let applied = match applied {
                     Ok((_, verdict::Verdict::Breaks(why))) => Err(format!("refused: {why}")),
-                    Ok((_, verdict::Verdict::Exposes(why))) if !opts.unsafe_fixes => {
-                        // Held for now: a later round may make it safe (once
+                    Ok((_, verdict::Verdict::Exposes(why))) => {
+                        // Held, even with --unsafe-fixes: nothing may end up
+                        // more exposed. A later round may make it safe (once
                         // the finding it waits for is fixed).
                         self.held.insert(k, why);
                         continue;
@@ -430,6 +446,12 @@ pub(crate) fn run(
     };
     let mut held_back = Vec::new();
     let mut failed = Vec::new();
+    let mut no_fix = Vec::new();
+    let unwritten: HashSet<String> = changed
+        .iter()
+        .filter(|c| c.error.is_some())
+        .map(|c| c.path.clone())
+        .collect();
     for (ti, t) in targets.iter().enumerate() {
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             let k = key(t, ti, f);
@@ -439,19 +461,49 @@ pub(crate) fn run(
                 held_back.push((named(t, f), f.held_because.clone()));
             } else if let Some(why) = fixer.held.get(&k) {
                 held_back.push((named(t, f), Some(why.clone())));
+            } else if f.fix.is_none() {
+                no_fix.push(named(t, f));
+            } else if unwritten.contains(&named(t, f).path) {
+                failed.push((named(t, f), "its file could not be written".to_owned()));
+            } else {
+                failed.push((
+                    named(t, f),
+                    format!("still present when fixing stopped after {rounds} rounds"),
+                ));
             }
         }
     }
     failed.sort();
     held_back.sort();
+    no_fix.sort();
     Ok(FixReport {
         changed,
         held_back,
         failed,
+        no_fix,
         after: targets,
         dry_run: opts.dry_run,
         fixed: fixer.fixed.len(),
     })
+}
+
+/// Applies a planned fix to `trial` (a copy of the overlay) and judges the
+/// state it leads to.
+fn try_fix(
+    t: &Target,
+    ti: usize,
+    planned: &plan::Plan,
+    trial: &mut HashMap<PathBuf, Vec<u8>>,
+    rules: &[Rule],
+    rescan: &Rescan<'_>,
+) -> Result<(Staged, verdict::Verdict), String> {
+    check_writable(t, planned)?;
+    let staged = apply(t, planned, trial)?;
+    let after = rescan(trial).map_err(|e| e.to_string())?;
+    let verdict = after
+        .get(ti)
+        .map_or(verdict::Verdict::Safe, |a| verdict::judge(t, a, rules));
+    Ok((staged, verdict))
 }
 
 /// Refuses plans that touch files which cannot be replaced safely.

@@ -9,8 +9,8 @@
 //! - **nothing is more exposed**: the fix makes no unauthenticated or
 //!   unauthorized listener reachable from the network that was not before
 //!   (a kubelet moved off loopback while it authorizes everything, or serves
-//!   the read-only port); such a fix is unsafe, and the reason names the
-//!   finding to fix first.
+//!   the read-only port); such a fix is held back, with `--unsafe-fixes`
+//!   too, until the finding the reason names is fixed first.
 
 use std::collections::BTreeSet;
 

@@ -29,24 +29,32 @@ pub(crate) fn diff(report: &FixReport) -> String {
     out
 }
 
-/// One line per changed file, what was held back or could not be fixed,
-/// and a summary.
-pub(crate) fn render(report: &FixReport) -> String {
+/// What `fix` writes: one line per changed file, then every finding it
+/// leaves (held back, not fixed, no automatic fix) with its line in the
+/// file as it is after the run, and a summary; and, apart, the errors
+/// (files that could not be written), for standard error.
+pub(crate) struct Rendered {
+    pub(crate) out: String,
+    pub(crate) errors: String,
+}
+
+pub(crate) fn render(report: &FixReport) -> Rendered {
     let mut out = String::new();
+    let mut errors = String::new();
     let verb = if report.dry_run { "would fix" } else { "fixed" };
     let mut files = 0;
     for c in &report.changed {
         match &c.error {
             Some(e) => {
-                let _ = writeln!(out, "error: {}: {e}", c.path);
+                let _ = writeln!(errors, "error: {}: {e}", c.path);
             }
             None => {
                 files += 1;
                 let _ = writeln!(out, "{verb} {} ({})", c.path, c.codes.join(", "));
+                if let Some(note) = &c.note {
+                    let _ = writeln!(out, "  note: {note}");
+                }
             }
-        }
-        if let Some(note) = &c.note {
-            let _ = writeln!(out, "  note: {note}");
         }
     }
     for (n, why) in &report.held_back {
@@ -66,20 +74,29 @@ pub(crate) fn render(report: &FixReport) -> String {
             n.code, n.name, n.path, n.line
         );
     }
-    let remaining: usize = report.after.iter().map(|t| t.findings.len()).sum();
+    for n in &report.no_fix {
+        let _ = writeln!(
+            out,
+            "left: {} {} at {}:{}: the rule has no automatic fix (`promready explain {}`)",
+            n.code, n.name, n.path, n.line, n.code
+        );
+    }
+    let remaining: usize = report
+        .after
+        .iter()
+        .map(|t| t.findings.iter().filter(|f| f.suppressed.is_none()).count())
+        .sum();
     let mut parts = vec![format!(
         "{verb} {} in {}",
         plural(report.fixed, "finding"),
         plural(files, "file")
     )];
     if !report.held_back.is_empty() {
-        parts.push(format!(
-            "{} held back (unsafe: use --unsafe-fixes)",
-            report.held_back.len()
-        ));
+        parts.push(format!("{} held back", report.held_back.len()));
     }
-    if !report.failed.is_empty() {
-        parts.push(format!("{} not fixable automatically", report.failed.len()));
+    let unfixed = report.failed.len() + report.no_fix.len();
+    if unfixed > 0 {
+        parts.push(format!("{unfixed} not fixable automatically"));
     }
     let tail = if remaining == 0 {
         "no findings remain".to_owned()
@@ -92,5 +109,5 @@ pub(crate) fn render(report: &FixReport) -> String {
     };
     parts.push(tail);
     let _ = writeln!(out, "promready: {}", parts.join("; "));
-    out
+    Rendered { out, errors }
 }

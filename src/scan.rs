@@ -345,7 +345,7 @@ fn evaluate_all(
 ) {
     for inv in &t.invocations {
         let fallback = t.files.get(inv.start.file).path.clone();
-        for p in &inv.problems {
+        for p in inv.problems.iter().chain(&inv.notes) {
             let n = repo::notice(&t.files, &fallback, p);
             if !t.notices.contains(&n) {
                 t.notices.push(n);

@@ -69,9 +69,23 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         .map(|v| v.version)
         .or_else(|| window.newest())
         .unwrap_or(crate::model::Version::NEWEST);
+    // kube-proxy started with --config takes every setting the file can
+    // hold from the file (or its defaults); the flags are ignored.
+    let config_flag = spec
+        .config_kind
+        .as_ref()
+        .and_then(|k| args.last(&k.flag))
+        .filter(|f| !f.value.is_empty());
+    let config_decides =
+        spec.flags_with_config == crate::model::FlagsWithConfig::Ignored && config_flag.is_some();
+    let mut notes = Vec::new();
     let mut settings = BTreeMap::new();
     for s in &spec.settings {
-        let flag = s.flag.as_deref().and_then(|f| args.last(f));
+        let mut flag = s.flag.as_deref().and_then(|f| args.last(f));
+        if config_decides && s.config.is_some() {
+            notes.extend(ignored_flags(spec, s, &args, config_flag));
+            flag = None;
+        }
         let setting = if let Some(f) = flag {
             let (value, problem) = flag_value(s, &f.value);
             if let Some(message) = problem {
@@ -115,7 +129,10 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         defaults: defaults.mode,
         settings,
         problems,
+        notes,
         source,
+        config_doc: configs.first().map(|c| (c.file, c.root.span.start)),
+        config_decides,
     }
 }
 
@@ -125,7 +142,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
 /// detected and refuses it, a note when it was not detected and the flags
 /// allow such a version.
 pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&str]) {
-    for f in &inv.flags {
+    for f in inv.flags.clone() {
         let Some((name, versions)) = spec.by_flag(&f.name).and_then(|s| s.needs_env.as_ref())
         else {
             continue;
@@ -133,10 +150,13 @@ pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&s
         if env.contains(&name.as_str()) {
             continue;
         }
-        let message = match inv.version.as_ref().map(|v| v.version) {
-            Some(v) if v.satisfies(versions) => format!(
-                "--{}: {} {v} refuses this flag unless {name} is set in its environment, and no Environment= or EnvironmentFile= sets it: {} will not start",
-                f.name, spec.name, spec.name
+        let (message, fatal) = match inv.version.as_ref().map(|v| v.version) {
+            Some(v) if v.satisfies(versions) => (
+                format!(
+                    "--{}: {} {v} refuses this flag unless {name} is set in its environment, and no Environment= or EnvironmentFile= sets it: {} will not start",
+                    f.name, spec.name, spec.name
+                ),
+                true,
             ),
             Some(_) => continue,
             None => {
@@ -150,18 +170,26 @@ pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&s
                 if !possible {
                     continue;
                 }
-                format!(
-                    "--{}: the Kubernetes version was not detected; {} refuses this flag in versions {} unless {name} is set in its environment, and nothing sets it",
-                    f.name,
-                    spec.name,
-                    describe_constraint(versions, inv.window.from)
+                (
+                    format!(
+                        "--{}: the Kubernetes version was not detected; {} refuses this flag in versions {} unless {name} is set in its environment, and nothing sets it",
+                        f.name,
+                        spec.name,
+                        describe_constraint(versions, inv.window.from)
+                    ),
+                    false,
                 )
             }
         };
-        inv.problems.push(Problem {
+        let p = Problem {
             loc: f.loc.clone(),
             message,
-        });
+        };
+        if fatal {
+            inv.problems.push(p);
+        } else {
+            inv.notes.push(p);
+        }
     }
 }
 
@@ -229,6 +257,31 @@ fn describe_constraint(
         (crate::model::version::Op::Lt, None) => format!("before {}", c.version),
         _ => format!("{:?} {}", c.op, c.version),
     }
+}
+
+/// Notes for the flags of a setting that the `--config` file decides.
+fn ignored_flags(
+    spec: &ComponentSpec,
+    s: &SettingSpec,
+    args: &Parsed,
+    config: Option<&crate::parse::flags::Flag>,
+) -> Vec<Problem> {
+    args.flags
+        .iter()
+        .filter(|f| Some(f.name.as_str()) == s.flag.as_deref())
+        .map(|f| Problem {
+            loc: f.loc.clone(),
+            message: format!(
+                "--{}={} has no effect: {} is started with --{}={}, and that file decides `{}` (the flag's help: \"This parameter is ignored if a config file is specified by --config\")",
+                f.name,
+                f.value,
+                spec.name,
+                config.map_or("config", |c| c.name.as_str()),
+                config.map_or("", |c| c.value.as_str()),
+                s.config.as_deref().unwrap_or_default(),
+            ),
+        })
+        .collect()
 }
 
 /// Command lines the component refuses: positional arguments, a flag

@@ -201,6 +201,13 @@ fn add_setting(
     value: &str,
 ) -> Result<Edit, String> {
     match &inv.source {
+        // kube-proxy with --config: the file decides, so the setting goes there.
+        Source::CommandLine if inv.config_decides => {
+            let (file, doc_start) = inv
+                .config_doc
+                .ok_or("the configuration file is not in the image; fix it where it is written")?;
+            add_to_config(files, file, doc_start, s, value)
+        }
         Source::CommandLine => {
             let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
             // Beside the related token the finding points at (the
@@ -268,29 +275,38 @@ fn add_setting(
                 text: ins,
             })
         }
-        Source::ConfigDoc { file, doc_start } => {
-            let key = s
-                .config
-                .as_deref()
-                .ok_or("this setting has no configuration key")?;
-            let t = &files.get(*file).text;
-            let path: Vec<&str> = key.split('.').collect();
-            let (at, ins) = yaml_edit::add(
-                t,
-                *doc_start,
-                &path,
-                &Leaf::Value(yaml_edit::render(value, s.ty)),
-            )?;
-            Ok(Edit {
-                file: *file,
-                range: at..at,
-                text: ins,
-            })
-        }
+        Source::ConfigDoc { file, doc_start } => add_to_config(files, *file, *doc_start, s, value),
         Source::KubeletExtraArgs { .. } => {
             Err("only what the file sets is known; nothing to add".to_owned())
         }
     }
+}
+
+/// Adds a setting's key to a component configuration document.
+fn add_to_config(
+    files: &FileDb,
+    file: crate::source::FileId,
+    doc_start: usize,
+    s: &SettingSpec,
+    value: &str,
+) -> Result<Edit, String> {
+    let key = s
+        .config
+        .as_deref()
+        .ok_or("this setting has no configuration key")?;
+    let t = &files.get(file).text;
+    let path: Vec<&str> = key.split('.').collect();
+    let (at, ins) = yaml_edit::add(
+        t,
+        doc_start,
+        &path,
+        &Leaf::Value(yaml_edit::render(value, s.ty)),
+    )?;
+    Ok(Edit {
+        file,
+        range: at..at,
+        text: ins,
+    })
 }
 
 fn yaml_api_version(text: &str, doc_start: usize) -> Option<String> {

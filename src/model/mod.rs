@@ -11,7 +11,7 @@ pub(crate) mod version;
 use std::collections::BTreeMap;
 
 pub(crate) use spec::{
-    ComponentSpec, ConfigKind, Refusal, SettingSpec, SettingType, load_components,
+    ComponentSpec, ConfigKind, FlagsWithConfig, Refusal, SettingSpec, SettingType, load_components,
 };
 pub(crate) use version::{Bound, Constraint, Version, VersionInfo, Window};
 
@@ -140,7 +140,15 @@ pub(crate) struct Invocation {
     pub(crate) defaults: DefaultMode,
     pub(crate) settings: BTreeMap<String, Setting>,
     pub(crate) problems: Vec<Problem>,
+    /// What the configuration makes of the command line that is not a
+    /// reason to refuse it (a flag the configuration file overrides).
+    pub(crate) notes: Vec<Problem>,
     pub(crate) source: Source,
+    /// The main configuration document (`--config`), by file and start.
+    pub(crate) config_doc: Option<(FileId, usize)>,
+    /// Whether that file decides every setting it can hold, flags
+    /// notwithstanding (kube-proxy with `--config`).
+    pub(crate) config_decides: bool,
 }
 
 impl Invocation {

@@ -81,6 +81,18 @@ struct SerializableConfigKind {
     flag: String,
 }
 
+/// What a component makes of a flag whose setting its `--config` file can
+/// hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FlagsWithConfig {
+    /// The flag wins over the file (the kubelet).
+    #[default]
+    Override,
+    /// The file decides and the flag has no effect (kube-proxy).
+    Ignored,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SerializableComponent {
@@ -89,6 +101,8 @@ struct SerializableComponent {
     #[serde(default)]
     systemd_units: Vec<String>,
     config_kind: Option<SerializableConfigKind>,
+    #[serde(default)]
+    flags_with_config: FlagsWithConfig,
     #[serde(default)]
     bool_flags: Vec<String>,
     settings: Vec<SerializableSetting>,
@@ -190,6 +204,7 @@ pub(crate) struct ComponentSpec {
     pub(crate) binaries: Vec<String>,
     pub(crate) systemd_units: Vec<String>,
     pub(crate) config_kind: Option<ConfigKind>,
+    pub(crate) flags_with_config: FlagsWithConfig,
     pub(crate) bool_flags: HashSet<String>,
     pub(crate) settings: Vec<SettingSpec>,
 }
@@ -324,6 +339,7 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
             kind: c.kind,
             flag: c.flag,
         }),
+        flags_with_config: raw.flags_with_config,
         bool_flags: raw.bool_flags.into_iter().collect(),
         settings,
     })

@@ -42,6 +42,14 @@ pub(crate) fn discover(
                 spec.name
             ),
         };
+        if let Some(path) = service.written_at_boot.first() {
+            // Only what the image holds is known: what the missing file
+            // adds to the command line could change any setting.
+            defaults = Defaults {
+                mode: DefaultMode::Unknown,
+                reason: format!("{path} is written at boot, and the variables it sets are unknown"),
+            };
+        }
         let mut configs = Vec::new();
         if let Some(kind) = &spec.config_kind {
             let cwd = service.working_directory.clone();
@@ -97,7 +105,9 @@ fn load_configs(
     } = out;
     // Relative paths resolve against the service's working directory.
     if let Some(flag) = args.last(&kind.flag).filter(|f| !f.value.is_empty()) {
-        defaults.mode = DefaultMode::Config;
+        if defaults.mode != DefaultMode::Unknown {
+            defaults.mode = DefaultMode::Config;
+        }
         let path = source::join(cwd, &flag.value);
         match image.load(&path)? {
             Loaded::File(id) => {
@@ -118,16 +128,21 @@ fn load_configs(
                 );
             }
             _ => {
+                // Like kubeadm's, the file may be written at boot (nodeadm
+                // writes /etc/kubernetes/kubelet/config.json on Amazon Linux
+                // 2023 EKS nodes): what it will hold is unknown.
                 image.notice(
                     &path,
                     format!(
-                        "{} is started with --{}={} but the file is not in the image: it will not start unless the file is created first; the config-file defaults are assumed",
-                        spec.name, kind.flag, flag.value
+                        "{} is started with --{}={} but the file is not in the image: the image relies on something writing it at boot, and {} will not start until then; the settings it would hold are unknown, so no finding rests on a default",
+                        spec.name, kind.flag, flag.value, spec.name
                     ),
                 );
-                defaults.reason =
-                    "the configuration file is absent, so the config-file defaults are assumed"
-                        .to_owned();
+                defaults.mode = DefaultMode::Unknown;
+                defaults.reason = format!(
+                    "{} is written at boot, and what it sets is unknown",
+                    source::display_path(&path)
+                );
             }
         }
     }

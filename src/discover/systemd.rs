@@ -46,6 +46,9 @@ pub(crate) struct Service {
     pub(crate) working_directory: String,
     /// The names of the variables set in the process's environment.
     pub(crate) env: Vec<String>,
+    /// Required environment files that are not in the image: something
+    /// writes them at boot, so the command line is not fully known.
+    pub(crate) written_at_boot: Vec<String>,
 }
 
 /// The `[Service]` settings of a unit and its drop-ins, merged in order.
@@ -218,16 +221,13 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     }
 
     // Settings from environment files override Environment=, whatever the order.
+    let mut written_at_boot = Vec::new();
     for (pattern, optional) in std::mem::take(&mut merged.env_files) {
         let paths = glob(image, pattern.as_str())?;
-        if paths.is_empty() && !optional {
-            image.notice(
-                pattern.as_str(),
-                format!("{name} names EnvironmentFile={} without `-`, and the file does not exist: systemd will refuse to start the service unless it is created first", pattern.as_str()),
-            );
-        }
+        let mut loaded = false;
         for path in paths {
             if let Loaded::File(id) = image.load(&path)? {
+                loaded = true;
                 files.push(id);
                 let text = image.files.get(id).text.clone();
                 for a in envfile::parse(id, &text) {
@@ -240,6 +240,13 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
                     );
                 }
             }
+        }
+        if !loaded && !optional {
+            image.notice(
+                pattern.as_str(),
+                format!("{name} needs EnvironmentFile={} (no `-`), which is not in the image: the image relies on something writing it at boot (nodeadm, a bootstrap script), and systemd refuses to start the service until then; the variables it sets are unknown, so no finding rests on a default of this command", pattern.as_str()),
+            );
+            written_at_boot.push(pattern.as_str().to_owned());
         }
     }
     unset(&mut merged.env, &merged.unset);
@@ -276,6 +283,7 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     let mut env: Vec<String> = merged.env.keys().cloned().collect();
     env.sort();
     Ok(Some(Service {
+        written_at_boot,
         env,
         files,
         exec,

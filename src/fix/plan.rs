@@ -261,11 +261,11 @@ fn add_setting(
                 path.push(flag);
                 Leaf::Value(rendered)
             };
-            let (at, ins) = yaml_edit::add(t, *doc_start, &path, &leaf)?;
+            let (range, text) = yaml_edit::add(t, *doc_start, &path, &leaf)?;
             Ok(Edit {
                 file: *file,
-                range: at..at,
-                text: ins,
+                range,
+                text,
             })
         }
         Source::ConfigDoc { file, doc_start } => {
@@ -275,7 +275,7 @@ fn add_setting(
                 .ok_or("this setting has no configuration key")?;
             let t = &files.get(*file).text;
             let path: Vec<&str> = key.split('.').collect();
-            let (at, ins) = yaml_edit::add(
+            let (range, text) = yaml_edit::add(
                 t,
                 *doc_start,
                 &path,
@@ -283,8 +283,8 @@ fn add_setting(
             )?;
             Ok(Edit {
                 file: *file,
-                range: at..at,
-                text: ins,
+                range,
+                text,
             })
         }
         Source::KubeletExtraArgs { .. } => {

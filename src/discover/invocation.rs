@@ -116,6 +116,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         settings,
         problems,
         source,
+        wrong_arg_forms: Vec::new(),
     }
 }
 

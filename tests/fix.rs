@@ -517,3 +517,162 @@ fn every_rule_with_a_fix_has_a_fix_fixture() {
         "rules with a fix but no fixture under testdata/fix: {missing:?}"
     );
 }
+/// Every scalar of a YAML file as `doc/path=value` (quoted values in
+/// quotes, so that `"24"` and `24` differ as they do for kubeadm), and
+/// every empty collection as `{}` or `[]`.
+fn flatten(text: &str) -> std::collections::BTreeSet<String> {
+    use saphyr_parser::{Event, Parser, ScalarStyle};
+    enum Frame {
+        Map {
+            path: String,
+            key: Option<String>,
+            empty: bool,
+        },
+        Seq {
+            path: String,
+            index: usize,
+        },
+    }
+    // The path of the next value in the innermost collection (`None` for a key).
+    fn slot(stack: &mut [Frame], doc: usize) -> Option<String> {
+        match stack.last_mut() {
+            None => Some(format!("{doc}/")),
+            Some(Frame::Map { path, key, empty }) => {
+                *empty = false;
+                key.take().map(|k| format!("{path}.{k}"))
+            }
+            Some(Frame::Seq { path, index }) => {
+                *index += 1;
+                Some(format!("{path}[{}]", *index - 1))
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut doc = 0;
+    let mut parser = Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        match event.unwrap().0 {
+            Event::DocumentEnd => doc += 1,
+            Event::Scalar(value, style, _, _) => {
+                let value = if style == ScalarStyle::Plain {
+                    value.into_owned()
+                } else {
+                    format!("{value:?}")
+                };
+                match slot(&mut stack, doc) {
+                    Some(path) => {
+                        out.insert(format!("{path}={value}"));
+                    }
+                    None => {
+                        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+                            *key = Some(value);
+                        }
+                    }
+                }
+            }
+            Event::MappingStart(..) => {
+                let path = slot(&mut stack, doc).unwrap();
+                stack.push(Frame::Map {
+                    path,
+                    key: None,
+                    empty: true,
+                });
+            }
+            Event::SequenceStart(..) => {
+                let path = slot(&mut stack, doc).unwrap();
+                stack.push(Frame::Seq { path, index: 0 });
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    path, empty: true, ..
+                }) = stack.pop()
+                {
+                    out.insert(format!("{path}={{}}"));
+                }
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { path, index: 0 }) = stack.pop() {
+                    out.insert(format!("{path}=[]"));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Flow collections are rewritten in block style with every value they
+/// held, read back exactly (quoting included): the fixed file differs from
+/// the original by the added settings and the empty collections they fill.
+#[test]
+fn flow_collections_are_rewritten_with_every_value_kept() {
+    let cases: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            "repo-init-defaults-v1beta3",
+            "kubeadm-config.yaml",
+            &[
+                "1/.controllerManager.extraArgs.bind-address=0.0.0.0",
+                "1/.scheduler.extraArgs.bind-address=0.0.0.0",
+                "1/.etcd.local.extraArgs.listen-metrics-urls=http://0.0.0.0:2381",
+            ],
+            &["1/.controllerManager={}", "1/.scheduler={}"],
+        ),
+        (
+            "repo-init-defaults-v1beta4",
+            "kubeadm-config.yaml",
+            &[
+                "1/.controllerManager.extraArgs[0].name=bind-address",
+                "1/.controllerManager.extraArgs[0].value=0.0.0.0",
+                "1/.scheduler.extraArgs[0].name=bind-address",
+                "1/.scheduler.extraArgs[0].value=0.0.0.0",
+                "1/.etcd.local.extraArgs[0].name=listen-metrics-urls",
+                "1/.etcd.local.extraArgs[0].value=http://0.0.0.0:2381",
+            ],
+            &["1/.controllerManager={}", "1/.scheduler={}"],
+        ),
+        (
+            "repo-flow-nested",
+            "cluster.yaml",
+            &[
+                "0/.controllerManager.extraArgs.bind-address=0.0.0.0",
+                "0/.scheduler.extraArgs.bind-address=0.0.0.0",
+                "0/.etcd.local.extraArgs.listen-metrics-urls=http://0.0.0.0:2381",
+            ],
+            &["0/.controllerManager={}"],
+        ),
+        (
+            "repo-flow-v1beta4-crlf",
+            "kubeadm.yaml",
+            &[
+                "0/.controllerManager.extraArgs[2].name=bind-address",
+                "0/.controllerManager.extraArgs[2].value=0.0.0.0",
+                "0/.scheduler.extraArgs[0].name=bind-address",
+                "0/.scheduler.extraArgs[0].value=0.0.0.0",
+                "0/.etcd.local.extraArgs[1].name=listen-metrics-urls",
+                "0/.etcd.local.extraArgs[1].value=http://0.0.0.0:2381",
+            ],
+            &["0/.scheduler.extraArgs=[]"],
+        ),
+    ];
+    for (case, file, added, filled) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let target = copy(case, dir.path());
+        let path = target.join(file);
+        let before = std::fs::read_to_string(&path).unwrap();
+        let out = run(&["fix", target.to_str().unwrap()]);
+        assert!(out.status <= 1, "{case}: {}{}", out.stdout, out.stderr);
+        let after = std::fs::read_to_string(&path).unwrap();
+        let (was, now) = (flatten(&before), flatten(&after));
+        let set = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect();
+        let gained: std::collections::BTreeSet<String> = now.difference(&was).cloned().collect();
+        let lost: std::collections::BTreeSet<String> = was.difference(&now).cloned().collect();
+        assert_eq!(gained, set(added), "{case}: added\n{after}");
+        assert_eq!(lost, set(filled), "{case}: removed\n{after}");
+        // Line endings and the missing final newline are kept.
+        if before.contains("\r\n") {
+            assert_eq!(after.matches('\n').count(), after.matches("\r\n").count());
+            assert_eq!(before.ends_with('\n'), after.ends_with('\n'), "{case}");
+        }
+    }
+}

@@ -15,11 +15,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::{staticpod, systemd};
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo};
+use crate::model::{
+    ArgsForm, ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo, WrongArgsForm,
+};
 use crate::parse::envfile;
 use crate::parse::flags::{self, Flag, Parsed, Word};
 use crate::parse::words::{self, Mode};
-use crate::parse::yaml::{self, Document, Kind, Node};
+use crate::parse::yaml::{self, Document, Kind, Node, Value};
 use crate::source::{FileDb, FileId, Loc, Notice};
 
 /// What the files of a repository start, and the version they target.
@@ -177,7 +179,8 @@ fn from_document(
     };
     let path = &files.get(id).path;
     if api.starts_with("kubeadm.k8s.io/") {
-        return match kind {
+        let forms = wrong_arg_forms(id, &files.get(id).text, doc);
+        let mut found = match kind {
             "ClusterConfiguration" => kubeadm_cluster(files, id, doc, components, version),
             "InitConfiguration" | "JoinConfiguration" => {
                 let Some((key, args)) = doc.root.lookup("nodeRegistration.kubeletExtraArgs") else {
@@ -209,6 +212,12 @@ fn from_document(
             }
             _ => Vec::new(),
         };
+        // Every invocation of the document carries them; the scan keeps one
+        // finding per key.
+        for inv in &mut found {
+            inv.wrong_arg_forms.clone_from(&forms);
+        }
+        return found;
     }
     // A component configuration document, as if passed with --config.
     let Some(spec) = components.values().find(|c| {
@@ -272,6 +281,94 @@ fn extra_args(id: FileId, node: &Node) -> Vec<Flag> {
             })
             .collect(),
         Kind::Scalar(_) => Vec::new(),
+    }
+}
+
+/// How `node` writes extra arguments; `None` when it holds nothing
+/// (`extraArgs:`, `extraArgs: null`), which every version accepts.
+pub(crate) fn args_form(node: &Node) -> Option<ArgsForm> {
+    match &node.kind {
+        Kind::Map(_) => Some(ArgsForm::Map),
+        Kind::Seq(_) => Some(ArgsForm::List),
+        Kind::Scalar(s) if s.value() == Value::Null => None,
+        Kind::Scalar(_) => Some(ArgsForm::Scalar),
+    }
+}
+
+/// The extra-argument keys of a kubeadm document of `kind`.
+fn extra_args_paths(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "ClusterConfiguration" => &[
+            "apiServer.extraArgs",
+            "controllerManager.extraArgs",
+            "scheduler.extraArgs",
+            "etcd.local.extraArgs",
+        ],
+        "InitConfiguration" | "JoinConfiguration" => &["nodeRegistration.kubeletExtraArgs"],
+        _ => &[],
+    }
+}
+
+/// The extra arguments of a kubeadm document written in the form its API
+/// version does not decode (a v1beta3 map in v1beta4, or the reverse):
+/// kubeadm refuses the whole file.
+fn wrong_arg_forms(id: FileId, text: &str, doc: &Document) -> Vec<WrongArgsForm> {
+    let Some((api, kind)) = doc.type_meta() else {
+        return Vec::new();
+    };
+    let Some(wants) = ArgsForm::wanted_by(api) else {
+        return Vec::new();
+    };
+    extra_args_paths(kind)
+        .iter()
+        .filter_map(|path| {
+            let (key, node) = doc.root.lookup(path)?;
+            let found = args_form(node).filter(|f| *f != wants)?;
+            Some(WrongArgsForm {
+                key: Loc::new(id, key.span.clone()),
+                path: (*path).to_owned(),
+                api_version: api.to_owned(),
+                found,
+                wants,
+                example: args_example(text, node, wants),
+            })
+        })
+        .collect()
+}
+
+/// One line in the form `wants`, made from the first entry of `node`
+/// (`bind-address: 127.0.0.1` becomes `- {name: bind-address, value:
+/// 127.0.0.1}`), or from `v: "2"` when it has none to show.
+fn args_example(text: &str, node: &Node, wants: ArgsForm) -> String {
+    // A one-line scalar, as written (quoted when it goes into a flow item
+    // and holds flow punctuation).
+    let written = |n: &Node| -> Option<String> {
+        let s = n.as_scalar()?;
+        let src = text.get(n.span.clone())?;
+        if src.is_empty() || src.contains(['\n', '\r']) {
+            return None;
+        }
+        if wants == ArgsForm::List && s.plain && src.contains([',', '[', ']', '{', '}']) {
+            return Some(format!(
+                "\"{}\"",
+                s.text.replace('\\', "\\\\").replace('"', "\\\"")
+            ));
+        }
+        Some(src.to_owned())
+    };
+    let first = match &node.kind {
+        Kind::Map(entries) => entries
+            .first()
+            .and_then(|(k, v)| Some((written(k)?, written(v)?))),
+        Kind::Seq(items) => items
+            .first()
+            .and_then(|i| Some((written(i.get("name")?)?, written(i.get("value")?)?))),
+        Kind::Scalar(_) => None,
+    };
+    let (name, value) = first.unwrap_or_else(|| ("v".to_owned(), "\"2\"".to_owned()));
+    match wants {
+        ArgsForm::List => format!("`- {{name: {name}, value: {value}}}`"),
+        ArgsForm::Map | ArgsForm::Scalar => format!("`{name}: {value}`"),
     }
 }
 
@@ -483,5 +580,56 @@ mod tests {
         assert!(matches!(classify("name: ci\non: push\n"), Content::Other));
         assert!(matches!(classify("FOO=1\n"), Content::Other));
         assert!(matches!(classify("just text\n"), Content::Other));
+    }
+
+    fn forms(text: &str) -> Vec<(String, ArgsForm, ArgsForm, String)> {
+        yaml::parse(text)
+            .unwrap()
+            .iter()
+            .flat_map(|d| wrong_arg_forms(FileId::TEST, text, d))
+            .map(|w| {
+                assert_eq!(
+                    &text[w.key.span.clone()],
+                    w.path.rsplit('.').next().unwrap()
+                );
+                (w.path, w.found, w.wants, w.example)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn extra_args_in_the_form_the_api_version_rejects() {
+        use ArgsForm::{List, Map, Scalar};
+        let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n    enable-admission-plugins: NodeRestriction,PodSecurity\ncontrollerManager:\n  extraArgs: [{name: bind-address, value: 0.0.0.0}]\nscheduler: {extraArgs: {}}\netcd:\n  local:\n    extraArgs:\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n  - name: node-ip\n    value: \"10.0.0.5\"\n---\napiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\nnodeRegistration: {kubeletExtraArgs: node-ip=10.0.0.5}\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\ncontrollerManager: {extraArgs: {bind-address: 0.0.0.0}}\n---\napiVersion: kubeadm.k8s.io/v1\nkind: ClusterConfiguration\nscheduler: {extraArgs: {v: \"2\"}}\n";
+        assert_eq!(
+            forms(text),
+            [
+                (
+                    "apiServer.extraArgs".to_owned(),
+                    Map,
+                    List,
+                    "`- {name: enable-admission-plugins, value: \"NodeRestriction,PodSecurity\"}`"
+                        .to_owned()
+                ),
+                (
+                    "scheduler.extraArgs".to_owned(),
+                    Map,
+                    List,
+                    "`- {name: v, value: \"2\"}`".to_owned()
+                ),
+                (
+                    "nodeRegistration.kubeletExtraArgs".to_owned(),
+                    List,
+                    Map,
+                    "`node-ip: \"10.0.0.5\"`".to_owned()
+                ),
+                (
+                    "nodeRegistration.kubeletExtraArgs".to_owned(),
+                    Scalar,
+                    Map,
+                    "`v: \"2\"`".to_owned()
+                ),
+            ]
+        );
     }
 }

@@ -5,8 +5,11 @@
 
 use super::edit::{Edit, line_end, line_start, newline, whole_lines};
 use super::yaml_edit::{self, Leaf};
+use crate::discover::repo::args_form;
 use crate::finding::Finding;
-use crate::model::{ComponentSpec, Invocation, Origin, SettingSpec, SettingType, Source, Version};
+use crate::model::{
+    ArgsForm, ComponentSpec, Invocation, Origin, SettingSpec, SettingType, Source, Version,
+};
 use crate::parse::flags::Flag;
 use crate::scan::Target;
 use crate::source::{FileDb, Loc};
@@ -254,12 +257,11 @@ fn add_setting(
         } => {
             let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
             let t = &files.get(*file).text;
-            // v1beta4 writes extraArgs as a list of {name, value}.
-            let v1beta4 = yaml_api_version(t, *doc_start).is_some_and(|a| a.ends_with("/v1beta4"));
+            let list = extra_args_form(t, *doc_start, section)? == ArgsForm::List;
             let rendered = yaml_edit::render(value, SettingType::String);
             let mut path: Vec<&str> = section.split('.').collect();
             path.push("extraArgs");
-            let leaf = if v1beta4 {
+            let leaf = if list {
                 Leaf::NamedItem {
                     name: flag.to_owned(),
                     value: rendered,
@@ -268,11 +270,11 @@ fn add_setting(
                 path.push(flag);
                 Leaf::Value(rendered)
             };
-            let (at, ins) = yaml_edit::add(t, *doc_start, &path, &leaf)?;
+            let (range, text) = yaml_edit::add(t, *doc_start, &path, &leaf)?;
             Ok(Edit {
                 file: *file,
-                range: at..at,
-                text: ins,
+                range,
+                text,
             })
         }
         Source::ConfigDoc { file, doc_start } => add_to_config(files, *file, *doc_start, s, value),
@@ -296,23 +298,44 @@ fn add_to_config(
         .ok_or("this setting has no configuration key")?;
     let t = &files.get(file).text;
     let path: Vec<&str> = key.split('.').collect();
-    let (at, ins) = yaml_edit::add(
+    let (range, text) = yaml_edit::add(
         t,
         doc_start,
         &path,
         &Leaf::Value(yaml_edit::render(value, s.ty)),
     )?;
-    Ok(Edit {
-        file,
-        range: at..at,
-        text: ins,
-    })
+    Ok(Edit { file, range, text })
 }
 
-fn yaml_api_version(text: &str, doc_start: usize) -> Option<String> {
-    let docs = crate::parse::yaml::parse(text).ok()?;
-    let doc = docs.into_iter().find(|d| d.root.span.start == doc_start)?;
-    doc.root.get_str("apiVersion").map(str::to_owned)
+/// The form in which `section.extraArgs` takes a new entry: the one the
+/// document's API version decodes (v1beta4 a list of `{name, value}`,
+/// earlier versions a map). An existing node of another form is refused:
+/// kubeadm rejects the file (PR013) and an entry of either form would
+/// leave it wrong.
+fn extra_args_form(text: &str, doc_start: usize, section: &str) -> Result<ArgsForm, String> {
+    let docs = crate::parse::yaml::parse(text).map_err(|e| e.message)?;
+    let root = docs
+        .into_iter()
+        .map(|d| d.root)
+        .find(|r| r.span.start == doc_start)
+        .ok_or("the document moved; run fix again")?;
+    let api = root.get_str("apiVersion").unwrap_or_default();
+    let wants = ArgsForm::wanted_by(api).ok_or_else(|| {
+        format!("promready does not know how `{api}` writes extraArgs; edit it by hand")
+    })?;
+    let key = format!("{section}.extraArgs");
+    if let Some(found) = root
+        .lookup(&key)
+        .and_then(|(_, node)| args_form(node))
+        .filter(|f| *f != wants)
+    {
+        return Err(format!(
+            "`{key}` is {}, but {api} wants {} (PR013): an entry of either form would leave the file wrong, so nothing is added; convert it by hand first",
+            found.describe(),
+            wants.describe()
+        ));
+    }
+    Ok(wants)
 }
 
 /// Removes a flag and its value: whole YAML lines for list items and
@@ -381,6 +404,33 @@ fn yaml_item_removal(t: &str, loc: &Loc) -> Result<Edit, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_args_take_entries_only_in_the_form_the_version_wants() {
+        let doc = |api: &str, scheduler: &str| {
+            format!(
+                "apiVersion: kubeadm.k8s.io/{api}\nkind: ClusterConfiguration\nscheduler:{scheduler}\n"
+            )
+        };
+        let form =
+            |api: &str, scheduler: &str| extra_args_form(&doc(api, scheduler), 0, "scheduler");
+        assert_eq!(form("v1beta4", " {}"), Ok(ArgsForm::List));
+        assert_eq!(form("v1beta4", "\n  extraArgs: []"), Ok(ArgsForm::List));
+        assert_eq!(form("v1beta3", "\n  extraArgs:"), Ok(ArgsForm::Map));
+        assert_eq!(
+            form("v1beta2", " {extraArgs: {v: \"2\"}}"),
+            Ok(ArgsForm::Map)
+        );
+        let e = form("v1beta4", "\n  extraArgs: {}").unwrap_err();
+        assert!(
+            e.contains("`scheduler.extraArgs` is a map")
+                && e.contains("kubeadm.k8s.io/v1beta4 wants a list"),
+            "{e}"
+        );
+        let e = form("v1beta3", "\n  extraArgs:\n  - name: v\n    value: \"2\"").unwrap_err();
+        assert!(e.contains("kubeadm.k8s.io/v1beta3 wants a map"), "{e}");
+        assert!(form("v1", " {}").unwrap_err().contains("does not know"));
+    }
 
     #[test]
     fn rebinding_keeps_ports_and_brackets_v6() {

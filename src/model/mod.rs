@@ -121,6 +121,52 @@ pub(crate) enum Source {
     KubeletExtraArgs { file: FileId, doc_start: usize },
 }
 
+/// How a kubeadm `extraArgs` (or `kubeletExtraArgs`) is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArgsForm {
+    /// `flag: value` entries (`kubeadm.k8s.io/v1beta1` to `v1beta3`).
+    Map,
+    /// `{name, value}` items (`kubeadm.k8s.io/v1beta4`).
+    List,
+    /// Neither (a string, a number): no version accepts it.
+    Scalar,
+}
+
+impl ArgsForm {
+    /// The form a kubeadm API version decodes, for the versions promready knows.
+    pub(crate) fn wanted_by(api_version: &str) -> Option<Self> {
+        match api_version.strip_prefix("kubeadm.k8s.io/")? {
+            "v1beta1" | "v1beta2" | "v1beta3" => Some(ArgsForm::Map),
+            "v1beta4" => Some(ArgsForm::List),
+            _ => None,
+        }
+    }
+
+    /// `a list of `{name, value}` items`, for messages.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            ArgsForm::Map => "a map of `flag: value` entries",
+            ArgsForm::List => "a list of `{name, value}` items",
+            ArgsForm::Scalar => "a scalar",
+        }
+    }
+}
+
+/// A kubeadm `extraArgs` written in a form its document's API version
+/// rejects: kubeadm refuses the whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WrongArgsForm {
+    /// The `extraArgs`/`kubeletExtraArgs` key.
+    pub(crate) key: Loc,
+    /// Its key path in the document (`controllerManager.extraArgs`).
+    pub(crate) path: String,
+    pub(crate) api_version: String,
+    pub(crate) found: ArgsForm,
+    pub(crate) wants: ArgsForm,
+    /// One line in the wanted form, from the node's first entry when it has one.
+    pub(crate) example: String,
+}
+
 /// One started component: a kubelet from a systemd unit, a static pod, …
 #[derive(Debug, Clone)]
 pub(crate) struct Invocation {
@@ -149,6 +195,9 @@ pub(crate) struct Invocation {
     /// Whether that file decides every setting it can hold, flags
     /// notwithstanding (kube-proxy with `--config`).
     pub(crate) config_decides: bool,
+    /// For an invocation read from a kubeadm document: the document's
+    /// `extraArgs` in a form its API version rejects (PR013).
+    pub(crate) wrong_arg_forms: Vec<WrongArgsForm>,
 }
 
 impl Invocation {

@@ -48,6 +48,7 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
         Some(ForEach::UnacceptedFlag) => unaccepted_flags(rule, subject),
         // Made by the scan, which sees every file's comments.
         Some(ForEach::SuppressionProblem) => Vec::new(),
+        Some(ForEach::ExtraArgsForm) => wrong_arg_forms(rule, subject),
         None => evaluate_one(rule, subject).into_iter().collect(),
     }
 }
@@ -333,6 +334,48 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// One finding per kubeadm `extraArgs` in a form its document's API
+/// version rejects, on its key. Every invocation read from the document
+/// carries the document's list; the scan keeps one finding per key.
+fn wrong_arg_forms(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    let inv = subject.invocation;
+    inv.wrong_arg_forms
+        .iter()
+        .map(|w| {
+            let vars = |t: &str| {
+                let mut s = t.to_owned();
+                for (k, v) in [
+                    ("path", w.path.as_str()),
+                    ("api_version", w.api_version.as_str()),
+                    ("found", w.found.describe()),
+                    ("wants", w.wants.describe()),
+                    ("example", w.example.as_str()),
+                ] {
+                    s = s.replace(&format!("{{{k}}}"), v);
+                }
+                s
+            };
+            let mut assumed = false;
+            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
+            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
+            let label = rule
+                .labels
+                .get("key")
+                .map_or_else(|| format!("{} here", w.found.describe()), |t| vars(t));
+            Finding::new(
+                rule,
+                "kubeadm",
+                message,
+                help,
+                Label {
+                    loc: w.key.clone(),
+                    text: label,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The flags that later versions refuse, for a component whose version

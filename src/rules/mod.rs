@@ -156,6 +156,9 @@ pub(crate) enum ForEach {
     UnacceptedFlag,
     /// Every inline suppression without a reason or without a finding.
     SuppressionProblem,
+    /// Every kubeadm `extraArgs`/`kubeletExtraArgs` written in the form its
+    /// document's API version does not decode.
+    ExtraArgsForm,
 }
 
 /// Placeholders of `for_each` rules.
@@ -167,6 +170,11 @@ const FLAG_PLACEHOLDERS: &[&str] = &[
     "reason",
     "version",
     "problem",
+    "path",
+    "api_version",
+    "found",
+    "wants",
+    "example",
 ];
 
 /// A text chosen by conditions: the first variant whose conditions hold.
@@ -267,6 +275,7 @@ pub(crate) const BUILTIN: &[Builtin] = builtin![
     "flag-removed-in-this-version",
     "kubelet-read-only-port",
     "invalid-suppression",
+    "kubeadm-extra-args-wrong-form",
 ];
 
 /// Loads the built-in rules plus every `*.yaml` in `extra` directories.

@@ -80,9 +80,19 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
     let help = choose(&rule.help, subject, &mut assumed_newest);
     let inv = subject.invocation;
 
+    // A setting whose flag the judged version does not have cannot be what
+    // decides (a 1.12 scheduler has no --bind-address): it is not located.
+    let exists = |n: &String| {
+        subject.spec.setting(n).is_none_or(|s| {
+            s.flag.is_none()
+                || inv.setting(n).is_some_and(|x| x.origin.is_explicit())
+                || s.refusal(subject.judged(), s.default_flags.as_deref().unwrap_or("")).is_none()
+        })
+    };
     let located: Vec<(&String, &Setting)> = rule
         .locate
         .iter()
+        .filter(|n| exists(n))
         .filter_map(|n| Some((n, inv.setting(n)?)))
         .collect();
     let explicit: Vec<&(&String, &Setting)> = located

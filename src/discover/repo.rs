@@ -110,12 +110,27 @@ pub(crate) fn discover(
             _ => None,
         })
     });
+    // A KubeletConfiguration beside kubeadm's own documents is consumed by
+    // kubeadm, which always starts the kubelet with a kubeconfig.
+    let kubeadm_repo = classified.iter().any(|(_, c)| match c {
+        Content::Yaml(docs) => docs.iter().any(|d| {
+            d.type_meta().is_some_and(|(api, kind)| {
+                api.starts_with("kubeadm.k8s.io/")
+                    && matches!(kind, "InitConfiguration" | "JoinConfiguration" | "ClusterConfiguration")
+            })
+        }),
+        _ => false,
+    });
     let mut out = Vec::new();
     for (id, content) in &classified {
         match content {
             Content::Yaml(docs) => {
                 for doc in docs {
-                    out.extend(from_document(files, *id, doc, components, version.as_ref()));
+                    let mut found = from_document(files, *id, doc, components, version.as_ref());
+                    if kubeadm_repo {
+                        found.iter_mut().for_each(kubeadm_starts_the_kubelet);
+                    }
+                    out.extend(found);
                 }
                 out.extend(staticpod::from_file(
                     files,
@@ -431,6 +446,26 @@ fn kubeadm_cluster(
         }));
     }
     out
+}
+
+/// kubeadm starts the kubelet of a `KubeletConfiguration` it consumes with
+/// `--kubeconfig=/etc/kubernetes/kubelet.conf` (`KUBELET_KUBECONFIG_ARGS` in
+/// its drop-in, `10-kubeadm.conf`), so Webhook authentication has a client.
+fn kubeadm_starts_the_kubelet(inv: &mut Invocation) {
+    if inv.component != "kubelet" || !matches!(inv.source, Source::ConfigDoc { .. }) {
+        return;
+    }
+    if let Some(s) = inv.settings.get_mut("kubeconfig")
+        && !s.origin.is_explicit()
+    {
+        *s = crate::model::Setting {
+            value: Some("/etc/kubernetes/kubelet.conf".to_owned()),
+            origin: crate::model::Origin::Default {
+                mode: DefaultMode::Kubeadm,
+                reason: "kubeadm starts the kubelet with --kubeconfig=/etc/kubernetes/kubelet.conf (10-kubeadm.conf)".to_owned(),
+            },
+        };
+    }
 }
 
 /// A unit file or drop-in in a repository: its own `ExecStart=` if it has

@@ -524,7 +524,18 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
             };
             let value = s.value.as_deref();
             match test {
-                Test::Set(want) => s.origin.is_explicit() == *want,
+                // What kubeadm passes on the command line it generates is set.
+                Test::Set(want) => {
+                    let by_kubeadm = value.is_some()
+                        && matches!(
+                            s.origin,
+                            Origin::Default {
+                                mode: crate::model::DefaultMode::Kubeadm,
+                                ..
+                            }
+                        );
+                    (s.origin.is_explicit() || by_kubeadm) == *want
+                }
                 Test::Equals(v) => value == Some(v.as_str()),
                 Test::NotEquals(v) => value.is_some_and(|x| x != v),
                 Test::OneOf(vs) => value.is_some_and(|x| vs.iter().any(|v| v == x)),

@@ -82,6 +82,66 @@ fn classify(text: &str) -> Content {
     Content::Other
 }
 
+/// Whether the files hold kubeadm's own documents.
+fn has_kubeadm_documents(classified: &[(FileId, Content)]) -> bool {
+    classified.iter().any(|(_, c)| match c {
+        Content::Yaml(docs) => docs.iter().any(|d| {
+            d.type_meta().is_some_and(|(api, kind)| {
+                api.starts_with("kubeadm.k8s.io/")
+                    && matches!(
+                        kind,
+                        "InitConfiguration" | "JoinConfiguration" | "ClusterConfiguration"
+                    )
+            })
+        }),
+        _ => false,
+    })
+}
+
+/// Each `.service` unit's own drop-ins (`NAME.service.d/*.conf` beside it),
+/// and every file that a unit takes in (its drop-ins and the environment
+/// files beside it), which are then not read on their own.
+fn unit_groups(
+    files: &FileDb,
+    classified: &[(FileId, Content)],
+) -> (
+    HashMap<FileId, Vec<FileId>>,
+    std::collections::HashSet<FileId>,
+) {
+    let units: Vec<FileId> = classified
+        .iter()
+        .filter(|(id, c)| matches!(c, Content::Unit) && files.get(*id).path.ends_with(".service"))
+        .map(|(id, _)| *id)
+        .collect();
+    let mut dropins_of: HashMap<FileId, Vec<FileId>> = HashMap::new();
+    let mut consumed: std::collections::HashSet<FileId> = std::collections::HashSet::new();
+    for &u in &units {
+        let dir = format!("{}.d/", files.get(u).path);
+        let mut own: Vec<FileId> = classified
+            .iter()
+            .filter(|(id, c)| {
+                let p = &files.get(*id).path;
+                matches!(c, Content::Unit)
+                    && p.strip_prefix(&dir)
+                        .is_some_and(|name| !name.contains('/') && name.ends_with(".conf"))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        own.sort_by(|a, b| files.get(*a).path.cmp(&files.get(*b).path));
+        consumed.extend(own.iter().copied());
+        let mut all = vec![u];
+        all.extend(own.iter().copied());
+        let candidates: Vec<FileId> = classified
+            .iter()
+            .filter(|(_, c)| matches!(c, Content::EnvFile | Content::Other))
+            .map(|(e, _)| *e)
+            .collect();
+        consumed.extend(env_files_beside(files, u, &systemd::merge(files, &all), &candidates).0);
+        dropins_of.insert(u, own);
+    }
+    (dropins_of, consumed)
+}
+
 /// Discovers the invocations in `ids`.
 pub(crate) fn discover(
     files: &FileDb,
@@ -112,17 +172,13 @@ pub(crate) fn discover(
     });
     // A KubeletConfiguration beside kubeadm's own documents is consumed by
     // kubeadm, which always starts the kubelet with a kubeconfig.
-    let kubeadm_repo = classified.iter().any(|(_, c)| match c {
-        Content::Yaml(docs) => docs.iter().any(|d| {
-            d.type_meta().is_some_and(|(api, kind)| {
-                api.starts_with("kubeadm.k8s.io/")
-                    && matches!(kind, "InitConfiguration" | "JoinConfiguration" | "ClusterConfiguration")
-            })
-        }),
-        _ => false,
-    });
+    let kubeadm_repo = has_kubeadm_documents(&classified);
+    let (dropins_of, consumed) = unit_groups(files, &classified);
     let mut out = Vec::new();
     for (id, content) in &classified {
+        if consumed.contains(id) {
+            continue;
+        }
         match content {
             Content::Yaml(docs) => {
                 for doc in docs {
@@ -141,7 +197,21 @@ pub(crate) fn discover(
                 ));
             }
             Content::Unit => {
-                out.extend(from_unit(files, *id, components, version.as_ref(), notices));
+                let mut unit_files = vec![*id];
+                unit_files.extend(dropins_of.get(id).into_iter().flatten().copied());
+                let env_files: Vec<FileId> = classified
+                    .iter()
+                    .filter(|(_, c)| matches!(c, Content::EnvFile | Content::Other))
+                    .map(|(e, _)| *e)
+                    .collect();
+                out.extend(from_unit(
+                    files,
+                    &unit_files,
+                    &env_files,
+                    components,
+                    version.as_ref(),
+                    notices,
+                ));
             }
             Content::EnvFile => {
                 let text = &files.get(*id).text;
@@ -470,15 +540,54 @@ fn kubeadm_starts_the_kubelet(inv: &mut Invocation) {
 
 /// A unit file or drop-in in a repository: its own `ExecStart=` if it has
 /// one, else the kubelet flags its `KUBELET_*` variables carry.
+/// The environment files a unit names that sit beside it in the scanned
+/// files (same name, same directory), and the ones that do not.
+fn env_files_beside(
+    files: &FileDb,
+    unit: FileId,
+    merged: &systemd::Merged,
+    candidates: &[FileId],
+) -> (Vec<FileId>, Vec<String>) {
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    let path = &files.get(unit).path;
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    for (file, _) in &merged.env_files {
+        let name = file.as_str().rsplit('/').next().unwrap_or_default();
+        let beside = if dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{dir}/{name}")
+        };
+        match candidates.iter().find(|&&c| files.get(c).path == beside) {
+            Some(&env) => found.push(env),
+            None => missing.push(file.as_str().to_owned()),
+        }
+    }
+    (found, missing)
+}
+
 fn from_unit(
     files: &FileDb,
-    id: FileId,
+    unit_files: &[FileId],
+    candidates: &[FileId],
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
     notices: &mut Vec<Notice>,
 ) -> Vec<Invocation> {
-    let merged = systemd::merge(files, &[id]);
+    let id = unit_files[0];
+    let mut merged = systemd::merge(files, unit_files);
     let path = files.get(id).path.clone();
+    let mut used = unit_files.to_vec();
+    let (beside, missing) = env_files_beside(files, id, &merged, candidates);
+    for env in beside {
+        used.push(env);
+        for a in envfile::parse(env, &files.get(env).text) {
+            merged
+                .env
+                .insert(a.name, systemd::EnvValue { value: a.value });
+        }
+    }
+
     let Some(exec) = &merged.exec else {
         return kubelet_fragment(files, id, &merged.env, components, version)
             .into_iter()
@@ -502,10 +611,10 @@ fn from_unit(
     let Some(start) = systemd::word_loc(&exe) else {
         return Vec::new();
     };
-    if !merged.env_files.is_empty() {
+    if !missing.is_empty() {
         notices.push(Notice {
             path: path.clone(),
-            message: "EnvironmentFile= is not followed outside an image; variables it would set are taken as empty".to_owned(),
+            message: format!("EnvironmentFile={} is not beside the unit in the scanned files; variables it would set are taken as empty", missing.join(", EnvironmentFile=")),
         });
     }
     let parsed = flags::parse(&args, &spec.bool_flags);
@@ -518,7 +627,7 @@ fn from_unit(
         spec,
         db: files,
         start,
-        files: vec![id],
+        files: used,
         args: parsed,
         configs: Vec::new(),
         defaults: if config {

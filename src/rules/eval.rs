@@ -86,7 +86,8 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         subject.spec.setting(n).is_none_or(|s| {
             s.flag.is_none()
                 || inv.setting(n).is_some_and(|x| x.origin.is_explicit())
-                || s.refusal(subject.judged(), s.default_flags.as_deref().unwrap_or("")).is_none()
+                || s.refusal(subject.judged(), s.default_flags.as_deref().unwrap_or(""))
+                    .is_none()
         })
     };
     let located: Vec<(&String, &Setting)> = rule

@@ -12,6 +12,7 @@ mod data;
 mod discover;
 mod finding;
 mod fix;
+mod interrupt;
 mod model;
 mod parse;
 mod report;
@@ -370,6 +371,13 @@ fn fix_command(
     };
     let report = fix::run(&common.paths, &p.components, &p.rules, &p.options, &opts)
         .map_err(|e| Box::new(e) as Diag)?;
+    if let Some(i) = &report.interrupted {
+        return Ok(Outcome {
+            stderr: report::fixes::interrupted(i),
+            status: i.signal.status(),
+            ..Outcome::default()
+        });
+    }
     let rendered = report::fixes::render(&report);
     let status = if report.changed.iter().any(|c| c.error.is_some()) {
         EXIT_ERROR
@@ -405,6 +413,7 @@ pub fn main() -> ExitCode {
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let quiet = std::env::args_os().any(|a| a == "--quiet" || a == "-q");
     archive::progress::enable(!quiet);
+    interrupt::enable();
     let outcome = run(std::env::args_os(), Terminal { color, width: 100 });
     // A closed pipe (`promready scan … | head`) is not an error.
     let _ = stdout.lock().write_all(outcome.stdout.as_bytes());

@@ -11,6 +11,8 @@ use flate2::{Compress, Compression, FlushCompress};
 
 /// Input bytes per independently compressed block.
 const BLOCK: usize = 1 << 20;
+/// How often a wait for a compressed block looks for a caught signal.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(20);
 
 type Job = (u64, Vec<u8>, bool);
 type Done = (u64, io::Result<Vec<u8>>);
@@ -99,6 +101,9 @@ impl<W: Write> ParGzWriter<W> {
     fn drain(&mut self, all: bool) -> io::Result<()> {
         loop {
             while let Some(block) = self.ready.remove(&self.written) {
+                // Between compressed blocks, a caught signal stops the
+                // rewrite (the last blocks are waited for here).
+                crate::interrupt::check()?;
                 self.out.write_all(&block)?;
                 self.written += 1;
             }
@@ -109,11 +114,7 @@ impl<W: Write> ParGzWriter<W> {
                 in_flight >= self.max_in_flight
             };
             let next = if must_wait {
-                Some(
-                    self.results
-                        .recv()
-                        .map_err(|_| io::Error::other("compression thread failed"))?,
-                )
+                Some(self.wait()?)
             } else {
                 self.results.try_recv().ok()
             };
@@ -122,6 +123,21 @@ impl<W: Write> ParGzWriter<W> {
                     self.ready.insert(i, block?);
                 }
                 None => return Ok(()),
+            }
+        }
+    }
+
+    /// Waits for the next compressed block; a caught signal ends the wait
+    /// (a block can take a good part of a second in a debug build).
+    fn wait(&self) -> io::Result<Done> {
+        loop {
+            crate::interrupt::check()?;
+            match self.results.recv_timeout(WAIT_STEP) {
+                Ok(done) => return Ok(done),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(io::Error::other("compression thread failed"));
+                }
             }
         }
     }

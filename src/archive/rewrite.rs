@@ -5,6 +5,11 @@
 //! owner, mtime, xattrs) with a new size and checksum; a PAX `size` record
 //! is rewritten when present. The archive keeps its compression; gzip keeps
 //! its header's name and mtime.
+//!
+//! A signal caught while rewriting ([`crate::interrupt`]) stops it at the
+//! next write of output (every few KiB; the parallel gzip compressor also
+//! checks between the blocks it writes): the temporary archive is removed
+//! and the original stays as it was.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -46,7 +51,9 @@ impl Out {
 
 /// Writes `input` with the entries numbered in `patches` (1-based, in
 /// archive order) replaced, to `output` atomically (temp file beside it,
-/// fsync, rename, fsync of the directory). `output` may be `input`.
+/// fsync, rename, fsync of the directory). `output` may be `input`. Once a
+/// signal is caught it fails with [`crate::interrupt::Interrupted`] and
+/// removes the temporary file, unless the rename had already happened.
 pub(crate) fn rewrite(
     input: &Path,
     output: &Path,
@@ -64,6 +71,7 @@ pub(crate) fn rewrite(
         .to_string_lossy()
         .into_owned();
     let tmp = dir.join(format!(".{name}.promready-{}", std::process::id()));
+    crate::interrupt::check()?;
     let result = (|| -> io::Result<()> {
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -89,11 +97,14 @@ pub(crate) fn rewrite(
             }
         };
         let mut walker = Walker::new(open(input, compression)?);
-        copy_patched(&mut walker, out.writer(), patches)?;
+        copy_patched(&mut walker, &mut Stoppable(out.writer()), patches)?;
         let mut file = out.finish()?;
         // Zero padding after the last gzip member, as it was.
         io::copy(&mut io::repeat(0).take(walker.padding()), &mut file)?;
+        crate::interrupt::check()?;
         file.sync_all()?;
+        // The last moment to stop: after the rename the archive is written.
+        crate::interrupt::check()?;
         std::fs::rename(&tmp, output)?;
         File::open(dir)?.sync_all()?;
         Ok(())
@@ -102,6 +113,21 @@ pub(crate) fn rewrite(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Fails every write once a signal has been caught, so that copying stops
+/// within a few KiB of output (`io::copy` writes in chunks of 8 KiB).
+struct Stoppable<'a>(&'a mut dyn Write);
+
+impl Write for Stoppable<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::interrupt::check()?;
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn copy_patched(

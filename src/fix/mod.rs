@@ -5,7 +5,9 @@
 //! again: a fix whose finding does not go away, or that leaves a YAML file
 //! unparsable, is reverted and reported. Rounds repeat until nothing is left
 //! to fix, so applying fixes twice changes nothing the second time. Files
-//! are written only at the end, atomically ([`write`]).
+//! are written only at the end, atomically ([`write`]); a SIGINT or SIGTERM
+//! then stops the writing between files, or inside one before its rename,
+//! and the report says what was written ([`Interruption`]).
 
 pub(crate) mod edit;
 pub(crate) mod plan;
@@ -73,6 +75,25 @@ pub(crate) struct FixReport {
     pub(crate) dry_run: bool,
     /// How many findings the changes fix.
     pub(crate) fixed: usize,
+    /// A signal stopped the writing.
+    pub(crate) interrupted: Option<Interruption>,
+}
+
+/// What a SIGINT or SIGTERM caught while writing left: each file (an
+/// archive is one) is either written in full or as it was.
+pub(crate) struct Interruption {
+    pub(crate) signal: crate::interrupt::Interrupted,
+    /// Files renamed into place before the signal, in the order written.
+    pub(crate) written: Vec<String>,
+    /// Files left as they were (the signal, or an error, stopped them).
+    pub(crate) not_written: Vec<String>,
+}
+
+/// Which files a write phase wrote, and which not.
+#[derive(Default)]
+struct Progress {
+    written: Vec<String>,
+    not_written: Vec<String>,
 }
 
 /// The identity of a finding across rounds (lines move; tokens do not).
@@ -284,14 +305,19 @@ impl Fixer {
     }
 
     /// Writes (unless dry-running) every file whose content changed; an
-    /// archive is rewritten once with all its patched entries.
-    fn write(&self, opts: &FixOptions, base: &Options) -> Vec<Changed> {
+    /// archive is rewritten once with all its patched entries. SIGINT and
+    /// SIGTERM are deferred meanwhile: once one is caught, the file being
+    /// written is dropped unless it was renamed already, the rest are not
+    /// written, and the interruption says which were.
+    fn write(&self, opts: &FixOptions, base: &Options) -> (Vec<Changed>, Option<Interruption>) {
         let mut hosts: Vec<&PathBuf> = self.overlay.keys().collect();
         hosts.sort();
+        let deferred = (!opts.dry_run).then(crate::interrupt::defer);
+        let mut progress = Progress::default();
         let archive_errors = if opts.dry_run {
             HashMap::new()
         } else {
-            self.write_archives(opts, base)
+            self.write_archives(opts, base, &mut progress)
         };
         let mut changed = Vec::new();
         for host in hosts {
@@ -315,8 +341,12 @@ impl Fixer {
                         write::Place::Host(host)
                     }
                 };
-                if let Err(e) = write::replace(&place, bytes) {
-                    error = Some(format!("not written: {e}"));
+                match write::replace(&place, bytes) {
+                    Ok(()) => progress.written.push(o.path.clone()),
+                    Err(e) => {
+                        error = Some(format!("not written: {e}"));
+                        progress.not_written.push(o.path.clone());
+                    }
                 }
             }
             let mut codes = self.codes.get(host).cloned().unwrap_or_default();
@@ -333,11 +363,24 @@ impl Fixer {
                 error,
             });
         }
-        changed
+        // From here on a signal ends the process at once; one caught before
+        // is the interruption.
+        drop(deferred);
+        let interrupted = crate::interrupt::caught().map(|signal| Interruption {
+            signal,
+            written: progress.written,
+            not_written: progress.not_written,
+        });
+        (changed, interrupted)
     }
 
     /// Rewrites each archive with its patched entries; the errors by archive.
-    fn write_archives(&self, opts: &FixOptions, base: &Options) -> HashMap<PathBuf, String> {
+    fn write_archives(
+        &self,
+        opts: &FixOptions,
+        base: &Options,
+        progress: &mut Progress,
+    ) -> HashMap<PathBuf, String> {
         let mut by_archive: BTreeMap<&PathBuf, HashMap<usize, Vec<u8>>> = BTreeMap::new();
         let mut errors = HashMap::new();
         for (host, bytes) in &self.overlay {
@@ -377,11 +420,15 @@ impl Fixer {
         }
         for (archive, patches) in by_archive {
             let output = opts.output.clone().unwrap_or_else(|| archive.clone());
-            if let Err(e) = crate::archive::rewrite(archive, &output, &patches) {
-                errors.insert(
-                    archive.clone(),
-                    format!("not written: {e}; {} is unchanged", archive.display()),
-                );
+            match crate::archive::rewrite(archive, &output, &patches) {
+                Ok(()) => progress.written.push(output.display().to_string()),
+                Err(e) => {
+                    progress.not_written.push(output.display().to_string());
+                    errors.insert(
+                        archive.clone(),
+                        format!("not written: {e}; {} is unchanged", archive.display()),
+                    );
+                }
             }
         }
         errors
@@ -419,10 +466,11 @@ pub(crate) fn run(
             break targets;
         }
     };
-    let changed = fixer.write(opts, base);
+    let (changed, interrupted) = fixer.write(opts, base);
     // A file that could not be written keeps its findings: the account is
-    // then taken from what is on disk, not from the planned contents.
-    let targets = if changed.iter().any(|c| c.error.is_some()) {
+    // then taken from what is on disk, not from the planned contents. An
+    // interrupted run says what it wrote and stops.
+    let targets = if interrupted.is_none() && changed.iter().any(|c| c.error.is_some()) {
         let on_disk = Options {
             overlay: Arc::default(),
             // Archives that were rewritten are indexed anew.
@@ -484,6 +532,7 @@ pub(crate) fn run(
         after: targets,
         dry_run: opts.dry_run,
         fixed: fixer.fixed.len(),
+        interrupted,
     })
 }
 

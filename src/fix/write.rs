@@ -3,7 +3,8 @@
 //!
 //! temp file beside it (`O_EXCL`) → write → owner, then mode (chown clears
 //! setuid bits) → xattrs → fsync → rename over the original → fsync the
-//! directory. On any error the temp file is removed and the original is
+//! directory. On any error, and when a signal stops `fix` before the rename
+//! ([`crate::interrupt`]), the temp file is removed and the original is
 //! untouched. Inside a rootfs the directory is opened with
 //! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)`, so no symlink can lead
 //! the write outside the image.
@@ -29,6 +30,8 @@ pub(crate) enum WriteError {
     HardLinked(u64),
     #[error("it is not a regular file")]
     NotRegular,
+    #[error("{0}")]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     #[error("{0}")]
     Io(#[from] io::Error),
 }
@@ -99,6 +102,7 @@ pub(crate) fn check(place: &Place<'_>) -> Result<(), WriteError> {
 
 /// Replaces the file's content atomically.
 pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError> {
+    crate::interrupt::check()?;
     check(place)?;
     let (dir, name) = open_dir(place)?;
     let original = File::from(rustix::fs::openat(
@@ -124,8 +128,11 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
         file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         copy_xattrs(&original, &file)?;
+        crate::interrupt::check()?;
         file.sync_all()?;
         fault_delay();
+        // The last moment to stop: after the rename the file is written.
+        crate::interrupt::check()?;
         rustix::fs::renameat(&dir, tmp_name.as_str(), &dir, name.as_str())?;
         rustix::fs::fsync(&dir)?;
         Ok(())
@@ -153,13 +160,14 @@ fn remove_stale(dir: &OwnedFd, prefix: &str) {
 }
 
 /// A pause between writing the temp file and renaming it, for tests that
-/// kill `fix` mid-write (`PROMREADY_TEST_WRITE_DELAY_MS`).
+/// kill or interrupt `fix` mid-write (`PROMREADY_TEST_WRITE_DELAY_MS`); a
+/// signal cuts it short.
 fn fault_delay() {
     if let Some(ms) = std::env::var("PROMREADY_TEST_WRITE_DELAY_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
+        crate::interrupt::sleep(std::time::Duration::from_millis(ms));
     }
 }
 

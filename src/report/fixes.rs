@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use similar::TextDiff;
 
-use crate::fix::FixReport;
+use crate::fix::{FixReport, Interruption};
 
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
@@ -110,4 +110,25 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
     parts.push(tail);
     let _ = writeln!(out, "promready: {}", parts.join("; "));
     Rendered { out, errors }
+}
+
+/// What `fix` says on standard error when a signal stopped it while
+/// writing: nothing changed, or which files were written and which not.
+pub(crate) fn interrupted(i: &Interruption) -> String {
+    if i.written.is_empty() {
+        return "interrupted: nothing was changed\n".to_owned();
+    }
+    let total = i.written.len() + i.not_written.len();
+    let mut out = format!(
+        "interrupted: {} of {} written; each file is either written in full or left as it was\n",
+        i.written.len(),
+        plural(total, "file"),
+    );
+    for p in &i.written {
+        let _ = writeln!(out, "  written: {p}");
+    }
+    for p in &i.not_written {
+        let _ = writeln!(out, "  not written: {p}");
+    }
+    out
 }

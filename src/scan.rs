@@ -343,7 +343,12 @@ fn evaluate_all(
     rules: &[Rule],
     opts: &Options,
 ) {
-    for inv in &t.invocations {
+    // Problems that stop a component are findings of their own rule; when
+    // that rule is not selected they stay notes.
+    let start_rule = rules
+        .iter()
+        .any(|r| r.for_each == Some(ForEach::StartProblem));
+    for inv in t.invocations.iter().filter(|_| !start_rule) {
         let fallback = t.files.get(inv.start.file).path.clone();
         for p in &inv.problems {
             let n = repo::notice(&t.files, &fallback, p);

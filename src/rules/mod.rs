@@ -156,6 +156,8 @@ pub(crate) enum ForEach {
     UnacceptedFlag,
     /// Every inline suppression without a reason or without a finding.
     SuppressionProblem,
+    /// Every value or command line a component refuses at start.
+    StartProblem,
 }
 
 /// Placeholders of `for_each` rules.
@@ -267,6 +269,7 @@ pub(crate) const BUILTIN: &[Builtin] = builtin![
     "flag-removed-in-this-version",
     "kubelet-read-only-port",
     "invalid-suppression",
+    "component-will-not-start",
 ];
 
 /// Loads the built-in rules plus every `*.yaml` in `extra` directories.

@@ -162,10 +162,17 @@ struct Prepared {
 fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
     let mut settings =
         config::load(common.config.as_deref(), &common.paths).map_err(|e| e as Diag)?;
+    // `--select "PR001, PR002"`: the words around the commas.
+    let words = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
     if !common.select.is_empty() {
-        settings.select.clone_from(&common.select);
+        settings.select = words(&common.select);
     }
-    settings.ignore.extend(common.ignore.iter().cloned());
+    settings.ignore.extend(words(&common.ignore));
     settings.rules.extend(common.rules.iter().cloned());
     if common.kubernetes_version.is_some() {
         settings.kubernetes_version = common.kubernetes_version;
@@ -203,6 +210,7 @@ fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
         kubernetes_version: settings.kubernetes_version,
         overlay: std::sync::Arc::default(),
         per_path_ignores: settings.per_path_ignores.clone(),
+        config_dir: settings.base.clone(),
         archives: std::sync::Arc::default(),
     };
     Ok(Prepared {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::archive::{self, TarIndex, TarTree};
-use crate::config::glob_match;
+use crate::config::path_matches;
 use crate::discover::{self, repo, version};
 use crate::finding::{Finding, Label};
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
@@ -23,6 +23,8 @@ pub(crate) struct Options {
     pub(crate) overlay: Arc<Overlay>,
     /// Path globs and the rules ignored there (from the configuration).
     pub(crate) per_path_ignores: Vec<(String, Vec<String>)>,
+    /// The configuration file's directory, which those globs are relative to.
+    pub(crate) config_dir: Option<PathBuf>,
     /// Archive indexes already built (a fix scans the same input again).
     pub(crate) archives: Arc<Mutex<HashMap<PathBuf, Arc<TarIndex>>>>,
 }
@@ -398,11 +400,13 @@ fn evaluate_all(
     findings.dedup_by(|a, b| a.code == b.code && a.primary.loc == b.primary.loc);
     // Per-path ignores from the configuration.
     findings.retain(|f| {
-        let path = &t.files.get(f.primary.loc.file).path;
-        !opts
-            .per_path_ignores
-            .iter()
-            .any(|(glob, codes)| glob_match(glob, path) && codes.iter().any(|c| names_rule(c, f)))
+        let file = t.files.get(f.primary.loc.file);
+        // An archive's entries have no path on this machine.
+        let host = (t.kind != InputKind::Archive).then_some(file.host.as_path());
+        !opts.per_path_ignores.iter().any(|(glob, codes)| {
+            codes.iter().any(|c| names_rule(c, f))
+                && path_matches(glob, &file.path, host, opts.config_dir.as_deref())
+        })
     });
     apply_suppressions(t, &mut findings, rules);
     t.findings = findings;

@@ -438,3 +438,90 @@ fn completions_and_man_page() {
     );
     assert!(man.stdout.contains("promready"));
 }
+
+#[test]
+fn select_and_ignore_take_spaces_after_commas() {
+    let spaced = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--select",
+        "PR007, kubelet-read-only-port",
+        "testdata/demo",
+    ]);
+    assert_eq!(spaced.status, 1, "{}", spaced.stderr);
+    assert_eq!(
+        common::finding_lines(&spaced.stdout),
+        ["PR007 etc/default/kubelet:2", "PR010 etc/default/kubelet:2"]
+    );
+    let ignored = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--ignore",
+        " PR001 , PR002,PR007 ,",
+        "testdata/demo",
+    ]);
+    assert_eq!(
+        common::finding_lines(&ignored.stdout),
+        ["PR010 etc/default/kubelet:2"]
+    );
+}
+
+#[test]
+fn per_path_ignores_match_dotted_and_absolute_paths() {
+    // A repository with its configuration file, scanned from its root the
+    // way pre-commit passes files (`cluster.yaml`), with `./`, and by
+    // absolute path.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::create_dir(repo.join(".git")).unwrap();
+    std::fs::create_dir(repo.join("clusters")).unwrap();
+    std::fs::copy(
+        "testdata/files/kube-proxy-default.yaml",
+        repo.join("clusters/proxy.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "per-path-ignores:\n  \"./clusters/*.yaml\": [PR006]\n",
+    )
+    .unwrap();
+    let abs = repo.join("clusters/proxy.yaml");
+    let abs = abs.to_str().unwrap();
+    let bin = env!("CARGO_BIN_EXE_promready");
+    for given in ["clusters/proxy.yaml", "./clusters/proxy.yaml", abs] {
+        let out = std::process::Command::new(bin)
+            .args(["scan", given])
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{given}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // From elsewhere, by absolute path: the pattern is relative to the
+    // configuration file's directory, not to the working directory.
+    let out = run(&["scan", abs]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    // An absolute pattern.
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        format!(
+            "per-path-ignores:\n  \"{}/clusters/**\": [PR006]\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(run(&["scan", abs]).status, 0);
+    // A pattern that names another directory ignores nothing.
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "per-path-ignores:\n  \"nodes/*.yaml\": [PR006]\n",
+    )
+    .unwrap();
+    assert_eq!(run(&["scan", abs]).status, 1);
+}

@@ -436,7 +436,49 @@ fn completions_and_man_page() {
         "{}",
         &man.stdout[..40.min(man.stdout.len())]
     );
-    assert!(man.stdout.contains("promready"));
+    // One complete page: every command, with its options, and no pointer
+    // to pages that do not exist.
+    for text in [
+        ".SH \"PROMREADY SCAN\"",
+        ".SH \"PROMREADY FIX\"",
+        ".SH \"PROMREADY RULES\"",
+        ".SH \"PROMREADY EXPLAIN\"",
+        "\\-\\-sarif\\-file",
+        "\\-\\-unsafe\\-fixes",
+        "\\-\\-fail\\-on",
+    ] {
+        assert!(man.stdout.contains(text), "no {text} in:\n{}", man.stdout);
+    }
+    assert!(
+        !man.stdout.contains("promready\\-scan(1)"),
+        "{}",
+        man.stdout
+    );
+    // Or one page per command.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        [
+            "promready-completions.1",
+            "promready-explain.1",
+            "promready-fix.1",
+            "promready-man.1",
+            "promready-rules.1",
+            "promready-scan.1",
+            "promready.1"
+        ]
+    );
+    let top = std::fs::read_to_string(dir.path().join("promready.1")).unwrap();
+    assert!(top.contains("promready\\-scan(1)"), "{top}");
+    let scan = std::fs::read_to_string(dir.path().join("promready-scan.1")).unwrap();
+    assert!(scan.contains("\\-\\-sarif\\-file"), "{scan}");
 }
 
 #[test]
@@ -524,4 +566,37 @@ fn per_path_ignores_match_dotted_and_absolute_paths() {
     )
     .unwrap();
     assert_eq!(run(&["scan", abs]).status, 1);
+}
+
+#[test]
+fn fix_lists_every_finding_it_leaves_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    assert!(
+        std::process::Command::new("cp")
+            .args(["-a", "testdata/demo", demo.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A suppression without a reason: PR011, which has no automatic fix.
+    let env = demo.join("etc/default/kubelet");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, format!("{text}# promready: ignore[PR003]\n")).unwrap();
+    let out = run(&["fix", demo.to_str().unwrap()]);
+    assert_eq!(out.status, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:3: the suppression of PR003 gives no reason"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("2 findings remain (2 warnings)"),
+        "{}",
+        out.stdout
+    );
 }

@@ -879,6 +879,9 @@ fn files() -> impl Strategy<Value = Files> {
         )
 }
 
+const SECURE_KUBELET_CONFIG: &str =
+    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n";
+
 const UNIT_HEAD: &str = "[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml --pod-manifest-path=/etc/kubernetes/manifests $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
 
 impl Files {
@@ -906,6 +909,9 @@ impl Files {
         );
         let repo = dir.join("repo");
         put(&repo, "kubeadm.yaml", &self.kubeadm);
+        // Something the scan reads whatever the bytes above are: a
+        // directory without any is an input error.
+        put(&repo, "kubelet.yaml", SECURE_KUBELET_CONFIG);
         let named = put(dir, "named.yaml", &self.named);
         vec![a, b, repo, named]
     }

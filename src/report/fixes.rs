@@ -66,7 +66,39 @@ pub(crate) fn render(report: &FixReport) -> String {
             n.code, n.name, n.path, n.line
         );
     }
-    let remaining: usize = report.after.iter().map(|t| t.findings.len()).sum();
+    // What is left that the lines above do not name: findings without an
+    // automatic fix. One line each, so that a build log shows them all.
+    let named: std::collections::HashSet<(&str, &str, usize)> = report
+        .held_back
+        .iter()
+        .map(|(n, _)| n)
+        .chain(report.failed.iter().map(|(n, _)| n))
+        .map(|n| (n.code.as_str(), n.path.as_str(), n.line))
+        .collect();
+    let (mut errors, mut warnings) = (0, 0);
+    for t in &report.after {
+        for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
+            let p = super::Position::of(&t.files, &f.primary.loc);
+            let level = match f.severity {
+                crate::rules::Severity::Error => {
+                    errors += 1;
+                    "error"
+                }
+                crate::rules::Severity::Warning => {
+                    warnings += 1;
+                    "warning"
+                }
+            };
+            if !named.contains(&(f.code.as_str(), p.path.as_str(), p.line)) {
+                let _ = writeln!(
+                    out,
+                    "remains: {} {} ({level}) at {}:{}: {}",
+                    f.code, f.name, p.path, p.line, f.message
+                );
+            }
+        }
+    }
+    let remaining = errors + warnings;
     let mut parts = vec![format!(
         "{verb} {} in {}",
         plural(report.fixed, "finding"),
@@ -84,10 +116,18 @@ pub(crate) fn render(report: &FixReport) -> String {
     let tail = if remaining == 0 {
         "no findings remain".to_owned()
     } else {
+        let mut by_level = Vec::new();
+        if errors > 0 {
+            by_level.push(plural(errors, "error"));
+        }
+        if warnings > 0 {
+            by_level.push(plural(warnings, "warning"));
+        }
         format!(
-            "{} remain{}",
+            "{} remain{} ({})",
             plural(remaining, "finding"),
-            if remaining == 1 { "s" } else { "" }
+            if remaining == 1 { "s" } else { "" },
+            by_level.join(", ")
         )
     };
     parts.push(tail);

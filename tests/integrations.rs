@@ -198,6 +198,49 @@ fn command_lines_are_found_in_each_syntax() {
 }
 
 #[test]
+fn integration_checks_keep_their_state_per_checkout() {
+    // Two checkouts (here: two copies of ci/integration/lib.sh) get caches of
+    // their own, so that both can run .ci/run at once; a given
+    // PROMREADY_CI_CACHE still wins.
+    let tmp = tempfile::tempdir().unwrap();
+    let cache_of = |checkout: &str, given: Option<&str>| {
+        let dir = tmp.path().join(checkout).join("ci/integration");
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(repo().join("ci/integration/lib.sh"), dir.join("lib.sh")).unwrap();
+        fs::write(
+            dir.join("probe.sh"),
+            "source \"$(dirname \"$0\")/lib.sh\"\necho \"$CACHE\"\n",
+        )
+        .unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(dir.join("probe.sh"))
+            .env("TMPDIR", tmp.path())
+            .env_remove("PROMREADY_CI_CACHE");
+        if let Some(g) = given {
+            cmd.env("PROMREADY_CI_CACHE", g);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (cache_of("a", None), cache_of("b", None));
+    assert_ne!(a, b);
+    assert_eq!(a, cache_of("a", None), "the same checkout keeps its cache");
+    assert!(a.starts_with(&tmp.path().display().to_string()), "{a}");
+    let given = tmp.path().join("shared").display().to_string();
+    assert_eq!(cache_of("a", Some(&given)), given);
+    // run.sh computes the same default as lib.sh.
+    let run_sh = read("ci/integration/run.sh");
+    let lib_sh = read("ci/integration/lib.sh");
+    let default = "promready-ci-cache-$(printf '%s' ";
+    assert!(run_sh.contains(default) && lib_sh.contains(default));
+}
+
+#[test]
 fn docs_show_the_integration_files_verbatim() {
     let out = Command::new("bash")
         .arg(repo().join("ci/integration/docs-check.sh"))

@@ -22,7 +22,7 @@ fn repo() -> PathBuf {
 
 /// The promready command lines in `text`: the arguments after a `promready`
 /// or `"$PROMREADY"` word followed by `scan` or `fix`, up to the end of the
-/// line or a `;`. Comment lines are skipped. Words lose their quotes,
+/// line, a `;` or a `||`, `&&` or `|`. Comment lines are skipped. Words lose their quotes,
 /// backslashes and trailing commas (HCL strings, shell quoting).
 fn command_lines(text: &str) -> Vec<Vec<String>> {
     let mut found = Vec::new();
@@ -38,6 +38,9 @@ fn command_lines(text: &str) -> Vec<Vec<String>> {
             }
             let mut args = Vec::new();
             for raw in &words[i + 1..] {
+                if matches!(*raw, "||" | "&&" | "|") {
+                    break;
+                }
                 let end = raw.contains(';');
                 let arg: String = raw
                     .chars()
@@ -194,6 +197,12 @@ fn command_lines_are_found_in_each_syntax() {
     assert_eq!(
         command_lines(r#"    promready scan -o "$PROMREADY_SARIF" -- $PROMREADY_PATHS"#),
         [["scan", "-o", "$PROMREADY_SARIF", "--", "$PROMREADY_PATHS"]]
+    );
+    assert_eq!(
+        command_lines(
+            r#"      "then \"$PROMREADY\" fix --quiet \"$ROOTFS\" || [ $? -eq 1 ]; fi","#
+        ),
+        [["fix", "--quiet", "$ROOTFS"]]
     );
 }
 

@@ -31,7 +31,7 @@ echo "   $(( SECONDS - start ))s"
 
 failed=()
 skipped=()
-for check in pre-commit packer github sarif docs-check; do
+for check in pre-commit packer github zizmor sarif docs-check; do
   echo "== $check: ci/integration/$check.sh"
   t=$SECONDS
   status=0

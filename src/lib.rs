@@ -55,7 +55,7 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    /// No colour, 100 columns: what tests and pipes get.
+    /// No colour, 100 columns: what tests get (and pipes, without `COLUMNS`).
     pub const PLAIN: Terminal = Terminal {
         color: false,
         width: 100,

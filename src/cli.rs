@@ -16,7 +16,11 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
+    /// A report per finding, drawn on its source lines.
+    #[value(alias = "full")]
     Human,
+    /// One line per finding and per note: `path:line:col: CODE message`.
+    Concise,
     Json,
     Sarif,
     /// GitHub Actions workflow commands (annotations).
@@ -33,7 +37,7 @@ pub(crate) enum ListFormat {
 #[derive(Debug, Args)]
 pub(crate) struct Common {
     /// Rootfs directories or archives (.tar, .tar.gz, .tar.zst), configuration
-    /// directories, or configuration files.
+    /// directories, or configuration files. A path named twice is scanned once.
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// Assume this Kubernetes version (e.g. 1.29 or v1.30.2) instead of detecting it.
@@ -55,22 +59,38 @@ pub(crate) struct Common {
     /// No progress line while reading large archives.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Also show the files named on the command line that were skipped
+    /// because they hold no configuration promready reads.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Scan node images and configuration and report problems.
     ///
-    /// Exit status: 0 no findings, 1 findings (see --fail-on), 2 usage or input error.
+    /// Exit status: 0 no findings, 1 findings (see --fail-on), 2 usage or
+    /// input error. An input that cannot be scanned is reported and the
+    /// others are still scanned and reported; the exit status is then 2.
     Scan {
         #[command(flatten)]
         common: Common,
         /// Output format.
-        #[arg(long, value_enum, default_value = "human")]
+        #[arg(
+            long = "output-format",
+            visible_alias = "format",
+            value_enum,
+            value_name = "FORMAT",
+            default_value = "human"
+        )]
         format: Format,
         /// Write the report to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Also write the SARIF report to FILE (with any --output-format), so
+        /// that one scan both annotates a CI log and feeds code scanning.
+        #[arg(long, value_name = "FILE")]
+        sarif_file: Option<PathBuf>,
         /// Which findings make the exit status 1.
         #[arg(long, value_enum, value_name = "LEVEL")]
         fail_on: Option<FailOn>,
@@ -118,8 +138,15 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff).
-    Man,
+    /// Print the manual page (roff), or write one page per command.
+    ///
+    /// Without --dir, one complete page: every command with its options.
+    /// With --dir, promready.1 and promready-<command>.1 for each command.
+    Man {
+        /// Write the pages into DIR instead of printing one.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn parse_version(s: &str) -> Result<crate::model::Version, String> {

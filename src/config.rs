@@ -59,6 +59,9 @@ pub(crate) struct Settings {
     pub(crate) bind_address: Option<String>,
     pub(crate) rules: Vec<PathBuf>,
     pub(crate) fail_on: FailOn,
+    /// The directory of the configuration file, absolute: `per-path-ignores`
+    /// patterns are relative to it.
+    pub(crate) base: Option<PathBuf>,
 }
 
 /// The name looked for in the scanned directory and the current one.
@@ -108,6 +111,13 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
     let raw: SerializableConfig =
         from_yaml(&text).map_err(|e| Box::new(RuleError::config(&shown, &text, e)))?;
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let absolute_base = std::path::absolute(if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &base
+    })
+    .ok()
+    .map(|b| lexical(&b));
     let kubernetes_version = match raw.kubernetes_version {
         None => None,
         Some(v) => Some(Version::parse(&v).ok_or_else(|| {
@@ -137,6 +147,7 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
             .map(|r| if r.is_absolute() { r } else { base.join(r) })
             .collect(),
         fail_on: raw.fail_on.unwrap_or_default(),
+        base: absolute_base,
     })
 }
 
@@ -161,6 +172,53 @@ pub(crate) fn bind_address(s: &str) -> Result<String, String> {
         ));
     }
     Ok(bare.to_owned())
+}
+
+/// `path` without `.` components and with `..` applied, as text (no
+/// symlinks are followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether a `per-path-ignores` pattern names a file. The pattern is matched
+/// against the path as reports show it (the in-image path, or the path in
+/// the scanned directory), and, for a file on this machine, against its
+/// path relative to the configuration file's directory (`base`), or its
+/// absolute path when the pattern is absolute. `./` prefixes do not count.
+pub(crate) fn path_matches(
+    pattern: &str,
+    shown: &str,
+    host: Option<&Path>,
+    base: Option<&Path>,
+) -> bool {
+    let mut shown = shown;
+    while let Some(rest) = shown.strip_prefix("./") {
+        shown = rest;
+    }
+    if glob_match(pattern, shown) {
+        return true;
+    }
+    let Some(host) = host.and_then(|h| std::path::absolute(h).ok()) else {
+        return false;
+    };
+    let host = lexical(&host);
+    if pattern.starts_with('/') {
+        return glob_match(pattern, &host.to_string_lossy());
+    }
+    base.and_then(|b| host.strip_prefix(b).ok())
+        .is_some_and(|rel| glob_match(pattern, &rel.to_string_lossy()))
 }
 
 fn at(text: &str, needle: &str, message: String) -> crate::data::DataError {
@@ -202,11 +260,11 @@ pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
             _ => false,
         }
     }
-    let p: Vec<&str> = pattern
-        .trim_start_matches("./")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let mut pattern = pattern;
+    while let Some(rest) = pattern.strip_prefix("./") {
+        pattern = rest;
+    }
+    let p: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
     let s: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     segs(&p, &s)
 }
@@ -232,6 +290,70 @@ mod tests {
             "clusters/prod/kubeadm.yaml"
         ));
         assert!(!glob_match("*.yaml", "a/b.yaml"));
+        assert!(glob_match("././a/*.yaml", "a/b.yaml"));
+    }
+
+    #[test]
+    fn per_path_patterns_match_relative_dotted_and_absolute_paths() {
+        let base = Path::new("/repo");
+        let host = Path::new("/repo/clusters/prod/cluster.yaml");
+        // The path as given on the command line, with or without `./`.
+        for shown in ["clusters/prod/cluster.yaml", "./clusters/prod/cluster.yaml"] {
+            assert!(path_matches(
+                "clusters/*/cluster.yaml",
+                shown,
+                Some(host),
+                Some(base)
+            ));
+            assert!(path_matches("./clusters/**", shown, Some(host), Some(base)));
+        }
+        // An absolute path given on the command line: relative to the
+        // configuration file's directory.
+        let shown = "/repo/clusters/prod/cluster.yaml";
+        assert!(path_matches(
+            "clusters/*/cluster.yaml",
+            shown,
+            Some(host),
+            Some(base)
+        ));
+        // An absolute pattern.
+        assert!(path_matches(
+            "/repo/clusters/**",
+            "cluster.yaml",
+            Some(host),
+            Some(base)
+        ));
+        assert!(!path_matches(
+            "/other/**",
+            "cluster.yaml",
+            Some(host),
+            Some(base)
+        ));
+        // A file outside the configuration's directory is matched by its
+        // shown path only.
+        assert!(!path_matches(
+            "clusters/**",
+            "x.yaml",
+            Some(Path::new("/elsewhere/x.yaml")),
+            Some(base)
+        ));
+        // In-image paths of a rootfs.
+        assert!(path_matches(
+            "etc/kubernetes/manifests/*",
+            "etc/kubernetes/manifests/etcd.yaml",
+            Some(Path::new(
+                "/repo/images/rootfs/etc/kubernetes/manifests/etcd.yaml"
+            )),
+            Some(base)
+        ));
+        assert!(path_matches(
+            "images/rootfs/etc/**",
+            "etc/kubernetes/manifests/etcd.yaml",
+            Some(Path::new(
+                "/repo/images/./rootfs/etc/kubernetes/manifests/etcd.yaml"
+            )),
+            Some(base)
+        ));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod source;
 mod suppress;
 mod text;
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -55,7 +56,7 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    /// No colour, 100 columns: what tests and pipes get.
+    /// No colour, 100 columns: what tests get (and pipes, without `COLUMNS`).
     pub const PLAIN: Terminal = Terminal {
         color: false,
         width: 100,
@@ -163,10 +164,17 @@ struct Prepared {
 fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
     let mut settings =
         config::load(common.config.as_deref(), &common.paths).map_err(|e| e as Diag)?;
+    // `--select "PR001, PR002"`: the words around the commas.
+    let words = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
     if !common.select.is_empty() {
-        settings.select.clone_from(&common.select);
+        settings.select = words(&common.select);
     }
-    settings.ignore.extend(common.ignore.iter().cloned());
+    settings.ignore.extend(words(&common.ignore));
     settings.rules.extend(common.rules.iter().cloned());
     if common.kubernetes_version.is_some() {
         settings.kubernetes_version = common.kubernetes_version;
@@ -204,6 +212,7 @@ fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
         kubernetes_version: settings.kubernetes_version,
         overlay: std::sync::Arc::default(),
         per_path_ignores: settings.per_path_ignores.clone(),
+        config_dir: settings.base.clone(),
         archives: std::sync::Arc::default(),
     };
     Ok(Prepared {
@@ -220,8 +229,18 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             common,
             format,
             output,
+            sarif_file,
             fail_on,
-        } => scan_command(&common, format, output, fail_on, term),
+        } => scan_command(
+            &common,
+            &ScanOutput {
+                format,
+                output,
+                sarif_file,
+                fail_on,
+            },
+            term,
+        ),
         Command::Fix {
             common,
             diff,
@@ -262,22 +281,73 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
                 ..Outcome::default()
             })
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut out)
-                .map_err(|source| {
-                    Box::new(CliError::Write {
-                        path: "<stdout>".into(),
-                        source,
-                    }) as Diag
-                })?;
-            Ok(Outcome {
-                stdout: String::from_utf8_lossy(&out).into_owned(),
-                ..Outcome::default()
-            })
-        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
+}
+
+/// The manual: one complete page, or one page per command in `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<Outcome, Diag> {
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    let failed = |path: std::path::PathBuf| {
+        move |source| {
+            Box::new(CliError::Write {
+                path: path.clone(),
+                source,
+            }) as Diag
+        }
+    };
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(cmd, dir).map_err(failed(dir.to_path_buf()))?;
+        return Ok(Outcome::default());
+    }
+    let mut out = Vec::new();
+    let page = clap_mangen::Man::new(cmd.clone());
+    let stdout = std::path::PathBuf::from("<stdout>");
+    let mut sections = || -> std::io::Result<()> {
+        page.render_title(&mut out)?;
+        page.render_name_section(&mut out)?;
+        page.render_synopsis_section(&mut out)?;
+        page.render_description_section(&mut out)?;
+        page.render_options_section(&mut out)?;
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            // Each command's synopsis, description and options, as
+            // subsections of a section of its own.
+            let mut part = Vec::new();
+            let sub_page = clap_mangen::Man::new(sub.clone());
+            sub_page.render_synopsis_section(&mut part)?;
+            sub_page.render_description_section(&mut part)?;
+            if sub.get_arguments().any(|a| !a.is_hide_set()) {
+                sub_page.render_options_section(&mut part)?;
+            }
+            let name = sub.get_bin_name().unwrap_or_else(|| sub.get_name());
+            writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+            out.extend(
+                String::from_utf8_lossy(&part)
+                    .replace("\n.SH ", "\n.SS ")
+                    .replacen(".SH ", ".SS ", 1)
+                    .bytes(),
+            );
+        }
+        page.render_version_section(&mut out)?;
+        Ok(())
+    };
+    sections().map_err(failed(stdout))?;
+    Ok(Outcome {
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        ..Outcome::default()
+    })
+}
+
+/// The paths of the command line, each once (a path named twice, or two
+/// names of one file, are scanned once), in their first order.
+fn unique_paths(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    paths
+        .iter()
+        .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| (*p).clone())))
+        .cloned()
+        .collect()
 }
 
 /// The exit status for findings that are not suppressed.
@@ -298,43 +368,77 @@ fn status_for(targets: &[scan::Target], fail_on: config::FailOn) -> u8 {
     if failing { EXIT_FINDINGS } else { EXIT_CLEAN }
 }
 
-fn scan_command(
-    common: &cli::Common,
+/// Where and how `scan` reports.
+struct ScanOutput {
     format: Format,
     output: Option<std::path::PathBuf>,
+    sarif_file: Option<std::path::PathBuf>,
     fail_on: Option<config::FailOn>,
-    term: Terminal,
-) -> Result<Outcome, Diag> {
+}
+
+fn scan_command(common: &cli::Common, out: &ScanOutput, term: Terminal) -> Result<Outcome, Diag> {
     let p = prepare(common)?;
-    let targets = scan::scan_paths(&common.paths, &p.components, &p.rules, &p.options)
-        .map_err(|e| Box::new(e) as Diag)?;
-    let status = status_for(&targets, fail_on.unwrap_or(p.settings.fail_on));
-    let text = match format {
+    let paths = unique_paths(&common.paths);
+    let scanned = scan::scan_inputs(&paths, &p.components, &p.rules, &p.options);
+    let (targets, errors) = (&scanned.targets, &scanned.errors);
+    let status = if errors.is_empty() {
+        status_for(targets, out.fail_on.unwrap_or(p.settings.fail_on))
+    } else {
+        EXIT_ERROR
+    };
+    let run = report::Run {
+        targets,
+        errors,
+        verbose: common.verbose,
+    };
+    let render = |format: Format| match format {
         Format::Human => report::human::render(
-            &targets,
+            &run,
             report::human::Style {
-                color: term.color && output.is_none(),
+                color: term.color && out.output.is_none(),
                 width: term.width,
             },
         ),
-        Format::Json => report::json::render(&targets),
-        Format::Sarif => report::sarif::render(&targets, &p.rules, status),
-        Format::Github => report::github::render(&targets),
+        Format::Concise => report::concise::render(&run),
+        Format::Json => report::json::render(&run),
+        Format::Sarif => report::sarif::render(&run, &p.rules, status),
+        Format::Github => report::github::render(&run),
     };
-    match output {
+    let write = |path: &std::path::Path, text: String| {
+        std::fs::write(path, text).map_err(|source| {
+            Box::new(CliError::Write {
+                path: path.to_path_buf(),
+                source,
+            }) as Diag
+        })
+    };
+    // Input errors go to standard error, as any error does; the report of
+    // the other inputs follows as usual.
+    let mut stderr: String = errors.iter().map(|e| render_error(e, term)).collect();
+    if let Some(path) = &out.sarif_file {
+        write(path, render(Format::Sarif))?;
+    }
+    // A run that scanned nothing has no human report: the errors say it all.
+    let nothing = targets.is_empty() && matches!(out.format, Format::Human | Format::Concise);
+    let text = if nothing {
+        String::new()
+    } else {
+        render(out.format)
+    };
+    match &out.output {
         Some(path) => {
-            std::fs::write(&path, text)
-                .map_err(|source| Box::new(CliError::Write { path, source }) as Diag)?;
+            write(path, text)?;
+            let _ = writeln!(stderr, "{}", report::human::summary(&run));
             Ok(Outcome {
-                stderr: format!("{}\n", report::human::summary(&targets)),
+                stderr,
                 status,
                 ..Outcome::default()
             })
         }
         None => Ok(Outcome {
             stdout: text,
+            stderr,
             status,
-            ..Outcome::default()
         }),
     }
 }
@@ -347,10 +451,11 @@ fn fix_command(
     bind_address: Option<String>,
 ) -> Result<Outcome, Diag> {
     let p = prepare(common)?;
+    let paths = unique_paths(&common.paths);
     // -o leaves the input untouched and writes one archive: a directory or
     // configuration files are fixed in place or not at all.
     if output.is_some() {
-        let one_archive = match common.paths.as_slice() {
+        let one_archive = match paths.as_slice() {
             [p] => p.is_file() && archive::detect(p).is_ok_and(|c| c.is_some()),
             _ => false,
         };
@@ -369,7 +474,7 @@ fn fix_command(
         dry_run: diff,
         output,
     };
-    let report = fix::run(&common.paths, &p.components, &p.rules, &p.options, &opts)
+    let report = fix::run(&paths, &p.components, &p.rules, &p.options, &opts)
         .map_err(|e| Box::new(e) as Diag)?;
     if let Some(i) = &report.interrupted {
         return Ok(Outcome {
@@ -405,6 +510,18 @@ fn fix_command(
     }
 }
 
+/// The width to draw reports in: the terminal's, else `COLUMNS`, else 100.
+fn terminal_width() -> usize {
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
+        return usize::from(w).max(40);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w >= 40)
+        .unwrap_or(100)
+}
+
 /// Entry point of the binary: runs with the process's arguments and
 /// terminal, and writes the outcome.
 #[must_use]
@@ -414,7 +531,13 @@ pub fn main() -> ExitCode {
     let quiet = std::env::args_os().any(|a| a == "--quiet" || a == "-q");
     archive::progress::enable(!quiet);
     interrupt::enable();
-    let outcome = run(std::env::args_os(), Terminal { color, width: 100 });
+    let outcome = run(
+        std::env::args_os(),
+        Terminal {
+            color,
+            width: terminal_width(),
+        },
+    );
     // A closed pipe (`promready scan … | head`) is not an error.
     let _ = stdout.lock().write_all(outcome.stdout.as_bytes());
     let _ = std::io::stderr()

@@ -478,8 +478,15 @@ fn compressed_archives_are_verified_to_the_end_of_the_stream_by_every_command() 
                 "{what}: {}",
                 out.stderr
             );
+            // A JSON report still says what went wrong (its `errors`), but
+            // holds no finding from the damaged stream.
+            let no_findings = out.stdout.is_empty()
+                || serde_json::from_str::<serde_json::Value>(&out.stdout).is_ok_and(|v| {
+                    v["findings"].as_array().is_some_and(Vec::is_empty)
+                        && v["errors"].as_array().is_some_and(|e| !e.is_empty())
+                });
             assert!(
-                out.stdout.is_empty(),
+                no_findings,
                 "{what}: findings from a damaged stream:\n{}",
                 out.stdout
             );
@@ -605,7 +612,7 @@ fn a_gzip_archive_of_several_members_scans_and_fixes_like_one() {
 }
 
 #[test]
-fn sarif_for_an_archive_names_the_archive_and_the_entry() {
+fn sarif_for_an_archive_names_the_entry_nested_in_the_archive() {
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("image.tar");
     tar(Path::new("testdata/demo"), &plain, "gnu");
@@ -613,26 +620,38 @@ fn sarif_for_an_archive_names_the_archive_and_the_entry() {
     let out = run(&["scan", "--format", "sarif", gz.to_str().unwrap()]);
     assert_eq!(out.status, 1, "{}", out.stderr);
     let log: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let results = log["runs"][0]["results"].as_array().unwrap();
+    let run0 = &log["runs"][0];
+    let artifacts = run0["artifacts"].as_array().unwrap();
+    // The archive: outside the working directory, an absolute URI.
+    assert_eq!(
+        artifacts[0]["location"],
+        serde_json::json!({"uri": format!("file://{}", gz.display())})
+    );
+    assert_eq!(artifacts[0]["roles"], serde_json::json!(["analysisTarget"]));
+    let results = run0["results"].as_array().unwrap();
     assert!(!results.is_empty());
-    let size = std::fs::metadata(&gz).unwrap().len();
-    for r in results {
-        let loc = &r["locations"][0];
-        let artifact = &loc["physicalLocation"]["artifactLocation"];
-        // Outside the working directory: an absolute URI, no base to combine with.
-        assert_eq!(artifact["uri"], format!("file://{}", gz.display()));
-        assert!(artifact.get("uriBaseId").is_none(), "{artifact}");
-        // The region is the whole archive; the line is inside an entry.
-        assert_eq!(
-            loc["physicalLocation"]["region"],
-            serde_json::json!({"byteOffset": 0, "byteLength": size})
-        );
-        let message = loc["message"]["text"].as_str().unwrap();
-        // The entry and line inside the image, then the label.
-        let (path, rest) = message.split_once(':').unwrap();
-        assert!(path.starts_with("etc/"), "{message}");
-        let (line, _) = rest.split_once(": ").unwrap();
-        assert!(line.parse::<usize>().is_ok(), "{message}");
+    let demo = run(&["scan", "--format", "json", "testdata/demo"]);
+    let demo: serde_json::Value = serde_json::from_str(&demo.stdout).unwrap();
+    for (r, unpacked) in results.iter().zip(demo["findings"].as_array().unwrap()) {
+        let physical = &r["locations"][0]["physicalLocation"];
+        let artifact = &physical["artifactLocation"];
+        // The in-image path, and the artifact nested in the archive.
+        let path = unpacked["location"]["path"].as_str().unwrap();
+        assert_eq!(artifact["uri"], path, "{r}");
+        let index = usize::try_from(artifact["index"].as_u64().unwrap()).unwrap();
+        assert_eq!(artifacts[index]["location"]["uri"], path);
+        assert_eq!(artifacts[index]["parentIndex"], 0);
+        // The real region, as for the unpacked tree.
+        let region = &physical["region"];
+        let at = &unpacked["location"];
+        assert_eq!(region["startLine"], at["line"]);
+        assert_eq!(region["startColumn"], at["column"]);
+        assert_eq!(region["endLine"], at["end_line"]);
+        assert_eq!(region["byteOffset"], at["byte_range"][0]);
+        // The message starts with ARCHIVE:path:line.
+        let message = r["message"]["text"].as_str().unwrap();
+        let prefix = format!("{}:{path}:{}: ", gz.display(), at["line"]);
+        assert!(message.starts_with(&prefix), "{message}");
         assert!(r.get("fixes").is_none(), "{r}");
     }
 }

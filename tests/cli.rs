@@ -442,7 +442,170 @@ fn completions_and_man_page() {
         "{}",
         &man.stdout[..40.min(man.stdout.len())]
     );
-    assert!(man.stdout.contains("promready"));
+    // One complete page: every command, with its options, and no pointer
+    // to pages that do not exist.
+    for text in [
+        ".SH \"PROMREADY SCAN\"",
+        ".SH \"PROMREADY FIX\"",
+        ".SH \"PROMREADY RULES\"",
+        ".SH \"PROMREADY EXPLAIN\"",
+        "\\-\\-sarif\\-file",
+        "\\-\\-unsafe\\-fixes",
+        "\\-\\-fail\\-on",
+    ] {
+        assert!(man.stdout.contains(text), "no {text} in:\n{}", man.stdout);
+    }
+    assert!(
+        !man.stdout.contains("promready\\-scan(1)"),
+        "{}",
+        man.stdout
+    );
+    // Or one page per command.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        [
+            "promready-completions.1",
+            "promready-explain.1",
+            "promready-fix.1",
+            "promready-man.1",
+            "promready-rules.1",
+            "promready-scan.1",
+            "promready.1"
+        ]
+    );
+    let top = std::fs::read_to_string(dir.path().join("promready.1")).unwrap();
+    assert!(top.contains("promready\\-scan(1)"), "{top}");
+    let scan = std::fs::read_to_string(dir.path().join("promready-scan.1")).unwrap();
+    assert!(scan.contains("\\-\\-sarif\\-file"), "{scan}");
+}
+
+#[test]
+fn select_and_ignore_take_spaces_after_commas() {
+    let spaced = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--select",
+        "PR007, kubelet-read-only-port",
+        "testdata/demo",
+    ]);
+    assert_eq!(spaced.status, 1, "{}", spaced.stderr);
+    assert_eq!(
+        common::finding_lines(&spaced.stdout),
+        ["PR007 etc/default/kubelet:2", "PR010 etc/default/kubelet:2"]
+    );
+    let ignored = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--ignore",
+        " PR001 , PR002,PR007 ,",
+        "testdata/demo",
+    ]);
+    assert_eq!(
+        common::finding_lines(&ignored.stdout),
+        ["PR010 etc/default/kubelet:2"]
+    );
+}
+
+#[test]
+fn per_path_ignores_match_dotted_and_absolute_paths() {
+    // A repository with its configuration file, scanned from its root the
+    // way pre-commit passes files (`cluster.yaml`), with `./`, and by
+    // absolute path.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::create_dir(repo.join(".git")).unwrap();
+    std::fs::create_dir(repo.join("clusters")).unwrap();
+    std::fs::copy(
+        "testdata/files/kube-proxy-default.yaml",
+        repo.join("clusters/proxy.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "per-path-ignores:\n  \"./clusters/*.yaml\": [PR006]\n",
+    )
+    .unwrap();
+    let abs = repo.join("clusters/proxy.yaml");
+    let abs = abs.to_str().unwrap();
+    let bin = env!("CARGO_BIN_EXE_promready");
+    for given in ["clusters/proxy.yaml", "./clusters/proxy.yaml", abs] {
+        let out = std::process::Command::new(bin)
+            .args(["scan", given])
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{given}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // From elsewhere, by absolute path: the pattern is relative to the
+    // configuration file's directory, not to the working directory.
+    let out = run(&["scan", abs]);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    // An absolute pattern.
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        format!(
+            "per-path-ignores:\n  \"{}/clusters/**\": [PR006]\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(run(&["scan", abs]).status, 0);
+    // A pattern that names another directory ignores nothing.
+    std::fs::write(
+        repo.join(".promready.yaml"),
+        "per-path-ignores:\n  \"nodes/*.yaml\": [PR006]\n",
+    )
+    .unwrap();
+    assert_eq!(run(&["scan", abs]).status, 1);
+}
+
+#[test]
+fn fix_lists_every_finding_it_leaves_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    assert!(
+        std::process::Command::new("cp")
+            .args(["-a", "testdata/demo", demo.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A suppression without a reason: PR011, which has no automatic fix.
+    let env = demo.join("etc/default/kubelet");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, format!("{text}# promready: ignore[PR003]\n")).unwrap();
+    let out = run(&["fix", demo.to_str().unwrap()]);
+    assert_eq!(out.status, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:3: the suppression of PR003 gives no reason"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .trim_end()
+            // PR002 is held back on the demo's 1.10 kubelet.
+            .ends_with("3 findings remain (1 error, 2 warnings)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -463,11 +626,25 @@ fn config_dir_on_1_29_needs_its_variable_and_a_bare_name_sets_nothing() {
             .collect()
     };
     let missing = notices("config-dir-1.29-env-missing");
+    // The kubelet would not start: a PR012 finding on the flag.
+    let out = run(&[
+        "scan",
+        "--format",
+        "json",
+        "testdata/rootfs/config-dir-1.29-env-missing",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert!(
-        missing.iter().any(|n| n.contains(
-            "kubelet 1.29.3 refuses this flag unless KUBELET_CONFIG_DROPIN_DIR_ALPHA is set"
-        )),
-        "{missing:?}"
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "PR012"
+                && f["message"].as_str().unwrap().contains(
+                    "kubelet 1.29.3 refuses this flag unless KUBELET_CONFIG_DROPIN_DIR_ALPHA is set"
+                )),
+        "{}",
+        out.stdout
     );
     assert!(
         missing
@@ -573,8 +750,7 @@ fn fix_lists_every_finding_it_leaves_with_its_line_after_the_run() {
     // PR011 (a suppression without a reason) has no automatic fix.
     assert!(
         out.stdout.lines().any(|l| l
-            .starts_with("left: PR011 invalid-suppression at kubelet-config.yaml:")
-            && l.contains("no automatic fix")),
+            .starts_with("remains: PR011 invalid-suppression (warning) at kubelet-config.yaml:")),
         "{}",
         out.stdout
     );

@@ -103,18 +103,40 @@ fn sarif_is_valid_against_the_official_schema() {
     let mended = published.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
     let schema: serde_json::Value = serde_json::from_str(&mended).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let mut inputs: Vec<String> = all_cases()
+    let mut inputs: Vec<Vec<String>> = all_cases()
         .into_iter()
-        .map(|(_, p)| p.display().to_string())
+        .map(|(_, p)| vec![p.display().to_string()])
         .collect();
-    inputs.push("testdata/demo".to_owned());
+    inputs.push(vec!["testdata/demo".to_owned()]);
+    // Archives (entries as nested artifacts, notes as notifications), an
+    // input that cannot be scanned (an error notification), skipped files.
+    let dir = tempfile::tempdir().unwrap();
+    for image in ["testdata/demo", "testdata/rootfs/masked-unit"] {
+        let tar = dir.path().join(format!("{}.tar", image.replace('/', "-")));
+        let ok = std::process::Command::new("tar")
+            .args(["-C", image, "-cf", tar.to_str().unwrap(), "."])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        inputs.push(vec![tar.display().to_string()]);
+    }
+    inputs.push(vec![
+        "testdata/demo".to_owned(),
+        "testdata/no-such-image".to_owned(),
+    ]);
+    inputs.push(vec![
+        "testdata/files/kube-proxy-default.yaml".to_owned(),
+        "testdata/files/README.md".to_owned(),
+    ]);
     for input in inputs {
-        let out = run(&["scan", "--format", "sarif", &input]);
+        let mut args = vec!["scan", "--format", "sarif"];
+        args.extend(input.iter().map(String::as_str));
+        let out = run(&args);
         let sarif: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(&sarif)
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
-        assert!(errors.is_empty(), "{input}: {errors:#?}");
+        assert!(errors.is_empty(), "{input:?}: {errors:#?}");
     }
 }

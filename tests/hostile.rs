@@ -41,7 +41,7 @@ const MANIFEST: &str = "etc/kubernetes/manifests/kube-scheduler.yaml";
 /// promready's size cap for configuration files.
 const MAX: usize = 4 * 1024 * 1024;
 
-const CLEAN_UNIT: &str = "[Unit]\nDescription=kubelet\n\n[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
+const CLEAN_UNIT: &str = "[Unit]\nDescription=kubelet\n\n[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/etc/kubernetes/kubelet.yaml $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
 const CLEAN_DROPIN: &str = "[Service]\nEnvironment=\"DROPIN_ARGS=--v=2\"\n";
 const CLEAN_ENV: &str = "KUBELET_EXTRA_ARGS=--node-labels=role=worker\n";
 const CLEAN_CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\n";
@@ -53,7 +53,7 @@ fn scheduler(bind: &str) -> String {
 }
 
 // The insecure twins: each sets something a clean image does not.
-const BAD_UNIT: &str = "[Unit]\nDescription=kubelet\n\n[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml --read-only-port=10255 $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
+const BAD_UNIT: &str = "[Unit]\nDescription=kubelet\n\n[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/etc/kubernetes/kubelet.yaml --read-only-port=10255 $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
 const BAD_DROPIN: &str = "[Service]\nEnvironment=\"DROPIN_ARGS=--read-only-port=10255\"\n";
 const BAD_ENV: &str = "KUBELET_EXTRA_ARGS=--read-only-port=10255\n";
 const BAD_CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\nreadOnlyPort: 10255\n";
@@ -759,7 +759,7 @@ fn hundred_thousand_character_lines() {
         (
             UNIT,
             format!(
-                "[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml{} --read-only-port=10255 $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n",
+                "[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/etc/kubernetes/kubelet.yaml{} --read-only-port=10255 $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n",
                 filler(100_000)
             ),
             "PR010",
@@ -947,8 +947,21 @@ enum Expect {
     Same,
     /// A notice on the file containing this text.
     Notice(&'static str),
+    /// A finding of PR012 (the component will not start) on the file,
+    /// containing this text.
+    Refused(&'static str),
     /// No crash, no hang; the result is not specified.
     Sane,
+}
+
+/// What a YAML file that does not parse gives: the kubelet refuses its
+/// configuration file (a finding); other YAML the scan reads gets a notice.
+fn unparsable(k: Kind, text: &'static str) -> Expect {
+    match k {
+        Kind::KubeletConfig => Expect::Refused(text),
+        _ if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) => Expect::Notice(text),
+        _ => Expect::Sane,
+    }
 }
 
 /// A hostile variant of a file's content.
@@ -1068,13 +1081,7 @@ fn variants() -> Vec<Variant> {
         Variant {
             name: "billion laughs",
             make: billion_laughs,
-            expect: |k| {
-                if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) {
-                    Expect::Notice("billion-laughs")
-                } else {
-                    Expect::Sane
-                }
-            },
+            expect: |k| unparsable(k, "billion-laughs"),
             large: false,
         },
         Variant {
@@ -1091,13 +1098,7 @@ fn variants() -> Vec<Variant> {
                 s.push('\n');
                 s.into_bytes()
             },
-            expect: |k| {
-                if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) {
-                    Expect::Notice("invalid YAML")
-                } else {
-                    Expect::Sane
-                }
-            },
+            expect: |k| unparsable(k, "invalid YAML"),
             large: false,
         },
         Variant {
@@ -1115,13 +1116,7 @@ fn variants() -> Vec<Variant> {
                 s.push('\n');
                 s.into_bytes()
             },
-            expect: |k| {
-                if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) {
-                    Expect::Notice("invalid YAML")
-                } else {
-                    Expect::Sane
-                }
-            },
+            expect: |k| unparsable(k, "invalid YAML"),
             large: false,
         },
         Variant {
@@ -1138,13 +1133,7 @@ fn variants() -> Vec<Variant> {
                 }
                 s.into_bytes()
             },
-            expect: |k| {
-                if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) {
-                    Expect::Notice("invalid YAML")
-                } else {
-                    Expect::Sane
-                }
-            },
+            expect: |k| unparsable(k, "invalid YAML"),
             large: false,
         },
         Variant {
@@ -1186,7 +1175,8 @@ fn variants() -> Vec<Variant> {
                 // An unterminated quote runs to the end of the file, as in
                 // systemd: the setting is still there.
                 Kind::EnvFile => Expect::Same,
-                Kind::KubeletConfig | Kind::StaticPod => Expect::Notice("invalid YAML"),
+                Kind::KubeletConfig => Expect::Refused("invalid YAML"),
+                Kind::StaticPod => Expect::Notice("invalid YAML"),
                 Kind::RepoConfig | Kind::Named => Expect::Sane,
             },
             large: false,
@@ -1275,6 +1265,12 @@ fn hostile_content(kind: Kind) {
                     "{what}: no notice on {} with {text:?}: {:?}",
                     i.shown,
                     report.notices()
+                ),
+                Expect::Refused(text) => assert!(
+                    report.has_finding("PR012", &i.shown, text),
+                    "{what}: no PR012 finding on {} with {text:?}: {:?}",
+                    i.shown,
+                    report.findings()
                 ),
                 Expect::Sane => {}
             }
@@ -1593,7 +1589,7 @@ fn a_deep_config_dir_is_walked_in_bounded_time() {
     put(
         &img.root,
         UNIT,
-        "[Service]\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml --config-dir=/etc/kubernetes/kubelet.conf.d\n",
+        "[Service]\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/etc/kubernetes/kubelet.yaml --config-dir=/etc/kubernetes/kubelet.conf.d\n",
     );
     let deep = format!("etc/kubernetes/kubelet.conf.d/{}z.conf", "a/".repeat(1000));
     put(&img.root, &deep, BAD_CONFIG);

@@ -22,7 +22,7 @@ fn repo() -> PathBuf {
 
 /// The promready command lines in `text`: the arguments after a `promready`
 /// or `"$PROMREADY"` word followed by `scan` or `fix`, up to the end of the
-/// line or a `;`. Comment lines are skipped. Words lose their quotes,
+/// line, a `;` or a `||`, `&&` or `|`. Comment lines are skipped. Words lose their quotes,
 /// backslashes and trailing commas (HCL strings, shell quoting).
 fn command_lines(text: &str) -> Vec<Vec<String>> {
     let mut found = Vec::new();
@@ -38,6 +38,9 @@ fn command_lines(text: &str) -> Vec<Vec<String>> {
             }
             let mut args = Vec::new();
             for raw in &words[i + 1..] {
+                if matches!(*raw, "||" | "&&" | "|") {
+                    break;
+                }
                 let end = raw.contains(';');
                 let arg: String = raw
                     .chars()
@@ -126,7 +129,7 @@ fn run_accepted(file: &str, args: &[String], extra: &[&str]) {
         bound.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-    if bound.iter().any(|a| a == "sarif") {
+    if bound.iter().any(|a| a == "sarif" || a == "--sarif-file") {
         let log: serde_json::Value = serde_json::from_slice(&fs::read(&sarif).unwrap()).unwrap();
         assert_eq!(
             log["version"], "2.1.0",
@@ -162,7 +165,9 @@ fn pre_commit_hook_entries_are_accepted() {
 #[test]
 fn github_action_command_lines_are_accepted() {
     let lines = command_lines(&read("action.yml"));
-    assert_eq!(lines.len(), 2, "the scan and check steps: {lines:?}");
+    // One scan writes the log output and the SARIF file.
+    assert_eq!(lines.len(), 1, "the scan step: {lines:?}");
+    assert!(lines[0].iter().any(|a| a == "--sarif-file"), "{lines:?}");
     for args in &lines {
         assert_eq!(args[0], "scan");
         run_accepted("action.yml", args, &[]);
@@ -195,6 +200,55 @@ fn command_lines_are_found_in_each_syntax() {
         command_lines(r#"    promready scan -o "$PROMREADY_SARIF" -- $PROMREADY_PATHS"#),
         [["scan", "-o", "$PROMREADY_SARIF", "--", "$PROMREADY_PATHS"]]
     );
+    assert_eq!(
+        command_lines(
+            r#"      "then \"$PROMREADY\" fix --quiet \"$ROOTFS\" || [ $? -eq 1 ]; fi","#
+        ),
+        [["fix", "--quiet", "$ROOTFS"]]
+    );
+}
+
+#[test]
+fn integration_checks_keep_their_state_per_checkout() {
+    // Two checkouts (here: two copies of ci/integration/lib.sh) get caches of
+    // their own, so that both can run .ci/run at once; a given
+    // PROMREADY_CI_CACHE still wins.
+    let tmp = tempfile::tempdir().unwrap();
+    let cache_of = |checkout: &str, given: Option<&str>| {
+        let dir = tmp.path().join(checkout).join("ci/integration");
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(repo().join("ci/integration/lib.sh"), dir.join("lib.sh")).unwrap();
+        fs::write(
+            dir.join("probe.sh"),
+            "source \"$(dirname \"$0\")/lib.sh\"\necho \"$CACHE\"\n",
+        )
+        .unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg(dir.join("probe.sh"))
+            .env("TMPDIR", tmp.path())
+            .env_remove("PROMREADY_CI_CACHE");
+        if let Some(g) = given {
+            cmd.env("PROMREADY_CI_CACHE", g);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (cache_of("a", None), cache_of("b", None));
+    assert_ne!(a, b);
+    assert_eq!(a, cache_of("a", None), "the same checkout keeps its cache");
+    assert!(a.starts_with(&tmp.path().display().to_string()), "{a}");
+    let given = tmp.path().join("shared").display().to_string();
+    assert_eq!(cache_of("a", Some(&given)), given);
+    // run.sh computes the same default as lib.sh.
+    let run_sh = read("ci/integration/run.sh");
+    let lib_sh = read("ci/integration/lib.sh");
+    let default = "promready-ci-cache-$(printf '%s' ";
+    assert!(run_sh.contains(default) && lib_sh.contains(default));
 }
 
 #[test]

@@ -897,6 +897,9 @@ fn files() -> impl Strategy<Value = Files> {
         )
 }
 
+const SECURE_KUBELET_CONFIG: &str =
+    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n";
+
 const UNIT_HEAD: &str = "[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=/usr/bin/kubelet --config=/etc/kubernetes/kubelet.yaml --pod-manifest-path=/etc/kubernetes/manifests $DROPIN_ARGS $KUBELET_EXTRA_ARGS\n";
 
 impl Files {
@@ -924,6 +927,9 @@ impl Files {
         );
         let repo = dir.join("repo");
         put(&repo, "kubeadm.yaml", &self.kubeadm);
+        // Something the scan reads whatever the bytes above are: a
+        // directory without any is an input error.
+        put(&repo, "kubelet.yaml", SECURE_KUBELET_CONFIG);
         let named = put(dir, "named.yaml", &self.named);
         vec![a, b, repo, named]
     }
@@ -974,8 +980,8 @@ fn adjacent_duplicate_flags_in_one_environment_value_are_removed() {
     // were removed, in a variable they were not ("two edits of this fix
     // overlap"); nor when one variable was used twice (`$A $A`).
     for unit in [
-        "[Service]\nEnvironment=\"A=--cadvisor-port=0 --cadvisor-port=0\"\nExecStart=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml $A\n",
-        "[Service]\nEnvironment=\"A=--cadvisor-port=0\"\nExecStart=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml $A $A\n",
+        "[Service]\nEnvironment=\"A=--cadvisor-port=0 --cadvisor-port=0\"\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/var/lib/kubelet/config.yaml $A\n",
+        "[Service]\nEnvironment=\"A=--cadvisor-port=0\"\nExecStart=/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf --config=/var/lib/kubelet/config.yaml $A $A\n",
     ] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");

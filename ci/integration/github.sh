@@ -3,14 +3,22 @@
 # (ci/github/promready.yml): their shape, parsed with PyYAML, and the action's
 # steps run as the runner runs a composite action, so that every promready and
 # cargo command line in them runs for real:
-#  - the workflow's inputs on a clean checkout: install, scan, upload (the
-#    SARIF log is checked, not sent) and check all pass;
-#  - the same on a checkout with findings: the SARIF log holds them and the
+#  - the workflow's inputs on a clean checkout: install (the cache is empty),
+#    save to the cache, scan, upload (the SARIF log is checked, not sent) and
+#    check all pass;
+#  - the same on a checkout with findings: promready comes from the cache, one
+#    scan prints the report and writes the SARIF log that holds them, and the
 #    check fails the job;
 #  - format: github with fail-on: never: annotations, no upload, job passes;
 #  - an unknown format fails with a message;
+#  - a path that does not exist beside one that does: the SARIF log of the
+#    other is uploaded and the job fails with exit status 2;
+#  - matrix jobs with a category each: each upload carries its own;
+#  - a rust-toolchain.toml in the workspace naming a missing toolchain: the
+#    install does not use it;
 #  - version: <tag>: cargo install --git from the action's repository (a local
-#    git server with a snapshot of the working tree stands in for github.com).
+#    git server with a snapshot of the working tree stands in for github.com),
+#    at the commit the tag names, which the cache key names too.
 # See ci/integration/github_check.py.
 # shellcheck source=ci/integration/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -3,17 +3,21 @@
     github_check.py REPO WORK
 
 1. Shape: action.yml (name, description, inputs and their defaults, a
-   composite action whose `run` steps all name a `shell`, upload-sarif@v3,
-   every `${{ inputs.* }}` declared and every input used) and the example
-   workflow ci/github/promready.yml (`on`, `permissions: security-events:
-   write`, actions/checkout, the promready action pinned like the pre-commit
-   configuration, only declared inputs, every required input given).
+   composite action whose `run` steps all name a `shell`, every action it uses
+   pinned to a commit, upload-sarif and the cache's restore and save, exactly
+   one `promready scan`, every `${{ inputs.* }}` declared and every input
+   used) and the example workflow ci/github/promready.yml (`on`, a job with
+   `permissions: security-events: write`, actions/checkout, the promready
+   action pinned like the pre-commit configuration, only declared inputs,
+   every required input given).
 2. Behaviour: runs the composite action's steps as the runner does (each `run`
    with `bash --noprofile --norc -eo pipefail`, its `env:` evaluated, in the
    workspace, with GITHUB_PATH, GITHUB_OUTPUT and GITHUB_ACTION_PATH), for the
    scenarios below, so every promready and cargo command line in it runs for
    real. The upload-sarif step is not run (it needs GitHub); the SARIF it would
-   upload is checked instead.
+   upload, and its category, are checked instead. actions/cache/restore and
+   save are simulated with a directory per key, shared by the scenarios, so
+   that a later scenario restores what an earlier one saved.
 
 Environment: PROMREADY_CARGO_TARGET and PROMREADY_GIT_TARGET (cached cargo
 target directories for builds of the working tree and of git checkouts),
@@ -71,7 +75,8 @@ for key in ("name", "description", "inputs", "runs"):
     check(key in action, f"action.yml has no {key}")
 inputs = action.get("inputs", {})
 check(inputs.get("path", {}).get("required") is True, "input path must be required")
-for name, default in (("format", "sarif"), ("sarif-file", "promready.sarif"), ("fail-on", "error")):
+for name, default in (("format", "sarif"), ("sarif-file", "promready.sarif"), ("fail-on", "error"),
+                      ("category", "")):
     check(inputs.get(name, {}).get("default") == default, f"input {name} must default to {default}")
 check("version" in inputs, "action.yml has no version input")
 for name, spec in inputs.items():
@@ -91,7 +96,14 @@ for i, step in enumerate(steps):
     for expr in re.findall(r"\binputs\.([\w-]+)", step.get("if", "")):
         used_inputs.add(expr)
 uses = [s["uses"] for s in steps if "uses" in s]
-check("github/codeql-action/upload-sarif@v3" in uses, "action.yml must upload with upload-sarif@v3")
+UPLOAD, RESTORE, SAVE = ("github/codeql-action/upload-sarif", "actions/cache/restore", "actions/cache/save")
+for u in uses:
+    check(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) is not None, f"action.yml: {u} is not pinned to a commit")
+for name in (UPLOAD, RESTORE, SAVE):
+    check(any(u.split("@")[0] == name for u in uses), f"action.yml must use {name}")
+scans = [line for s in steps for line in s.get("run", "").splitlines()
+         if re.search(r"\bscan\b", line) and "promready" in line.lower() and not line.strip().startswith("#")]
+check(len(scans) == 1, f"action.yml must scan once (the log output and the SARIF file together): {scans}")
 check(used_inputs <= set(inputs), f"undeclared inputs used: {sorted(used_inputs - set(inputs))}")
 check(set(inputs) <= used_inputs, f"inputs never used: {sorted(set(inputs) - used_inputs)}")
 for expr in EXPR.findall(json.dumps(steps)):
@@ -105,9 +117,9 @@ for name, output in action.get("outputs", {}).items():
 # PyYAML reads the key `on` as YAML 1.1's true, as GitHub does not.
 on = workflow.get("on", workflow.get(True))
 check(isinstance(on, dict) and bool({"push", "pull_request"} & set(on)), "workflow must run on push/pull_request")
-check(workflow.get("permissions", {}).get("security-events") == "write",
-      "workflow needs permissions: security-events: write")
 jobs = workflow.get("jobs", {})
+check(any((job.get("permissions") or {}).get("security-events") == "write" for job in jobs.values()),
+      "a workflow job needs permissions: security-events: write")
 check(len(jobs) >= 1, "workflow has no job")
 action_step = None
 workflow_uses: list[str] = []
@@ -123,8 +135,7 @@ check(any(u.startswith("actions/checkout@") for u in workflow_uses), "workflow m
 check(f"{slug}@{rev}" in workflow_uses,
       f"workflow must use {slug}@{rev} (the repository and rev of the pre-commit configuration)")
 # upload-sarif is reached through the action the workflow uses.
-check("github/codeql-action/upload-sarif@v3" in uses and action_step is not None,
-      "the workflow must reach github/codeql-action/upload-sarif through the action")
+check(action_step is not None, "the workflow must reach github/codeql-action/upload-sarif through the action")
 workflow_with = (action_step or {}).get("with", {})
 check(set(workflow_with) <= set(inputs), f"workflow passes undeclared inputs {sorted(set(workflow_with) - set(inputs))}")
 for name, spec in inputs.items():
@@ -152,6 +163,8 @@ class StepResult:
 class Run:
     results: list[StepResult] = field(default_factory=list)
     uploaded: list[dict] = field(default_factory=list)
+    # The `with:` of each upload (sarif_file, category).
+    upload_inputs: list[dict] = field(default_factory=list)
 
     def step(self, name: str) -> StepResult:
         return next(r for r in self.results if r.name == name)
@@ -176,6 +189,9 @@ exec '{shutil.which("cargo")}' "$@"
 """)
 os.chmod(os.path.join(SHIM, "cargo"), 0o755)
 
+# actions/cache, simulated: one directory per key, shared by the scenarios.
+CACHE_STORE = os.path.join(WORK, "actions-cache")
+
 
 def run_action(scenario: str, workspace: str, given: dict[str, str], repository: str,
                cargo_target: str = "PROMREADY_CARGO_TARGET") -> Run:
@@ -196,6 +212,8 @@ def run_action(scenario: str, workspace: str, given: dict[str, str], repository:
         "github.server_url": "file://" + os.environ["PROMREADY_GIT_SERVER"],
         "github.action_repository": repository,
         "runner.temp": temp,
+        "runner.os": "Linux",
+        "runner.arch": "X64",
     }
     context.update({f"inputs.{k}": v for k, v in values.items()})
     path_prepend: list[str] = []
@@ -226,7 +244,26 @@ def run_action(scenario: str, workspace: str, given: dict[str, str], repository:
             continue
         if "uses" in step:
             with_ = {k: evaluate(v) for k, v in step.get("with", {}).items()}
-            assert step["uses"] == "github/codeql-action/upload-sarif@v3", step["uses"]
+            action_name = step["uses"].split("@")[0]
+            if action_name == RESTORE:
+                stored = os.path.join(CACHE_STORE, with_["key"])
+                hit = os.path.isdir(stored)
+                if hit:
+                    shutil.copytree(stored, with_["path"], symlinks=True, dirs_exist_ok=True)
+                context[f"steps.{step['id']}.outputs.cache-hit"] = "true" if hit else "false"
+                run.results.append(StepResult(name, "success", 0, f"cache {'hit' if hit else 'miss'}: {with_['key']}"))
+                continue
+            if action_name == SAVE:
+                stored = os.path.join(CACHE_STORE, with_["key"])
+                ok = os.path.isdir(with_["path"])
+                if ok and not os.path.exists(stored):
+                    shutil.copytree(with_["path"], stored, symlinks=True)
+                run.results.append(StepResult(name, "success" if ok else "failure", 0 if ok else 1,
+                                              f"saved {with_['path']} as {with_['key']}"))
+                failed = failed or not ok
+                continue
+            assert action_name == UPLOAD, step["uses"]
+            run.upload_inputs.append(with_)
             sarif_path = os.path.join(workspace, with_["sarif_file"])
             try:
                 with open(sarif_path, encoding="utf-8") as f:
@@ -308,28 +345,38 @@ def statuses(run: Run) -> list[str]:
     return [r.status for r in run.results]
 
 
-install, scan, upload, check_step = (s.get("name") for s in steps)
+resolve, restore, install, save, scan, upload, check_step = (s.get("name") for s in steps)
 workflow_paths = workflow_with.get("path", "")
 layout_clean = {"clusters": "testdata/repos/kubeadm-v1beta3-fixed", "image/rootfs": "testdata/rootfs/clean-image"}
 layout_bad = {"clusters": "testdata/repos/kubeadm-v1beta3-default", "image/rootfs": "testdata/demo"}
+ALL = ["success"] * len(steps)
+# Installed from the cache: the install and save steps are skipped.
+CACHED = ["success", "success", "skipped", "skipped", "success", "success", "success"]
 
-# A. The example workflow's inputs on a clean repository: every step passes and
-#    an empty SARIF log is uploaded.
+# A. The example workflow's inputs on a clean repository, with an empty cache:
+#    promready is built and saved; every step passes and an empty SARIF log is
+#    uploaded, with upload-sarif's own category (the input is empty).
 name = "workflow-clean"
 run = run_action(name, workspace(name, layout_clean), dict(workflow_with), slug)
-expect(name, run, statuses(run) == ["success"] * 4, "every step must pass")
+expect(name, run, statuses(run) == ALL, "every step must pass, the install included")
+expect(name, run, "cache miss" in run.step(restore).output, "the first run misses the cache")
 expect(name, run, len(run.uploaded) == 1 and results(run.uploaded[0]) == [], "an empty SARIF log must be uploaded")
+expect(name, run, run.upload_inputs and run.upload_inputs[0].get("category") == "",
+       "without a category input, upload-sarif derives it (workflow, job, matrix values)")
 
-# B. The same inputs on a repository with findings: the SARIF log is uploaded
-#    with them, then the check fails the job (fail-on: error).
+# B. The same inputs on a repository with findings, and promready restored
+#    from the cache: one scan prints the report and writes the SARIF log, the
+#    log is uploaded with the findings, then the check fails the job
+#    (fail-on: error).
 name = "workflow-findings"
 expected_codes = expected("testdata/demo.expect") | expected("testdata/repos/kubeadm-v1beta3-default.expect")
 run = run_action(name, workspace(name, layout_bad), dict(workflow_with), slug)
-expect(name, run, statuses(run) == ["success", "success", "success", "failure"],
-       "install, scan and upload pass; the check fails")
+expect(name, run, statuses(run) == CACHED[:-1] + ["failure"],
+       "promready comes from the cache; scan and upload pass; the check fails")
+expect(name, run, "cache hit" in run.step(restore).output, "the second run hits the cache")
 expect(name, run, run.step(check_step).code == 1, "the check must exit 1")
-expect(name, run, all(c in run.step(check_step).output for c in expected_codes),
-       "the check must show the findings")
+expect(name, run, all(c in run.step(scan).output for c in expected_codes)
+       and "promready: " in run.step(scan).output, "the scan step must show the report")
 expect(name, run, bool(run.uploaded) and {r["ruleId"] for r in results(run.uploaded[0])} == expected_codes,
        f"the uploaded SARIF must hold the findings of both paths: {sorted(expected_codes)}")
 
@@ -337,28 +384,67 @@ expect(name, run, bool(run.uploaded) and {r["ruleId"] for r in results(run.uploa
 name = "github-annotations"
 run = run_action(name, workspace(name, {"image/rootfs": "testdata/demo"}),
                  {"path": "image/rootfs", "format": "github", "fail-on": "never"}, slug)
-expect(name, run, statuses(run) == ["success", "success", "skipped", "success"], "upload skipped, the rest passes")
-expect(name, run, "::error file=image/rootfs/etc/default/kubelet" in run.step(check_step).output,
-       "the check must print workflow annotations")
+expect(name, run, statuses(run) == CACHED[:5] + ["skipped", "success"], "upload skipped, the rest passes")
+expect(name, run, "::error file=image/rootfs/etc/default/kubelet" in run.step(scan).output,
+       "the scan must print workflow annotations")
 
 # D. An unknown format.
 name = "bad-format"
 run = run_action(name, workspace(name, {"image/rootfs": "testdata/rootfs/clean-image"}),
                  {"path": "image/rootfs", "format": "json"}, slug)
-expect(name, run, run.step(check_step).code == 2 and "format must be sarif or github" in run.step(check_step).output,
-       "an unknown format must fail the check with a message")
+expect(name, run, run.step(scan).code == 2 and "format must be sarif or github" in run.step(scan).output,
+       "an unknown format must fail the scan with a message")
 
-# E. version: a git ref, installed with cargo install --git from the action's
-#    repository (a local git server standing in for github.com).
+# E. A path that is not there, beside one that is: the SARIF log of the other
+#    is uploaded (it says the run was not successful), and the job fails with
+#    exit status 2.
+name = "wrong-path"
+run = run_action(name, workspace(name, {"image/rootfs": "testdata/demo"}),
+                 {"path": "image/rootfs image/no-such-rootfs", "fail-on": "never"}, slug)
+expect(name, run, statuses(run) == CACHED[:-1] + ["failure"] and run.step(check_step).code == 2,
+       "scan and upload pass, the check fails with 2")
+expect(name, run, "image/no-such-rootfs: no such file or directory" in run.step(scan).output,
+       "the scan step must name the wrong path")
+invocation = (run.uploaded or [{}])[0].get("runs", [{}])[0].get("invocations", [{}])[0]
+expect(name, run, invocation.get("executionSuccessful") is False and len(results(run.uploaded[0])) == 4,
+       "the uploaded SARIF holds the demo's findings and says the run was not successful")
+
+# F. Matrix jobs: each gives its category, and each upload carries its own.
+for image in ("demo", "clean-image"):
+    name = f"matrix-{image}"
+    src = "testdata/demo" if image == "demo" else f"testdata/rootfs/{image}"
+    run = run_action(name, workspace(name, {"image/rootfs": src}),
+                     {"path": "image/rootfs", "category": f"promready-{image}", "fail-on": "never"}, slug)
+    expect(name, run, statuses(run) == CACHED, "every step passes")
+    expect(name, run, [u.get("category") for u in run.upload_inputs] == [f"promready-{image}"],
+           "the upload carries the job's category")
+
+# G. A repository whose rust-toolchain.toml names a toolchain that is not
+#    installed: the install (the cache is emptied first) does not use it.
+name = "foreign-toolchain"
+shutil.rmtree(CACHE_STORE, ignore_errors=True)
+root = workspace(name, layout_clean)
+with open(os.path.join(root, "rust-toolchain.toml"), "w", encoding="utf-8") as f:
+    f.write('[toolchain]\nchannel = "promready-ci-no-such-toolchain"\n')
+run = run_action(name, root, dict(workflow_with), slug)
+expect(name, run, statuses(run) == ALL, "the install must not read the workspace's rust-toolchain.toml")
+
+# H. version: a git ref, installed with cargo install --git from the action's
+#    repository (a local git server standing in for github.com), at the commit
+#    the tag names, which is also the cache key.
 name = "version"
+commit = subprocess.run(["git", "-C", os.path.join(os.environ["PROMREADY_GIT_SERVER"], slug), "rev-parse",
+                         f"{rev}^{{commit}}"], capture_output=True, text=True, check=True).stdout.strip()
 run = run_action(name, workspace(name, layout_clean), {"path": workflow_paths, "version": rev}, slug,
                  cargo_target="PROMREADY_GIT_TARGET")
-expect(name, run, statuses(run) == ["success"] * 4, "installing the tag from git must work")
+expect(name, run, statuses(run) == ALL, "installing the tag from git must work")
 expect(name, run, "file://" + os.environ["PROMREADY_GIT_SERVER"] in run.step(install).output,
        "cargo must install promready from the action's git repository")
+expect(name, run, f"promready-{commit}" in run.step(restore).output, "the cache key names the tag's commit")
 
 if FAILURES:
     for failure in FAILURES:
         print(f"github: FAIL: {failure}", file=sys.stderr)
     sys.exit(1)
-print(f"shape ok; scenarios ok: workflow-clean, workflow-findings, github-annotations, bad-format, version ({slug}@{rev} from git)")
+print(f"shape ok; scenarios ok: workflow-clean, workflow-findings (from the cache), github-annotations, "
+      f"bad-format, wrong-path, matrix categories, foreign-toolchain, version ({slug}@{rev} from git)")

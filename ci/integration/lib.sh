@@ -9,9 +9,11 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCRIPT=$(basename "$0" .sh)
-# Kept between runs (cargo target directories, the pre-commit store): safe to
-# delete at any time, it only makes the next run slower.
-CACHE=${PROMREADY_CI_CACHE:-${TMPDIR:-/tmp}/promready-ci-cache}
+# Kept between runs (cargo target directories, the pre-commit store, the git
+# server of github.sh): safe to delete at any time, it only makes the next run
+# slower. One per checkout, so that two checkouts can run their checks at once
+# without removing each other's state.
+CACHE=${PROMREADY_CI_CACHE:-${TMPDIR:-/tmp}/promready-ci-cache-$(printf '%s' "$REPO" | sha256sum | cut -c1-12)}
 mkdir -p "$CACHE"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/promready-$SCRIPT.XXXXXX")
 # PROMREADY_CI_VERBOSE=1 prints every log the script kept before it goes.

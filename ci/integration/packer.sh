@@ -5,7 +5,14 @@
 #  a. with -var fix=false it only runs `promready scan`: the demo image has
 #     errors, so the build fails and names them;
 #  b. as written (fix, then scan) the build passes, the copy is fixed, and a
-#     second scan of it finds nothing.
+#     second scan of it finds nothing;
+#  c. an image where only a warning is left after the fixes (a suppression
+#     without a reason, PR011): the build passes, and the log lists it in one
+#     line (fix's `remains:` line and the scan's concise line);
+#  d. an image where an error is left (a quoted `readOnlyPort: "0"`, PR012,
+#     which no fix can make): the build fails and the log names it;
+#  e. a path that is no node image (an empty directory, a directory that does
+#     not exist): the build fails and the log says why.
 #
 # packer comes from Debian (apt-get install packer: 1.6.6, which has the null
 # builder, shell-local and HCL2) when it is not installed.
@@ -56,4 +63,34 @@ if diff -r "$REPO/testdata/demo" "$rootfs" >/dev/null; then fail "promready fix 
 # Every finding, warnings included, is gone.
 expect_status 0 "$WORK/rescan.log" "$PROMREADY" scan --quiet "$rootfs"
 
-ok "scan-only build fails on the demo image; fix-then-scan build passes and fixes it ($(packer version | head -1))"
+# c. Only a warning left: the build passes and lists it.
+warning="$WORK/warning rootfs"
+cp -a "$REPO/testdata/demo" "$warning"
+printf '# promready: ignore[PR003]\n' >>"$warning/etc/default/kubelet"
+expect_status 0 "$WORK/warning.log" packer build -color=false \
+  -var "rootfs=$warning" -var "promready=$PROMREADY" "$template"
+expect_in "$WORK/warning.log" "Build 'null.rootfs' finished" \
+  "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:3: the suppression of PR003 gives no reason" \
+  "etc/default/kubelet:3:1: warning: PR011 invalid-suppression: the suppression of PR003 gives no reason" \
+  "promready: 2 warnings in 1 file"
+
+# d. An error left: the build fails and names it.
+error="$WORK/error rootfs"
+cp -a "$REPO/testdata/rootfs/config-wrong-type" "$error"
+expect_status 1 "$WORK/error.log" packer build -color=false \
+  -var "rootfs=$error" -var "promready=$PROMREADY" "$template"
+expect_in "$WORK/error.log" "Build 'null.rootfs' errored" \
+  "remains: PR012 component-will-not-start (error) at var/lib/kubelet/config.yaml:11" \
+  "var/lib/kubelet/config.yaml:11:15: error: PR012 component-will-not-start: readOnlyPort: expected a number, found a string; kubelet will not start" \
+  "promready: 1 error in 1 file"
+
+# e. Not a node image: the build fails at `fix` and says why.
+mkdir -p "$WORK/empty"
+expect_status 1 "$WORK/empty.log" packer build -color=false \
+  -var "rootfs=$WORK/empty" -var "promready=$PROMREADY" "$template"
+expect_in "$WORK/empty.log" "Build 'null.rootfs' errored" "no configuration promready reads"
+expect_status 1 "$WORK/missing.log" packer build -color=false \
+  -var "rootfs=$WORK/no-such-rootfs" -var "promready=$PROMREADY" "$template"
+expect_in "$WORK/missing.log" "Build 'null.rootfs' errored" "no-such-rootfs: no such file or directory"
+
+ok "scan-only build fails on the demo image; fix-then-scan build passes and fixes it; a warning left passes and is listed; an error left fails and is named; a path that is no node image fails ($(packer version | head -1))"

@@ -5,11 +5,13 @@
 #
 # The promready binary is built once (release, --locked, into the cache) and
 # shared through $PROMREADY. Caches live in $PROMREADY_CI_CACHE (default
-# ${TMPDIR:-/tmp}/promready-ci-cache); nothing is written in the repository.
+# ${TMPDIR:-/tmp}/promready-ci-cache-<hash of the checkout's path>, one per
+# checkout, so that two checkouts can run .ci/run at once); nothing is written
+# in the repository.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${PROMREADY_CI_CACHE:-${TMPDIR:-/tmp}/promready-ci-cache}
+cache=${PROMREADY_CI_CACHE:-${TMPDIR:-/tmp}/promready-ci-cache-$(printf '%s' "$repo" | sha256sum | cut -c1-12)}
 mkdir -p "$cache"
 export PROMREADY_CI_CACHE="$cache"
 
@@ -29,7 +31,7 @@ echo "   $(( SECONDS - start ))s"
 
 failed=()
 skipped=()
-for check in pre-commit packer github sarif docs-check; do
+for check in pre-commit packer github zizmor sarif docs-check; do
   echo "== $check: ci/integration/$check.sh"
   t=$SECONDS
   status=0

@@ -3,9 +3,12 @@
 #  1. Microsoft's SARIF validator (@microsoft/sarif-multitool from npm, the
 #     validator GitHub points SARIF producers to), with the SARIF rules and the
 #     GitHub ingestion rules (--rule-kind "Sarif;Gh"), on the SARIF promready
-#     writes for the demo image, rootfs fixtures, every configuration
-#     repository fixture, a single named file, several inputs at once and a
-#     .tar.gz image: no result of level error or warning. The validator's exit
+#     writes for the demo image, rootfs fixtures (notes and PR012 findings
+#     among them), every configuration repository fixture, a single named
+#     file, named files that are skipped, several inputs at once, several
+#     inputs one of which cannot be scanned (an error notification), and
+#     .tar.gz images (entries as nested artifacts, notes included): no result
+#     of level error or warning. The validator's exit
 #     status does not reflect its findings, so its output log is read.
 #  2. The locations GitHub would show: code scanning reads a relative
 #     `artifactLocation.uri` from the repository root and ignores `uriBaseId`,
@@ -37,12 +40,14 @@ cd "$REPO"
 tar -C testdata/demo -czf "$WORK/demo.tar.gz" .
 sarif="$WORK/sarif"
 mkdir -p "$sarif"
+# scan_to NAME ARGS...: the SARIF log of `promready scan ARGS` (which must exit
+# 0; WANT=2 scan_to ... for a scan with an input error).
 scan_to() {
   local name=$1 status=0
   shift
-  "$PROMREADY" scan --quiet --format sarif -o "$sarif/$name.sarif" --fail-on never "$@" \
+  "$PROMREADY" scan --quiet --output-format sarif -o "$sarif/$name.sarif" --fail-on never "$@" \
     >"$WORK/scan.log" 2>&1 || status=$?
-  if [ "$status" -ne 0 ] || [ ! -s "$sarif/$name.sarif" ]; then
+  if [ "$status" -ne "${WANT:-0}" ] || [ ! -s "$sarif/$name.sarif" ]; then
     cat "$WORK/scan.log" >&2
     fail "promready scan --format sarif $* exited $status"
   fi
@@ -51,7 +56,8 @@ scan_to() {
 scan_to demo testdata/demo
 in_repo=(demo)
 for fixture in kubeadm-1.10-deb kubeadm-modern-rpm-joined cp-kubeadm-1.30 \
-  absolute-symlinks config-dir-dropins clean-image; do
+  absolute-symlinks config-dir-dropins clean-image masked-unit config-wrong-type \
+  colon-prefix-no-expansion; do
   [ -d "testdata/rootfs/$fixture" ] || fail "fixture testdata/rootfs/$fixture is gone"
   scan_to "rootfs-$fixture" "testdata/rootfs/$fixture"
   in_repo+=("rootfs-$fixture")
@@ -62,9 +68,14 @@ for dir in testdata/repos/*/; do
   in_repo+=("$name")
 done
 scan_to file testdata/repos/kubeadm-v1beta3-default/cluster.yaml
+scan_to skipped testdata/repos/kubeadm-v1beta3-default/cluster.yaml \
+  testdata/repos/kubeadm-v1beta3-default/README.md
 scan_to several testdata/repos/kubeadm-v1beta3-default testdata/demo
-in_repo+=(file several)
+WANT=2 scan_to input-error testdata/demo testdata/no-such-image
+in_repo+=(file skipped several input-error)
 scan_to demo-tar-gz "$WORK/demo.tar.gz"
+tar -C testdata/rootfs/masked-unit -czf "$WORK/masked.tar.gz" .
+scan_to masked-tar-gz "$WORK/masked.tar.gz"
 
 # 1. The validator, offline when possible: its SARIF2006 rule probes every URI
 #    in the log over HTTP, and this machine reaches only package registries.
@@ -96,4 +107,4 @@ if ! python3 "$REPO/ci/integration/sarif_gate.py" locations "$REPO" "${files[@]}
 fi
 
 [ "$problems" -eq 0 ] || fail "promready's SARIF is not ready for GitHub code scanning (see above)"
-ok "${#files[@]} SARIF logs + 1 archive pass the validator (Sarif;Gh) with no error or warning; every location resolves from the repository root"
+ok "${#files[@]} SARIF logs + 2 archives pass the validator (Sarif;Gh) with no error or warning; every location resolves from the repository root"

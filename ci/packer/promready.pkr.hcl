@@ -1,5 +1,7 @@
 # Checks an unpacked node image with promready: `promready fix` applies the safe
-# fixes, then `promready scan` fails the build if any error remains.
+# fixes, then `promready scan` fails the build if any error remains, listing
+# every finding that is left in one line. Warnings are listed and do not fail
+# the build; a path that is not a node image does.
 #
 #   packer build -var rootfs=/path/to/rootfs ci/packer/promready.pkr.hcl
 #
@@ -37,8 +39,10 @@ build {
       "PROMREADY_FIX=${var.fix}",
     ]
     inline = [
-      "if [ \"$PROMREADY_FIX\" = true ]; then \"$PROMREADY\" fix --quiet \"$ROOTFS\"; fi",
-      "\"$PROMREADY\" scan --quiet --fail-on error \"$ROOTFS\"",
+      # fix exits 1 when findings remain (warnings included): the scan decides.
+      # Any other status (2: not a node image, an unreadable file) stops here.
+      "if [ \"$PROMREADY_FIX\" = true ]; then \"$PROMREADY\" fix --quiet \"$ROOTFS\" || [ $? -eq 1 ]; fi",
+      "\"$PROMREADY\" scan --quiet --output-format concise --fail-on error \"$ROOTFS\"",
     ]
   }
 }

@@ -10,7 +10,9 @@
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::systemd::{self, word_loc};
-use crate::model::{ComponentSpec, ConfigKind, DefaultMode, Invocation, Source, VersionInfo};
+use crate::model::{
+    ComponentSpec, ConfigKind, DefaultMode, Invocation, Problem, Source, VersionInfo,
+};
 use crate::parse::flags::{self, Parsed, Word};
 use crate::parse::yaml;
 use crate::source::{self, FileId, Image, InputError, Loaded, Loc};
@@ -51,15 +53,18 @@ pub(crate) fn discover(
             };
         }
         let mut configs = Vec::new();
+        let mut refused = Vec::new();
         if let Some(kind) = &spec.config_kind {
             let cwd = service.working_directory.clone();
             let mut found = Configured {
                 files: std::mem::take(&mut files),
                 configs: Vec::new(),
                 defaults,
+                problems: Vec::new(),
             };
             load_configs(image, spec, kind, &args, &cwd, &mut found)?;
             (files, configs, defaults) = (found.files, found.configs, found.defaults);
+            refused = found.problems;
         }
         let mut inv = invocation::build(Parts {
             spec,
@@ -72,6 +77,7 @@ pub(crate) fn discover(
             version: version.cloned(),
             source: Source::CommandLine,
         });
+        inv.problems.extend(refused);
         let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
         invocation::env_problems(&mut inv, spec, &env);
         invocation::webhook_client_problems(&mut inv);
@@ -86,6 +92,8 @@ struct Configured {
     files: Vec<FileId>,
     configs: Vec<ConfigDoc>,
     defaults: Defaults,
+    /// Configuration files the component refuses.
+    problems: Vec<Problem>,
 }
 
 /// Loads `--config` and, for the kubelet, `--config-dir` drop-ins; sets the
@@ -102,6 +110,7 @@ fn load_configs(
         files,
         configs,
         defaults,
+        problems,
     } = out;
     // Relative paths resolve against the service's working directory.
     if let Some(flag) = args.last(&kind.flag).filter(|f| !f.value.is_empty()) {
@@ -117,8 +126,9 @@ fn load_configs(
                     image.files.get(id).path,
                     kind.api_version
                 );
-                if let Some(root) = config_doc(image, id, kind) {
-                    configs.push(ConfigDoc { file: id, root });
+                match config_doc(image, id, kind, &spec.name) {
+                    Ok(root) => configs.push(ConfigDoc { file: id, root }),
+                    Err(p) => problems.push(p),
                 }
             }
             _ if spec.name == "kubelet" && path == KUBEADM_KUBELET_CONFIG => {
@@ -162,8 +172,9 @@ fn load_configs(
         for path in conf_files(image, &dir)? {
             if let Loaded::File(id) = image.load(&path)? {
                 files.push(id);
-                if let Some(root) = config_doc(image, id, kind) {
-                    configs.push(ConfigDoc { file: id, root });
+                match config_doc(image, id, kind, &spec.name) {
+                    Ok(root) => configs.push(ConfigDoc { file: id, root }),
+                    Err(p) => problems.push(p),
                 }
             }
         }
@@ -184,11 +195,16 @@ fn check_executable(image: &mut Image, spec: &ComponentSpec, unit: &str, exec: &
     }
 }
 
-/// The configuration document of a file, or `None` with a notice. Only the
-/// first document counts, and it must be of the right kind and version.
-pub(crate) fn config_doc(image: &mut Image, id: FileId, kind: &ConfigKind) -> Option<yaml::Node> {
+/// The configuration document of a file, or why the component refuses
+/// the file. Only the first document counts, and it must be of the right
+/// kind and version.
+pub(crate) fn config_doc(
+    image: &Image,
+    id: FileId,
+    kind: &ConfigKind,
+    component: &str,
+) -> Result<yaml::Node, Problem> {
     let file = image.files.get(id);
-    let path = file.path.clone();
     match yaml::parse(&file.text) {
         Ok(docs) => {
             let first = docs.into_iter().next();
@@ -196,25 +212,42 @@ pub(crate) fn config_doc(image: &mut Image, id: FileId, kind: &ConfigKind) -> Op
                 .as_ref()
                 .and_then(yaml::Document::type_meta)
                 .is_some_and(|(api, k)| k == kind.kind && api == kind.api_version);
-            if !ok {
-                image.notice(
-                    &path,
-                    format!("the first document is not a {} ({}): it will be refused and the component will not start", kind.kind, kind.api_version),
-                );
-                return None;
+            match first {
+                Some(d) if ok => Ok(d.root),
+                first => {
+                    // On the document's `kind:` line, else its start.
+                    let span = first.as_ref().map_or(0..0, |d| match d.root.entry("kind") {
+                        Some((k, v)) => k.span.start..v.span.end,
+                        None => d.root.span.start..d.root.span.start,
+                    });
+                    Err(Problem {
+                        loc: Some(Loc::new(id, span)),
+                        message: format!(
+                            "the first document of {} is not a {} ({}): {component} refuses the file and will not start",
+                            file.path, kind.kind, kind.api_version
+                        ),
+                    })
+                }
             }
-            first.map(|d| d.root)
         }
         Err(e) => {
-            let (line, col) = file.line_col(e.offset);
-            image.notice(
-                &path,
-                format!(
-                    "invalid YAML at {line}:{col}: {}; the component will not start with it",
-                    e.message
+            // The character the parser stopped at.
+            let text = &file.text;
+            let start = (0..=e.offset.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let end = text[start..]
+                .chars()
+                .next()
+                .map_or(start, |c| start + c.len_utf8());
+            Err(Problem {
+                loc: Some(Loc::new(id, start..end)),
+                message: format!(
+                    "{} is invalid YAML ({}): {component} will not start with it",
+                    file.path, e.message
                 ),
-            );
-            None
+            })
         }
     }
 }

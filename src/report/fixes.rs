@@ -74,18 +74,39 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
             n.code, n.name, n.path, n.line
         );
     }
-    for n in &report.no_fix {
-        let _ = writeln!(
-            out,
-            "left: {} {} at {}:{}: the rule has no automatic fix (`promready explain {}`)",
-            n.code, n.name, n.path, n.line, n.code
-        );
-    }
-    let remaining: usize = report
-        .after
+    // What is left that the lines above do not name (findings without an
+    // automatic fix): one line each, so that a build log shows them all.
+    let named: std::collections::HashSet<(&str, &str, usize)> = report
+        .held_back
         .iter()
-        .map(|t| t.findings.iter().filter(|f| f.suppressed.is_none()).count())
-        .sum();
+        .map(|(n, _)| n)
+        .chain(report.failed.iter().map(|(n, _)| n))
+        .map(|n| (n.code.as_str(), n.path.as_str(), n.line))
+        .collect();
+    let (mut n_errors, mut n_warnings) = (0, 0);
+    for t in &report.after {
+        for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
+            let p = super::Position::of(&t.files, &f.primary.loc);
+            let level = match f.severity {
+                crate::rules::Severity::Error => {
+                    n_errors += 1;
+                    "error"
+                }
+                crate::rules::Severity::Warning => {
+                    n_warnings += 1;
+                    "warning"
+                }
+            };
+            if !named.contains(&(f.code.as_str(), p.path.as_str(), p.line)) {
+                let _ = writeln!(
+                    out,
+                    "remains: {} {} ({level}) at {}:{}: {}",
+                    f.code, f.name, p.path, p.line, f.message
+                );
+            }
+        }
+    }
+    let remaining = n_errors + n_warnings;
     let mut parts = vec![format!(
         "{verb} {} in {}",
         plural(report.fixed, "finding"),
@@ -101,10 +122,18 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
     let tail = if remaining == 0 {
         "no findings remain".to_owned()
     } else {
+        let mut by_level = Vec::new();
+        if n_errors > 0 {
+            by_level.push(plural(n_errors, "error"));
+        }
+        if n_warnings > 0 {
+            by_level.push(plural(n_warnings, "warning"));
+        }
         format!(
-            "{} remain{}",
+            "{} remain{} ({})",
             plural(remaining, "finding"),
-            if remaining == 1 { "s" } else { "" }
+            if remaining == 1 { "s" } else { "" },
+            by_level.join(", ")
         )
     };
     parts.push(tail);

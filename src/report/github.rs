@@ -4,9 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Position, all_findings};
+use super::{Position, Run, all_findings, notes};
 use crate::rules::Severity;
-use crate::scan::Target;
 
 /// Escapes a workflow command's message.
 fn data(s: &str) -> String {
@@ -20,9 +19,9 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub(crate) fn render(targets: &[Target]) -> String {
+pub(crate) fn render(run: &Run<'_>) -> String {
     let mut out = String::new();
-    for (t, f) in all_findings(targets).filter(|(_, f)| f.suppressed.is_none()) {
+    for (t, f) in all_findings(run.targets).filter(|(_, f)| f.suppressed.is_none()) {
         let p = Position::of(&t.files, &f.primary.loc);
         let (file, lines) = super::repo_path(t, &p.path);
         let level = match f.severity {
@@ -43,6 +42,46 @@ pub(crate) fn render(targets: &[Target]) -> String {
             message = format!("{}:{}: {message}", p.path, p.line);
         }
         let _ = writeln!(out, ",title={}::{}", property(&title), data(&message));
+    }
+    // Notes are warnings: CI shows them without failing on them. Skipped
+    // files (with --verbose) are notices.
+    for t in run.targets {
+        for (n, skipped) in notes(t, run.verbose) {
+            let (file, lines) = super::repo_path(t, &n.path);
+            let position = n.position();
+            let (level, title) = if skipped {
+                ("notice", "promready: skipped")
+            } else {
+                ("warning", "promready note")
+            };
+            let _ = write!(out, "::{level} file={}", property(&file));
+            let mut message = n.message.clone();
+            match position {
+                Some((line, col)) if lines => {
+                    let _ = write!(out, ",line={line}");
+                    if let Some(col) = col {
+                        let _ = write!(out, ",col={col}");
+                    }
+                }
+                Some((line, _)) => message = format!("{}:{line}: {message}", n.path),
+                None if !lines => message = format!("{}: {message}", n.path),
+                None => {}
+            }
+            let _ = writeln!(out, ",title={}::{}", property(title), data(&message));
+        }
+    }
+    for e in run.errors {
+        let (text, help) = super::error_text(e);
+        let message = match help {
+            Some(h) => format!("{text}\n{h}"),
+            None => text,
+        };
+        let _ = writeln!(
+            out,
+            "::error title={}::{}",
+            property("promready: input not scanned"),
+            data(&message)
+        );
     }
     out
 }

@@ -7,7 +7,7 @@ use miette::{
     Severity as MSeverity,
 };
 
-use super::counts;
+use super::{Run, counts, notes, shown_path};
 use crate::finding::{Finding, Label};
 use crate::rules::Severity;
 use crate::scan::Target;
@@ -56,11 +56,14 @@ impl Diagnostic for Report {
     }
 }
 
-fn source(files: &FileDb, id: FileId) -> NamedSource<String> {
+/// How a file's path is shown (prefixed with its input when there are several).
+type Shown<'a> = &'a dyn Fn(&str) -> String;
+
+fn source(files: &FileDb, id: FileId, shown: Shown<'_>) -> NamedSource<String> {
     let f = files.get(id);
     let name = match &f.via {
-        Some(via) => format!("{} (via {via})", f.path),
-        None => f.path.clone(),
+        Some(via) => format!("{} (via {})", shown(&f.path), shown(via)),
+        None => shown(&f.path),
     };
     NamedSource::new(name, f.text.clone())
 }
@@ -83,7 +86,7 @@ fn too_wide(files: &FileDb, l: &Label) -> bool {
         || file.line_col(l.loc.span.end).1 > MAX_DRAWN_COLUMN
 }
 
-fn report(files: &FileDb, f: &Finding) -> Report {
+fn report(files: &FileDb, f: &Finding, shown: Shown<'_>) -> Report {
     let file = f.primary.loc.file;
     if std::iter::once(&f.primary)
         .chain(&f.secondary)
@@ -94,7 +97,10 @@ fn report(files: &FileDb, f: &Finding) -> Report {
         return Report {
             message: format!(
                 "{} {}: {} (at {}:{line}:{col})",
-                f.code, f.name, f.message, src.path
+                f.code,
+                f.name,
+                f.message,
+                shown(&src.path)
             ),
             severity: match f.severity {
                 Severity::Error => MSeverity::Error,
@@ -128,7 +134,7 @@ fn report(files: &FileDb, f: &Finding) -> Report {
             Severity::Warning => MSeverity::Warning,
         },
         help: Some(help),
-        src: Some(source(files, file)),
+        src: Some(source(files, file, shown)),
         labels,
         related: others
             .into_iter()
@@ -136,7 +142,7 @@ fn report(files: &FileDb, f: &Finding) -> Report {
                 message: format!("{}: where this comes from", f.code),
                 severity: MSeverity::Advice,
                 help: None,
-                src: Some(source(files, id)),
+                src: Some(source(files, id, shown)),
                 labels: ls.into_iter().map(|l| labeled(l, false)).collect(),
                 related: Vec::new(),
             })
@@ -145,7 +151,9 @@ fn report(files: &FileDb, f: &Finding) -> Report {
 }
 
 /// Renders every finding, the notices and the summary line.
-pub(crate) fn render(targets: &[Target], style: Style) -> String {
+pub(crate) fn render(run: &Run<'_>, style: Style) -> String {
+    let targets = run.targets;
+    let several = targets.len() > 1;
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -157,26 +165,35 @@ pub(crate) fn render(targets: &[Target], style: Style) -> String {
         .with_context_lines(1);
     let mut out = String::new();
     for t in targets {
+        let shown = |p: &str| shown_path(t, p, several);
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
-            let _ = handler.render_report(&mut out, &report(&t.files, f));
+            let _ = handler.render_report(&mut out, &report(&t.files, f, &shown));
             out.push('\n');
         }
     }
+    let mut noted = false;
     for t in targets {
-        for n in &t.notices {
-            let _ = writeln!(out, "note: {}: {}", n.path, n.message);
+        for (n, _) in notes(t, run.verbose) {
+            let _ = writeln!(
+                out,
+                "note: {}: {}",
+                shown_path(t, &n.path, several),
+                n.message
+            );
+            noted = true;
         }
     }
-    if targets.iter().any(|t| !t.notices.is_empty()) {
+    if noted {
         out.push('\n');
     }
-    out.push_str(&summary(targets));
+    out.push_str(&summary(run));
     out.push('\n');
     out
 }
 
 /// `promready: 2 errors, 1 warning in 1 file (kubelet 1.10.13 from var/lib/dpkg/status)`
-pub(crate) fn summary(targets: &[Target]) -> String {
+pub(crate) fn summary(run: &Run<'_>) -> String {
+    let targets = run.targets;
     let c = counts(targets);
     let mut s = String::from("promready: ");
     if c.errors + c.warnings == 0 {
@@ -195,8 +212,17 @@ pub(crate) fn summary(targets: &[Target]) -> String {
     if c.suppressed > 0 {
         let _ = write!(s, "; {} suppressed", c.suppressed);
     }
+    match run.errors.len() {
+        0 => {}
+        1 => s.push_str("; 1 input could not be scanned"),
+        n => {
+            let _ = write!(s, "; {n} inputs could not be scanned");
+        }
+    }
     let context: Vec<String> = targets.iter().map(describe_target).collect();
-    let _ = write!(s, " ({})", context.join("; "));
+    if !context.is_empty() {
+        let _ = write!(s, " ({})", context.join("; "));
+    }
     s
 }
 

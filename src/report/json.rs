@@ -92,7 +92,8 @@ fn finding(t: &Target, f: &Finding) -> Value {
 }
 
 /// Renders the whole scan as pretty JSON.
-pub(crate) fn render(targets: &[Target]) -> String {
+pub(crate) fn render(run: &super::Run<'_>) -> String {
+    let targets = run.targets;
     let doc = json!({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
@@ -102,8 +103,13 @@ pub(crate) fn render(targets: &[Target]) -> String {
             "kubernetes_version": t.version,
             "components": t.invocations.iter().map(|i| component(&t.files, i)).collect::<Vec<_>>(),
             "notices": t.notices,
+            "skipped": t.skipped,
         })).collect::<Vec<_>>(),
         "findings": all_findings(targets).map(|(t, f)| finding(t, f)).collect::<Vec<_>>(),
+        "errors": run.errors.iter().map(|e| {
+            let (message, help) = super::error_text(e);
+            json!({"path": e.path().display().to_string(), "message": message, "help": help})
+        }).collect::<Vec<_>>(),
         "summary": counts(targets),
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

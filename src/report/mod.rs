@@ -1,6 +1,7 @@
 //! Renderers. They read findings and nothing else, and return text; the
 //! CLI decides where it goes.
 
+pub(crate) mod concise;
 pub(crate) mod fixes;
 pub(crate) mod github;
 pub(crate) mod human;
@@ -11,7 +12,48 @@ pub(crate) mod sarif;
 use crate::finding::Finding;
 use crate::rules::Severity;
 use crate::scan::Target;
-use crate::source::{FileDb, Loc};
+use crate::source::{FileDb, InputError, Loc, Notice};
+
+/// What a scan produced, as the renderers see it.
+pub(crate) struct Run<'a> {
+    pub(crate) targets: &'a [Target],
+    /// The inputs that could not be scanned.
+    pub(crate) errors: &'a [InputError],
+    /// Also show skipped files in the human, concise and GitHub output.
+    pub(crate) verbose: bool,
+}
+
+/// How an input error reads in one line, and its advice.
+pub(crate) fn error_text(e: &InputError) -> (String, Option<String>) {
+    use miette::Diagnostic as _;
+    (e.to_string(), e.help().map(|h| h.to_string()))
+}
+
+/// The notes of a target that a report shows: its notices, and with
+/// `verbose` the files it skipped. The flag says whether the note is a
+/// skipped file (level `note` in SARIF) rather than a notice (`warning`).
+pub(crate) fn notes(t: &Target, verbose: bool) -> impl Iterator<Item = (&Notice, bool)> {
+    t.notices
+        .iter()
+        .map(|n| (n, false))
+        .chain(t.skipped.iter().filter(move |_| verbose).map(|n| (n, true)))
+}
+
+/// A path of a target as human output shows it: as is for a single input;
+/// with several inputs, prefixed with its input (`rg` and ruff name the
+/// root a path was found under), and an archive's entries as
+/// `ARCHIVE:path`.
+pub(crate) fn shown_path(t: &Target, path: &str, several: bool) -> String {
+    use crate::scan::InputKind;
+    if !several {
+        return path.to_owned();
+    }
+    match t.kind {
+        InputKind::Rootfs | InputKind::Directory => t.input.join(path).display().to_string(),
+        InputKind::Archive => format!("{}:{path}", t.input.display()),
+        InputKind::Files => path.to_owned(),
+    }
+}
 
 /// A location as reports show it.
 #[derive(Debug, Clone, serde::Serialize)]

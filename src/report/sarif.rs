@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Position, all_findings};
+use super::Position;
 use crate::finding::Finding;
 use crate::rules::{Rule, Severity};
 use crate::scan::{InputKind, Target};
@@ -115,33 +115,126 @@ fn base(t: &Target) -> Value {
     json!({"uri": uri, "description": {"text": what}})
 }
 
-fn location(t: &Target, p: &Position, message: Option<&str>) -> Value {
-    let (uri, lines) = super::repo_path(t, &p.path);
-    let mut physical = json!({"artifactLocation": artifact_location(&uri)});
-    if lines {
-        physical["region"] = json!({
-            "startLine": p.line,
-            "startColumn": p.column,
-            "endLine": p.end_line,
-            "endColumn": p.end_column,
-            "byteOffset": p.byte_range[0],
-            "byteLength": p.byte_range[1] - p.byte_range[0],
-        });
-    } else if let Ok(meta) = std::fs::metadata(&t.input) {
-        // A finding inside an archive entry: the region is the whole archive.
-        physical["region"] = json!({"byteOffset": 0, "byteLength": meta.len()});
+/// `run.artifacts`: each scanned archive, and each in-image file of one
+/// that a location names, nested in it (`parentIndex`). Other inputs'
+/// files are named by their path alone.
+#[derive(Default)]
+struct Artifacts {
+    list: Vec<Value>,
+    index: std::collections::HashMap<(usize, Option<String>), usize>,
+}
+
+impl Artifacts {
+    /// The index of target `ti`'s archive, or of `path` inside it.
+    fn of(&mut self, ti: usize, t: &Target, path: Option<&str>) -> usize {
+        let key = (ti, path.map(str::to_owned));
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let v = match path {
+            None => json!({
+                "location": artifact_location(&super::repo_path(t, "").0),
+                "roles": ["analysisTarget"],
+                "description": {"text": "a root filesystem archive"},
+            }),
+            Some(p) => {
+                let parent = self.of(ti, t, None);
+                json!({"location": {"uri": escape_uri(p)}, "parentIndex": parent})
+            }
+        };
+        let i = self.list.len();
+        self.list.push(v);
+        self.index.insert(key, i);
+        i
     }
+
+    /// The `artifactLocation` of a path of target `ti`.
+    fn location(&mut self, ti: usize, t: &Target, path: &str) -> Value {
+        if t.kind == InputKind::Archive {
+            let index = self.of(ti, t, Some(path));
+            json!({"uri": escape_uri(path), "index": index})
+        } else {
+            artifact_location(&super::repo_path(t, path).0)
+        }
+    }
+}
+
+fn region(p: &Position) -> Value {
+    json!({
+        "startLine": p.line,
+        "startColumn": p.column,
+        "endLine": p.end_line,
+        "endColumn": p.end_column,
+        "byteOffset": p.byte_range[0],
+        "byteLength": p.byte_range[1] - p.byte_range[0],
+    })
+}
+
+fn location(
+    artifacts: &mut Artifacts,
+    ti: usize,
+    t: &Target,
+    p: &Position,
+    message: Option<&str>,
+) -> Value {
+    let physical = json!({
+        "artifactLocation": artifacts.location(ti, t, &p.path),
+        "region": region(p),
+    });
     let mut v = json!({"physicalLocation": physical});
-    let text = match (message, lines) {
-        (Some(m), true) => Some(m.to_owned()),
-        (Some(m), false) => Some(format!("{}:{}: {m}", p.path, p.line)),
-        (None, false) => Some(format!("{}:{}", p.path, p.line)),
-        (None, true) => None,
-    };
-    if let Some(m) = text {
+    if let Some(m) = message {
         v["message"] = json!({"text": m});
     }
     v
+}
+
+/// A note, a skipped file or an input error, as a notification of the
+/// invocation, at its file and line where it has them.
+fn notification(level: &str, text: &str, location: Option<Value>) -> Value {
+    let mut v = json!({"level": level, "message": {"text": text}});
+    if let Some(l) = location {
+        v["locations"] = json!([{"physicalLocation": l}]);
+    }
+    v
+}
+
+fn notifications(run: &super::Run<'_>, artifacts: &mut Artifacts) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (ti, t) in run.targets.iter().enumerate() {
+        // Every note, skipped files included: SARIF is read by tools.
+        for (n, skipped) in super::notes(t, true) {
+            let mut physical = json!({"artifactLocation": artifacts.location(ti, t, &n.path)});
+            let position = n.position();
+            if let Some((line, col)) = position {
+                physical["region"] = json!({"startLine": line});
+                if let Some(col) = col {
+                    physical["region"]["startColumn"] = json!(col);
+                }
+            }
+            let text = match (t.kind, position) {
+                (InputKind::Archive, Some((line, _))) => {
+                    format!("{}:{}:{line}: {}", t.input.display(), n.path, n.message)
+                }
+                (InputKind::Archive, None) => {
+                    format!("{}:{}: {}", t.input.display(), n.path, n.message)
+                }
+                _ => format!("{}: {}", n.path, n.message),
+            };
+            let level = if skipped { "note" } else { "warning" };
+            out.push(notification(level, &text, Some(physical)));
+        }
+    }
+    for e in run.errors {
+        let (text, help) = super::error_text(e);
+        let text = match help {
+            Some(h) => format!("{text}\n{h}"),
+            None => text,
+        };
+        let path = e.path().display().to_string();
+        let physical = json!({"artifactLocation": artifact_location(&path)});
+        out.push(notification("error", &text, Some(physical)));
+    }
+    out
 }
 
 /// A stable fingerprint: rule, path and the text of the primary line (so it
@@ -209,21 +302,38 @@ fn fixes(t: &Target, f: &Finding) -> Option<Value> {
 
 /// Renders the scan as a SARIF log; `status` is the exit status promready
 /// reports for it.
-pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
+pub(crate) fn render(run: &super::Run<'_>, rules: &[Rule], status: u8) -> String {
+    let targets = run.targets;
     let mut seen: Vec<String> = Vec::new();
-    let results: Vec<Value> = all_findings(targets)
-        .map(|(t, f)| {
+    let mut artifacts = Artifacts::default();
+    let mut results: Vec<Value> = Vec::new();
+    for (ti, t) in targets.iter().enumerate() {
+        for f in &t.findings {
             let files = &t.files;
             let print = fingerprint(t, f, 0);
             let occurrence = seen.iter().filter(|s| **s == print).count() + 1;
             seen.push(print);
+            let primary = Position::of(files, &f.primary.loc);
+            // An archive entry is a nested artifact; the message also names
+            // the archive, where code scanning shows it.
+            let message = match t.kind {
+                InputKind::Archive => format!(
+                    "{}:{}:{}: {}\n{}",
+                    super::repo_path(t, "").0,
+                    primary.path,
+                    primary.line,
+                    f.message,
+                    f.help
+                ),
+                _ => format!("{}\n{}", f.message, f.help),
+            };
             let mut v = json!({
                 "ruleId": f.code,
                 "level": level(f.severity),
-                "message": {"text": format!("{}\n{}", f.message, f.help)},
-                "locations": [location(t, &Position::of(files, &f.primary.loc), Some(&f.primary.text))],
+                "message": {"text": message},
+                "locations": [location(&mut artifacts, ti, t, &primary, Some(&f.primary.text))],
                 "relatedLocations": f.secondary.iter().enumerate().map(|(i, l)| {
-                    let mut v = location(t, &Position::of(files, &l.loc), Some(&l.text));
+                    let mut v = location(&mut artifacts, ti, t, &Position::of(files, &l.loc), Some(&l.text));
                     v["id"] = json!(i + 1);
                     v
                 }).collect::<Vec<_>>(),
@@ -238,29 +348,39 @@ pub(crate) fn render(targets: &[Target], rules: &[Rule], status: u8) -> String {
             if let Some(x) = fixes(t, f) {
                 v["fixes"] = x;
             }
-            v
-        })
-        .collect();
+            results.push(v);
+        }
+    }
+    let notes = notifications(run, &mut artifacts);
     let bases: serde_json::Map<String, Value> = targets
         .iter()
         .enumerate()
         .map(|(i, t)| (base_id(i), base(t)))
         .collect();
+    let mut invocation =
+        json!({"executionSuccessful": status != crate::EXIT_ERROR, "exitCode": status});
+    if !notes.is_empty() {
+        invocation["toolExecutionNotifications"] = json!(notes);
+    }
+    let mut run_v = json!({
+        "tool": {"driver": {
+            "name": env!("CARGO_PKG_NAME"),
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
+            "rules": rules.iter().map(rule).collect::<Vec<_>>(),
+        }},
+        "columnKind": "unicodeCodePoints",
+        "originalUriBaseIds": bases,
+        "invocations": [invocation],
+        "results": results,
+    });
+    if !artifacts.list.is_empty() {
+        run_v["artifacts"] = json!(artifacts.list);
+    }
     let doc = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": env!("CARGO_PKG_NAME"),
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": rules.iter().map(rule).collect::<Vec<_>>(),
-            }},
-            "columnKind": "unicodeCodePoints",
-            "originalUriBaseIds": bases,
-            "invocations": [{"executionSuccessful": status != crate::EXIT_ERROR, "exitCode": status}],
-            "results": results,
-        }],
+        "runs": [run_v],
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');

@@ -49,8 +49,41 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
         // Made by the scan, which sees every file's comments.
         Some(ForEach::SuppressionProblem) => Vec::new(),
         Some(ForEach::ExtraArgsForm) => wrong_arg_forms(rule, subject),
+        Some(ForEach::StartProblem) => start_problems(rule, subject),
         None => evaluate_one(rule, subject).into_iter().collect(),
     }
+}
+
+/// One finding per problem that stops the component at start, on the
+/// token that causes it (else on what starts the component).
+fn start_problems(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    let inv = subject.invocation;
+    inv.problems
+        .iter()
+        .map(|p| {
+            let vars = |t: &str| {
+                t.replace("{problem}", &p.message)
+                    .replace("{component}", &inv.component)
+            };
+            let mut assumed = false;
+            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
+            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
+            let label = rule
+                .labels
+                .get("problem")
+                .map_or_else(|| format!("{} refuses this", inv.component), |t| vars(t));
+            Finding::new(
+                rule,
+                &inv.component,
+                message,
+                help,
+                Label {
+                    loc: p.loc.clone().unwrap_or_else(|| inv.start.clone()),
+                    text: label,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The note on a finding judged without a detected version.

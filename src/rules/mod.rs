@@ -159,6 +159,8 @@ pub(crate) enum ForEach {
     /// Every kubeadm `extraArgs`/`kubeletExtraArgs` written in the form its
     /// document's API version does not decode.
     ExtraArgsForm,
+    /// Every value or command line a component refuses at start.
+    StartProblem,
 }
 
 /// Placeholders of `for_each` rules.
@@ -276,6 +278,7 @@ pub(crate) const BUILTIN: &[Builtin] = builtin![
     "kubelet-read-only-port",
     "invalid-suppression",
     "kubeadm-extra-args-wrong-form",
+    "component-will-not-start",
 ];
 
 /// Loads the built-in rules plus every `*.yaml` in `extra` directories.

@@ -137,6 +137,26 @@ pub(crate) struct Notice {
     pub(crate) message: String,
 }
 
+impl Notice {
+    /// The line (and column) a notice is about, from the way its message
+    /// starts: `line 7: …`, or `invalid YAML at 7:3: …`.
+    pub(crate) fn position(&self) -> Option<(usize, Option<usize>)> {
+        let digits = |s: &str| -> Option<(usize, usize)> {
+            let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            Some((s[..end].parse().ok().filter(|&n| n > 0)?, end))
+        };
+        if let Some(rest) = self.message.strip_prefix("line ") {
+            let (line, end) = digits(rest)?;
+            return rest[end..].starts_with(':').then_some((line, None));
+        }
+        let rest = self.message.strip_prefix("invalid YAML at ")?;
+        let (line, end) = digits(rest)?;
+        let rest = rest[end..].strip_prefix(':')?;
+        let (col, end) = digits(rest)?;
+        rest[end..].starts_with(':').then_some((line, Some(col)))
+    }
+}
+
 /// An error that stops the scan: the input cannot be read as asked.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum InputError {
@@ -153,6 +173,28 @@ pub(crate) enum InputError {
     #[error("cannot read {path}: {message}")]
     #[diagnostic(help("nothing was changed; re-create the archive and run again"))]
     Archive { path: PathBuf, message: String },
+    #[error("{path}: {format}, which promready does not read")]
+    #[diagnostic(help("{help}"))]
+    Unsupported {
+        path: PathBuf,
+        format: &'static str,
+        help: String,
+    },
+    #[error("{path}: not a tar archive: {reason}")]
+    #[diagnostic(help(
+        "promready reads rootfs archives as .tar, .tar.gz or .tar.zst (recognised by their content); re-create it with `tar -C ROOTFS -cf IMAGE.tar .` and run again"
+    ))]
+    NotTar { path: PathBuf, reason: &'static str },
+    #[error("{path}: no kubelet and no control-plane component: is this a node image?")]
+    #[diagnostic(help("{hint}"))]
+    NotANodeImage { path: PathBuf, hint: &'static str },
+    #[error(
+        "{path}: no configuration promready reads, and not a root filesystem (no etc/ beside usr/ or var/)"
+    )]
+    #[diagnostic(help(
+        "promready reads kubeadm, kubelet and kube-proxy configuration, static pod manifests, systemd units and kubelet environment files (recognised by their content); check the path, or point it at the root filesystem of a node image"
+    ))]
+    NothingRecognised { path: PathBuf },
     #[error("cannot read {path}: {source}")]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"
@@ -162,6 +204,22 @@ pub(crate) enum InputError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl InputError {
+    /// The path the error is about.
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            InputError::Missing { path }
+            | InputError::NotScannable { path }
+            | InputError::Archive { path, .. }
+            | InputError::Unsupported { path, .. }
+            | InputError::NotTar { path, .. }
+            | InputError::NotANodeImage { path, .. }
+            | InputError::NothingRecognised { path }
+            | InputError::Io { path, .. } => path,
+        }
+    }
 }
 
 /// A rootfs seen through a [`Tree`], with the files read so far.
@@ -395,5 +453,30 @@ pub(crate) fn join(dir: &str, path: &str) -> String {
         normalize(path)
     } else {
         normalize(&format!("{dir}/{path}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Notice;
+
+    #[test]
+    fn notices_tell_their_line() {
+        let at = |m: &str| {
+            Notice {
+                path: "x".to_owned(),
+                message: m.to_owned(),
+            }
+            .position()
+        };
+        assert_eq!(at("line 7: a drop-in"), Some((7, None)));
+        assert_eq!(
+            at("invalid YAML at 3:14: tab; refused"),
+            Some((3, Some(14)))
+        );
+        assert_eq!(at("line 0: nothing"), None);
+        assert_eq!(at("line x: nothing"), None);
+        assert_eq!(at("lines 2-3: nothing"), None);
+        assert_eq!(at("kubelet.service is masked"), None);
     }
 }

@@ -174,6 +174,15 @@ impl Report {
         out
     }
 
+    /// Whether some finding of `code` is on `path` and its message contains `text`.
+    pub fn has_finding(&self, code: &str, path: &str, text: &str) -> bool {
+        self.0["findings"].as_array().unwrap().iter().any(|f| {
+            f["code"] == code
+                && f["location"]["path"] == path
+                && f["message"].as_str().unwrap_or_default().contains(text)
+        })
+    }
+
     /// Whether some notice is about `path` and contains `text`.
     pub fn has_notice(&self, path: &str, text: &str) -> bool {
         self.notices()

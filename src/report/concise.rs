@@ -1,0 +1,47 @@
+//! Concise output: one line per finding, note and input error, then the
+//! summary line, for logs that are read line by line (a Packer build, a
+//! CI job). Paths are shown as in the human output.
+
+use std::fmt::Write as _;
+
+use super::{Position, Run, notes, shown_path};
+use crate::rules::Severity;
+
+pub(crate) fn render(run: &Run<'_>) -> String {
+    let several = run.targets.len() > 1;
+    let mut out = String::new();
+    for t in run.targets {
+        for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
+            let p = Position::of(&t.files, &f.primary.loc);
+            let level = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: {level}: {} {}: {}",
+                shown_path(t, &p.path, several),
+                p.line,
+                p.column,
+                f.code,
+                f.name,
+                f.message
+            );
+        }
+    }
+    for t in run.targets {
+        for (n, _) in notes(t, run.verbose) {
+            let path = shown_path(t, &n.path, several);
+            let _ = match n.position() {
+                Some((line, _)) => writeln!(out, "{path}:{line}: note: {}", n.message),
+                None => writeln!(out, "{path}: note: {}", n.message),
+            };
+        }
+    }
+    for e in run.errors {
+        let _ = writeln!(out, "error: {}", super::error_text(e).0);
+    }
+    out.push_str(&super::human::summary(run));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,310 @@
+//! Every note reaches every report; several inputs are told apart; one scan
+//! can write a SARIF file beside the log output; the human output follows
+//! the terminal's width.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::run;
+
+fn sarif(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["scan", "--output-format", "sarif"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&run(&all).stdout).unwrap()
+}
+
+fn notifications(log: &serde_json::Value) -> Vec<serde_json::Value> {
+    log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn notes_are_sarif_notifications_with_their_file_and_line() {
+    // invalid YAML in a configuration repository: file, line and column.
+    let log = sarif(&["testdata/repos/mixed-kinds"]);
+    let notes = notifications(&log);
+    let yaml = notes
+        .iter()
+        .find(|n| {
+            n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("invalid YAML")
+        })
+        .expect("the invalid YAML note");
+    assert_eq!(yaml["level"], "warning");
+    let physical = &yaml["locations"][0]["physicalLocation"];
+    assert_eq!(
+        physical["artifactLocation"]["uri"],
+        "testdata/repos/mixed-kinds/broken-init.yaml"
+    );
+    assert_eq!(
+        physical["region"],
+        serde_json::json!({"startLine": 5, "startColumn": 2})
+    );
+    // A symlink that climbs out of the root, in an image.
+    let log = sarif(&["testdata/rootfs/absolute-symlinks"]);
+    let climbs = notifications(&log)
+        .into_iter()
+        .find(|n| {
+            n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("climbs above the image root")
+        })
+        .expect("the symlink note");
+    assert_eq!(
+        climbs["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "testdata/rootfs/absolute-symlinks/etc/default/kubelet"
+    );
+    // A masked unit: a file, no line.
+    let log = sarif(&["testdata/rootfs/masked-unit"]);
+    let masked = &notifications(&log)[0];
+    assert!(
+        masked["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("is masked")
+    );
+    assert!(
+        masked["locations"][0]["physicalLocation"]
+            .get("region")
+            .is_none()
+    );
+    // No notes, no notifications.
+    assert!(notifications(&sarif(&["testdata/demo"])).is_empty());
+}
+
+#[test]
+fn notes_are_github_warnings() {
+    let out = run(&["scan", "--format", "github", "testdata/repos/mixed-kinds"]);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with(
+            "::warning file=testdata/repos/mixed-kinds/broken-init.yaml,line=5,col=2,title=promready note::invalid YAML at 5:2: "
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["scan", "--format", "github", "testdata/rootfs/masked-unit"]);
+    assert_eq!(
+        out.stdout,
+        "::warning file=testdata/rootfs/masked-unit/etc/systemd/system/kubelet.service,title=promready note::kubelet.service is masked (linked to /dev/null): it is never started\n"
+    );
+    // What stops a component is a finding (PR012), an error annotation.
+    let out = run(&[
+        "scan",
+        "--format",
+        "github",
+        "testdata/rootfs/config-wrong-type",
+    ]);
+    assert!(
+        out.stdout.starts_with(
+            "::error file=testdata/rootfs/config-wrong-type/var/lib/kubelet/config.yaml,line=11,endLine=11,col=15,endColumn=18,title=PR012 component-will-not-start::readOnlyPort: expected a number, found a string; kubelet will not start"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn notes_in_an_archive_name_the_archive_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("masked.tar");
+    assert!(
+        Command::new("tar")
+            .args([
+                "-C",
+                "testdata/rootfs/masked-unit",
+                "-cf",
+                tar.to_str().unwrap(),
+                "."
+            ])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t = tar.to_str().unwrap();
+    let log = sarif(&[t]);
+    let note = &notifications(&log)[0];
+    assert_eq!(
+        note["message"]["text"],
+        format!(
+            "{t}:etc/systemd/system/kubelet.service: kubelet.service is masked (linked to /dev/null): it is never started"
+        )
+    );
+    let artifact = &note["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(artifact["uri"], "etc/systemd/system/kubelet.service");
+    let artifacts = log["runs"][0]["artifacts"].as_array().unwrap();
+    let index = usize::try_from(artifact["index"].as_u64().unwrap()).unwrap();
+    assert_eq!(artifacts[index]["parentIndex"], 0);
+    assert_eq!(artifacts[0]["location"]["uri"], format!("file://{t}"));
+    let out = run(&["scan", "--format", "github", t]);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "::warning file={},title=promready note::etc/systemd/system/kubelet.service: kubelet.service is masked (linked to /dev/null): it is never started\n",
+            t.replace(':', "%3A")
+        )
+    );
+}
+
+#[test]
+fn with_several_inputs_human_locations_name_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("other-image");
+    assert!(
+        Command::new("cp")
+            .args(["-a", "testdata/demo", copy.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let c = copy.to_str().unwrap();
+    let out = run(&["scan", "testdata/demo", c]);
+    assert!(
+        out.stdout
+            .contains("╭─[testdata/demo/etc/default/kubelet:2:21]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("╭─[{c}/etc/default/kubelet:2:21]")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("╭─[etc/default/kubelet"),
+        "{}",
+        out.stdout
+    );
+    // An archive's entries: ARCHIVE:path.
+    let tar = dir.path().join("demo.tar");
+    assert!(
+        Command::new("tar")
+            .args(["-C", "testdata/demo", "-cf", tar.to_str().unwrap(), "."])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t = tar.to_str().unwrap();
+    let out = run(&["scan", "--output-format", "concise", "testdata/demo", t]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.contains(&format!("{t}:etc/default/kubelet:2:41: warning: PR010 kubelet-read-only-port: kubelet serves the read-only API on :10255 (set in etc/default/kubelet:2): /metrics, /stats and /pods are readable by anyone without authentication").as_str()),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("testdata/demo/etc/default/kubelet:2:41: warning: PR010")),
+        "{}",
+        out.stdout
+    );
+    // One input: paths as before, relative to the image root.
+    let one = run(&["scan", "testdata/demo"]);
+    assert!(
+        one.stdout.contains("╭─[etc/default/kubelet:2:21]"),
+        "{}",
+        one.stdout
+    );
+}
+
+#[test]
+fn concise_output_is_one_line_per_finding() {
+    let out = run(&["scan", "--output-format", "concise", "testdata/demo"]);
+    assert_eq!(out.status, 1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert_eq!(
+        lines[0],
+        "etc/default/kubelet:2:21: error: PR007 kubelet-serving-on-loopback: kubelet listens on 127.0.0.1:10250 only: Prometheus gets connection refused from other hosts and pods"
+    );
+    assert!(
+        lines[4].starts_with("promready: 3 errors, 1 warning in 2 files"),
+        "{}",
+        out.stdout
+    );
+    // Notes too, one a line.
+    let out = run(&["scan", "--format", "concise", "testdata/repos/mixed-kinds"]);
+    assert!(
+        out.stdout
+            .contains("\nbroken-init.yaml:5: note: invalid YAML at 5:2: "),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn one_scan_writes_the_sarif_file_and_the_log_output() {
+    // ruff's --output-format, and a SARIF file on the side: annotations in
+    // the log and code scanning from the same run.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("promready.sarif");
+    let f = file.to_str().unwrap();
+    let out = run(&[
+        "scan",
+        "--output-format",
+        "github",
+        "--sarif-file",
+        f,
+        "testdata/demo",
+    ]);
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("::")).count(),
+        4
+    );
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 4);
+    assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
+    // The same as the SARIF output itself.
+    let direct = run(&["scan", "--format", "sarif", "testdata/demo"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), direct.stdout);
+    // `--format` stays an alias.
+    assert_eq!(
+        run(&["scan", "--format", "human", "testdata/demo"]).stdout,
+        run(&["scan", "testdata/demo"]).stdout
+    );
+    let bad = run(&[
+        "scan",
+        "--sarif-file",
+        "/nonexistent-dir/x.sarif",
+        "testdata/demo",
+    ]);
+    assert_eq!(bad.status, 2);
+    assert!(
+        bad.stderr.contains("cannot write /nonexistent-dir/x.sarif"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn human_output_follows_the_terminal_width() {
+    let width = |columns: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_promready"))
+            .args(["scan", "testdata/demo"])
+            .env("COLUMNS", columns)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        // The wrapped lines: messages and help, not the drawn source lines.
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("help:") || l.contains(" × "))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap()
+    };
+    assert!(width("60") <= 60, "{}", width("60"));
+    assert!(width("200") > 100, "{}", width("200"));
+}

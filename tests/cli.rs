@@ -288,12 +288,7 @@ fn the_binary_exits_with_the_documented_codes() {
 #[test]
 fn fix_exit_status_and_output() {
     let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .args(["-a", "testdata/demo", dir.path().to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let demo = dir.path().join("demo");
+    let demo = common::scratch("testdata/demo", dir.path());
     let demo = demo.to_str().unwrap();
     // On the demo's 1.10 kubelet, removing --cadvisor-port=0 would open
     // cAdvisor's port 4194: that fix is held back and PR002 remains.
@@ -578,13 +573,7 @@ fn per_path_ignores_match_dotted_and_absolute_paths() {
 fn fix_lists_every_finding_it_leaves_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    assert!(
-        std::process::Command::new("cp")
-            .args(["-a", "testdata/demo", demo.to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert_eq!(common::scratch("testdata/demo", dir.path()), demo);
     // A suppression without a reason: PR011, which has no automatic fix.
     let env = demo.join("etc/default/kubelet");
     let text = std::fs::read_to_string(&env).unwrap();
@@ -691,12 +680,7 @@ fn flags_that_fit_no_single_version_report_the_odd_one_out_and_hold_its_fix() {
 #[test]
 fn fix_refuses_a_loopback_bind_address_and_output_for_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .args(["-a", "testdata/demo", dir.path().to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let demo = dir.path().join("demo");
+    let demo = common::scratch("testdata/demo", dir.path());
     let demo = demo.to_str().unwrap();
     let before = std::fs::read(dir.path().join("demo/etc/default/kubelet")).unwrap();
     for addr in ["::1", "127.0.0.1", "[::1]", "ff02::1", "not-an-ip"] {
@@ -736,16 +720,7 @@ fn fix_refuses_a_loopback_bind_address_and_output_for_a_directory() {
 #[test]
 fn fix_lists_every_finding_it_leaves_with_its_line_after_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .args([
-            "-a",
-            "testdata/repos/suppressions",
-            dir.path().to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let repo = dir.path().join("suppressions");
+    let repo = common::scratch("testdata/repos/suppressions", dir.path());
     let out = run(&["fix", repo.to_str().unwrap()]);
     // PR011 (a suppression without a reason) has no automatic fix.
     assert!(

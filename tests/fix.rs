@@ -291,16 +291,7 @@ fn flags_of_a_legacy_image_are_judged_only_against_a_known_version() {
     ];
     for (case, flag) in legacy {
         let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("cp")
-            .args([
-                "-a",
-                &format!("testdata/rootfs/{case}"),
-                dir.path().to_str().unwrap(),
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let root = dir.path().join(case);
+        let root = common::scratch(&format!("testdata/rootfs/{case}"), dir.path());
         let root = root.to_str().unwrap();
         let scan = run(&["scan", "--format", "json", root]);
         let codes = finding_lines(&scan.stdout);

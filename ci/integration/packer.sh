@@ -5,7 +5,8 @@
 #  a. with -var fix=false it only runs `promready scan`: the demo image has
 #     errors, so the build fails and names them;
 #  b. as written (fix, then scan) the build passes, the copy is fixed, and a
-#     second scan of it finds nothing;
+#     second scan of it finds nothing (a 1.30 node image: the demo's 1.10 kubelet
+#     keeps PR002, whose fix would open cAdvisor's port 4194);
 #  c. an image where only a warning is left after the fixes (a suppression
 #     without a reason, PR011): the build passes, and the log lists it in one
 #     line (fix's `remains:` line and the scan's concise line);
@@ -55,23 +56,30 @@ if grep -q "^ *null.rootfs: fixed" "$WORK/scan-only.log"; then
 fi
 diff -r "$REPO/testdata/demo" "$rootfs" >/dev/null || fail "fix=false changed the rootfs"
 
+# The demo's 1.10 kubelet cannot be fixed completely: removing its `--cadvisor-port=0` would
+# open cAdvisor's unauthenticated port 4194, so `fix` keeps it and PR002 stays an error. The
+# cases where fixing leaves nothing (b) or only a warning (c) start from a 1.30 node image.
+fixable="$REPO/testdata/fix/kubelet-config-nested"
+
 # b. Fix, then scan: the build passes and the image is fixed.
+rootfs="$WORK/fixable rootfs"
+cp -a "$fixable" "$rootfs"
 expect_status 0 "$WORK/fix.log" packer build -color=false \
   -var "rootfs=$rootfs" -var "promready=$PROMREADY" "$template"
 expect_in "$WORK/fix.log" "Build 'null.rootfs' finished"
-if diff -r "$REPO/testdata/demo" "$rootfs" >/dev/null; then fail "promready fix changed nothing"; fi
+if diff -r "$fixable" "$rootfs" >/dev/null; then fail "promready fix changed nothing"; fi
 # Every finding, warnings included, is gone.
 expect_status 0 "$WORK/rescan.log" "$PROMREADY" scan --quiet "$rootfs"
 
 # c. Only a warning left: the build passes and lists it.
 warning="$WORK/warning rootfs"
-cp -a "$REPO/testdata/demo" "$warning"
+cp -a "$fixable" "$warning"
 printf '# promready: ignore[PR003]\n' >>"$warning/etc/default/kubelet"
 expect_status 0 "$WORK/warning.log" packer build -color=false \
   -var "rootfs=$warning" -var "promready=$PROMREADY" "$template"
 expect_in "$WORK/warning.log" "Build 'null.rootfs' finished" \
-  "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:3: the suppression of PR003 gives no reason" \
-  "etc/default/kubelet:3:1: warning: PR011 invalid-suppression: the suppression of PR003 gives no reason" \
+  "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:2: the suppression of PR003 gives no reason" \
+  "etc/default/kubelet:2:1: warning: PR011 invalid-suppression: the suppression of PR003 gives no reason" \
   "promready: 2 warnings in 1 file"
 
 # d. An error left: the build fails and names it.

@@ -6,6 +6,18 @@ use std::path::{Path, PathBuf};
 
 pub use promready::Outcome;
 
+/// A scratch copy of `fixture` (`cp -a`, so modes and links survive) in
+/// `dir`; returns the copy.
+pub fn scratch(fixture: &str, dir: &Path) -> PathBuf {
+    let status = std::process::Command::new("cp")
+        .args(["-a", fixture])
+        .arg(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("cp: {e}"));
+    assert!(status.success(), "cp -a {fixture}");
+    dir.join(Path::new(fixture).file_name().unwrap_or_default())
+}
+
 /// Runs the CLI in-process with deterministic rendering.
 pub fn run(args: &[&str]) -> Outcome {
     let mut all = vec!["promready"];

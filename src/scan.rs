@@ -626,9 +626,10 @@ fn evaluate_all(
     let start_rule = rules
         .iter()
         .any(|r| r.for_each == Some(ForEach::StartProblem));
-    for inv in t.invocations.iter().filter(|_| !start_rule) {
+    for inv in &t.invocations {
         let fallback = t.files.get(inv.start.file).path.clone();
-        for p in inv.problems.iter().chain(&inv.notes) {
+        let problems = inv.problems.iter().filter(|_| !start_rule);
+        for p in problems.chain(&inv.notes) {
             let n = repo::notice(&t.files, &fallback, p);
             if !t.notices.contains(&n) {
                 t.notices.push(n);

@@ -740,3 +740,26 @@ fn fix_lists_every_finding_it_leaves_with_its_line_after_the_run() {
         );
     }
 }
+
+#[test]
+fn a_kube_proxy_flag_its_config_file_overrides_gets_a_note() {
+    let out = run(&[
+        "scan",
+        "--format",
+        "json",
+        "testdata/rootfs/kube-proxy-config-file",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let notices = v["targets"][0]["notices"].as_array().unwrap();
+    assert!(
+        notices.iter().any(|n| n["message"].as_str().unwrap().contains(
+            "--metrics-bind-address=0.0.0.0:10249 has no effect: kube-proxy is started with --config"
+        )),
+        "{notices:?}"
+    );
+    // The file's default decides: PR006, on the command that starts it.
+    assert_eq!(
+        common::finding_lines(&out.stdout),
+        ["PR006 etc/systemd/system/kube-proxy.service:6"]
+    );
+}

@@ -958,7 +958,9 @@ enum Expect {
 /// configuration file (a finding); other YAML the scan reads gets a notice.
 fn unparsable(k: Kind, text: &'static str) -> Expect {
     match k {
-        Kind::KubeletConfig => Expect::Refused(text),
+        // A kubelet configuration or a component's static pod that does not
+        // parse: that component does not start (PR012).
+        Kind::KubeletConfig | Kind::StaticPod => Expect::Refused(text),
         _ if k.yaml() && !matches!(k, Kind::RepoConfig | Kind::Named) => Expect::Notice(text),
         _ => Expect::Sane,
     }
@@ -1170,13 +1172,14 @@ fn variants() -> Vec<Variant> {
                 .into_bytes()
             },
             expect: |k| match k {
-                Kind::Unit => Expect::Notice("unbalanced quoting in ExecStart="),
+                // systemd does not load the unit: the kubelet never starts (PR012).
+                Kind::Unit => Expect::Refused("unbalanced quoting in ExecStart="),
                 Kind::DropIn => Expect::Notice("invalid quoting or escape in Environment="),
                 // An unterminated quote runs to the end of the file, as in
                 // systemd: the setting is still there.
                 Kind::EnvFile => Expect::Same,
                 Kind::KubeletConfig => Expect::Refused("invalid YAML"),
-                Kind::StaticPod => Expect::Notice("invalid YAML"),
+                Kind::StaticPod => Expect::Refused("invalid YAML"),
                 Kind::RepoConfig | Kind::Named => Expect::Sane,
             },
             large: false,

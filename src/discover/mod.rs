@@ -60,7 +60,39 @@ pub(crate) fn image(
                         "invalid YAML at {line}:{col}: {}; the kubelet will not run this static pod",
                         e.message
                     );
-                    image.notice(&path, msg);
+                    // When the manifest is recognisably a component's, that
+                    // component does not start: a finding (PR012).
+                    let text = &f.text;
+                    let spec = components.values().find(|s| {
+                        s.binaries.iter().any(|b| {
+                            name.starts_with(b.as_str()) || text.contains(&format!("- {b}\n"))
+                        })
+                    });
+                    match spec {
+                        Some(spec) => {
+                            let at = crate::source::Loc::new(id, e.offset..e.offset);
+                            let mut inv = invocation::build(invocation::Parts {
+                                spec,
+                                db: &image.files,
+                                start: at.clone(),
+                                files: vec![id],
+                                args: crate::parse::flags::Parsed::default(),
+                                configs: Vec::new(),
+                                defaults: invocation::Defaults {
+                                    mode: crate::model::DefaultMode::Unknown,
+                                    reason: format!("{path} does not parse"),
+                                },
+                                version: version.cloned(),
+                                source: crate::model::Source::CommandLine,
+                            });
+                            inv.problems.push(crate::model::Problem {
+                                loc: Some(at),
+                                message: msg,
+                            });
+                            out.push(inv);
+                        }
+                        None => image.notice(&path, msg),
+                    }
                 }
             }
         }

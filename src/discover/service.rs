@@ -34,6 +34,27 @@ pub(crate) fn discover(
         let Some(start) = word_loc(&service.exec) else {
             continue;
         };
+        if let Some(problem) = service.refused.clone() {
+            // systemd does not load this command line: the component does
+            // not start, and nothing else about it is known.
+            let mut inv = invocation::build(Parts {
+                spec,
+                db: &image.files,
+                start,
+                files: service.files.clone(),
+                args: Parsed::default(),
+                configs: Vec::new(),
+                defaults: Defaults {
+                    mode: DefaultMode::Unknown,
+                    reason: format!("systemd refuses to load the command line of {unit}"),
+                },
+                version: version.cloned(),
+                source: Source::CommandLine,
+            });
+            inv.problems.push(problem);
+            out.push(inv);
+            continue;
+        }
         let args = flags::parse(&service.args, &spec.bool_flags);
         check_executable(image, spec, unit, &service.exec, &start);
         let mut files = service.files.clone();

@@ -49,6 +49,9 @@ pub(crate) struct Service {
     /// Required environment files that are not in the image: something
     /// writes them at boot, so the command line is not fully known.
     pub(crate) written_at_boot: Vec<String>,
+    /// Why systemd refuses to load the unit's command line, if it does
+    /// (the command line is then empty).
+    pub(crate) refused: Option<Problem>,
 }
 
 /// The `[Service]` settings of a unit and its drop-ins, merged in order.
@@ -252,10 +255,13 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     unset(&mut merged.env, &merged.unset);
 
     let mut problems = merged.problems;
+    let mut refused = None;
     let line = match command_line(&exec.value, &merged.env, &mut problems) {
         Ok(l) => Some(l),
         Err(message) => {
-            problems.push(Problem {
+            // The service still exists, and a finding says why it cannot
+            // start (PR012); its command line is unknown.
+            refused = Some(Problem {
                 loc: exec.value.loc(),
                 message,
             });
@@ -277,12 +283,20 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
         };
         image.notice(&path, message);
     }
-    let Some((exec, args)) = line else {
-        return Ok(None);
+    let (exec, args) = match line {
+        Some(l) => l,
+        None => (
+            Word {
+                text: Cooked::new(),
+                via: exec.value.loc(),
+            },
+            Vec::new(),
+        ),
     };
     let mut env: Vec<String> = merged.env.keys().cloned().collect();
     env.sort();
     Ok(Some(Service {
+        refused,
         written_at_boot,
         env,
         files,

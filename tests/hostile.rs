@@ -1178,8 +1178,7 @@ fn variants() -> Vec<Variant> {
                 // An unterminated quote runs to the end of the file, as in
                 // systemd: the setting is still there.
                 Kind::EnvFile => Expect::Same,
-                Kind::KubeletConfig => Expect::Refused("invalid YAML"),
-                Kind::StaticPod => Expect::Refused("invalid YAML"),
+                Kind::KubeletConfig | Kind::StaticPod => Expect::Refused("invalid YAML"),
                 Kind::RepoConfig | Kind::Named => Expect::Sane,
             },
             large: false,

@@ -654,13 +654,7 @@ fn flags_that_fit_no_single_version_report_the_odd_one_out_and_hold_its_fix() {
         "json",
         "testdata/rootfs/kubelet-contradicting-flags",
     ]);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let pr009: Vec<&serde_json::Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "PR009")
-        .collect();
+    let pr009 = common::findings_of(&out.stdout, "PR009");
     // The 1.10-era flags agree with each other; --config-dir is the odd one out.
     assert_eq!(pr009.len(), 1, "{pr009:?}");
     let message = pr009[0]["message"].as_str().unwrap();

@@ -346,13 +346,7 @@ fn removed_when_the_version_is_known(case: &str, flag: &str, root: &str) {
         "1.30",
         root,
     ]);
-    let v: serde_json::Value = serde_json::from_str(&known.stdout).unwrap();
-    let pr009: Vec<&serde_json::Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "PR009")
-        .collect();
+    let pr009 = common::findings_of(&known.stdout, "PR009");
     assert!(
         pr009.iter().any(|f| f["message"]
             .as_str()

@@ -64,11 +64,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
     );
     // What kubeadm generates follows the version: the detected one, else
     // the newest the flags allow.
-    let judged = version
-        .as_ref()
-        .map(|v| v.version)
-        .or_else(|| window.newest())
-        .unwrap_or(crate::model::Version::NEWEST);
+    let judged = window.judged(version.as_ref().map(|v| v.version));
     // kube-proxy started with --config takes every setting the file can
     // hold from the file (or its defaults); the flags are ignored.
     let config_flag = spec
@@ -204,12 +200,7 @@ pub(crate) fn webhook_client_problems(inv: &mut Invocation) {
     if inv.component != "kubelet" {
         return;
     }
-    let version = inv
-        .version
-        .as_ref()
-        .map(|v| v.version)
-        .or_else(|| inv.window.newest())
-        .unwrap_or(crate::model::Version::NEWEST);
+    let version = inv.judged_version();
     if (version.major, version.minor) < (1, 10) {
         return;
     }

@@ -98,48 +98,83 @@ fn has_kubeadm_documents(classified: &[(FileId, Content)]) -> bool {
     })
 }
 
-/// Each `.service` unit's own drop-ins (`NAME.service.d/*.conf` beside it),
-/// and every file that a unit takes in (its drop-ins and the environment
-/// files beside it), which are then not read on their own.
+/// The files one unit is read from: the unit, its own drop-ins
+/// (`NAME.service.d/*.conf` beside it), and the environment files it names
+/// that sit beside it.
+struct UnitGroup {
+    files: Vec<FileId>,
+    env: Vec<FileId>,
+    /// `EnvironmentFile=` paths not found beside the unit.
+    missing_env: Vec<String>,
+}
+
+/// A group for every unit or drop-in read on its own, and every file some
+/// unit takes in (which is then not read on its own).
 fn unit_groups(
     files: &FileDb,
     classified: &[(FileId, Content)],
 ) -> (
-    HashMap<FileId, Vec<FileId>>,
+    HashMap<FileId, UnitGroup>,
     std::collections::HashSet<FileId>,
 ) {
-    let units: Vec<FileId> = classified
+    let unit_ids: std::collections::HashSet<FileId> = classified
         .iter()
-        .filter(|(id, c)| matches!(c, Content::Unit) && files.get(*id).path.ends_with(".service"))
+        .filter(|(_, c)| matches!(c, Content::Unit))
         .map(|(id, _)| *id)
         .collect();
-    let mut dropins_of: HashMap<FileId, Vec<FileId>> = HashMap::new();
+    let is_unit = |id: &FileId| unit_ids.contains(id);
+    let env_candidates: Vec<FileId> = classified
+        .iter()
+        .filter(|(_, c)| matches!(c, Content::EnvFile | Content::Other))
+        .map(|(e, _)| *e)
+        .collect();
     let mut consumed: std::collections::HashSet<FileId> = std::collections::HashSet::new();
-    for &u in &units {
-        let dir = format!("{}.d/", files.get(u).path);
+    let mut members: Vec<(FileId, Vec<FileId>)> = Vec::new();
+    for (u, _) in classified
+        .iter()
+        .filter(|(id, c)| matches!(c, Content::Unit) && files.get(*id).path.ends_with(".service"))
+    {
+        let dir = format!("{}.d/", files.get(*u).path);
         let mut own: Vec<FileId> = classified
             .iter()
-            .filter(|(id, c)| {
-                let p = &files.get(*id).path;
-                matches!(c, Content::Unit)
-                    && p.strip_prefix(&dir)
+            .map(|(id, _)| *id)
+            .filter(|id| {
+                is_unit(id)
+                    && files
+                        .get(*id)
+                        .path
+                        .strip_prefix(&dir)
                         .is_some_and(|name| !name.contains('/') && name.ends_with(".conf"))
             })
-            .map(|(id, _)| *id)
             .collect();
         own.sort_by(|a, b| files.get(*a).path.cmp(&files.get(*b).path));
         consumed.extend(own.iter().copied());
-        let mut all = vec![u];
-        all.extend(own.iter().copied());
-        let candidates: Vec<FileId> = classified
-            .iter()
-            .filter(|(_, c)| matches!(c, Content::EnvFile | Content::Other))
-            .map(|(e, _)| *e)
-            .collect();
-        consumed.extend(env_files_beside(files, u, &systemd::merge(files, &all), &candidates).0);
-        dropins_of.insert(u, own);
+        let mut all = vec![*u];
+        all.extend(own);
+        members.push((*u, all));
     }
-    (dropins_of, consumed)
+    // Drop-ins and other units whose unit is not beside them.
+    let alone: Vec<FileId> = classified
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| is_unit(id) && !consumed.contains(id) && !members.iter().any(|(u, _)| u == id))
+        .collect();
+    members.extend(alone.into_iter().map(|id| (id, vec![id])));
+    let mut groups = HashMap::new();
+    for (first, all) in members {
+        let merged = systemd::merge(files, &all);
+        let (env, missing_env) = env_files_beside(files, first, &merged, &env_candidates);
+        consumed.extend(env.iter().copied());
+        groups.insert(
+            first,
+            UnitGroup {
+                files: all,
+                env,
+                missing_env,
+            },
+        );
+    }
+    (groups, consumed)
 }
 
 /// Discovers the invocations in `ids`.
@@ -173,7 +208,7 @@ pub(crate) fn discover(
     // A KubeletConfiguration beside kubeadm's own documents is consumed by
     // kubeadm, which always starts the kubelet with a kubeconfig.
     let kubeadm_repo = has_kubeadm_documents(&classified);
-    let (dropins_of, consumed) = unit_groups(files, &classified);
+    let (units, consumed) = unit_groups(files, &classified);
     let mut out = Vec::new();
     for (id, content) in &classified {
         if consumed.contains(id) {
@@ -197,21 +232,15 @@ pub(crate) fn discover(
                 ));
             }
             Content::Unit => {
-                let mut unit_files = vec![*id];
-                unit_files.extend(dropins_of.get(id).into_iter().flatten().copied());
-                let env_files: Vec<FileId> = classified
-                    .iter()
-                    .filter(|(_, c)| matches!(c, Content::EnvFile | Content::Other))
-                    .map(|(e, _)| *e)
-                    .collect();
-                out.extend(from_unit(
-                    files,
-                    &unit_files,
-                    &env_files,
-                    components,
-                    version.as_ref(),
-                    notices,
-                ));
+                if let Some(group) = units.get(id) {
+                    out.extend(from_unit(
+                        files,
+                        group,
+                        components,
+                        version.as_ref(),
+                        notices,
+                    ));
+                }
             }
             Content::EnvFile => {
                 let text = &files.get(*id).text;
@@ -568,18 +597,17 @@ fn env_files_beside(
 
 fn from_unit(
     files: &FileDb,
-    unit_files: &[FileId],
-    candidates: &[FileId],
+    group: &UnitGroup,
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
     notices: &mut Vec<Notice>,
 ) -> Vec<Invocation> {
-    let id = unit_files[0];
-    let mut merged = systemd::merge(files, unit_files);
+    let id = group.files[0];
+    let mut merged = systemd::merge(files, &group.files);
     let path = files.get(id).path.clone();
-    let mut used = unit_files.to_vec();
-    let (beside, missing) = env_files_beside(files, id, &merged, candidates);
-    for env in beside {
+    let mut used = group.files.clone();
+    let missing = &group.missing_env;
+    for &env in &group.env {
         used.push(env);
         for a in envfile::parse(env, &files.get(env).text) {
             merged

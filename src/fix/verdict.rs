@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use crate::finding::Finding;
-use crate::model::{Invocation, Version};
+use crate::model::Invocation;
 use crate::rules::{ForEach, Rule};
 use crate::scan::Target;
 
@@ -120,12 +120,7 @@ fn exposures(inv: &Invocation) -> BTreeSet<(String, String)> {
             "fix PR010 (kubelet-read-only-port) first".to_owned(),
         ));
     }
-    let version = inv
-        .version
-        .as_ref()
-        .map(|v| v.version)
-        .or_else(|| inv.window.newest())
-        .unwrap_or(Version::NEWEST);
+    let version = inv.judged_version();
     let cadvisor = match inv.setting("cadvisor-port") {
         Some(s) if s.origin.is_explicit() => s.value.clone(),
         _ if (version.major, version.minor) < (1, 11) => {

@@ -204,4 +204,9 @@ impl Invocation {
     pub(crate) fn setting(&self, name: &str) -> Option<&Setting> {
         self.settings.get(name)
     }
+
+    /// The version this component is judged at ([`Window::judged`]).
+    pub(crate) fn judged_version(&self) -> Version {
+        self.window.judged(self.version.as_ref().map(|v| v.version))
+    }
 }

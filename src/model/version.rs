@@ -194,6 +194,14 @@ impl Window {
         !matches!((lo, hi), (Some(l), Some(h)) if l.key() >= h.key())
     }
 
+    /// The version a component is judged at: the detected one, else the
+    /// newest the window allows, else the newest of all.
+    pub(crate) fn judged(&self, detected: Option<Version>) -> Version {
+        detected
+            .or_else(|| self.newest())
+            .unwrap_or(Version::NEWEST)
+    }
+
     /// The newest version the window allows, or `None` when it is open
     /// upwards (or empty).
     pub(crate) fn newest(&self) -> Option<Version> {

@@ -24,9 +24,7 @@ impl Subject<'_> {
     /// The version rules are judged at: the detected one, else the newest
     /// the flags allow, else the newest of all.
     fn judged(&self) -> Version {
-        self.version
-            .or_else(|| self.window().newest())
-            .unwrap_or(Version::NEWEST)
+        self.window().judged(self.version)
     }
 
     /// `{version}` in messages.

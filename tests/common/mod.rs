@@ -18,6 +18,15 @@ pub fn scratch(fixture: &str, dir: &Path) -> PathBuf {
     dir.join(Path::new(fixture).file_name().unwrap_or_default())
 }
 
+/// The findings of one rule in a JSON report.
+pub fn findings_of(json: &str, code: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    v["findings"]
+        .as_array()
+        .map(|all| all.iter().filter(|f| f["code"] == code).cloned().collect())
+        .unwrap_or_default()
+}
+
 /// Runs the CLI in-process with deterministic rendering.
 pub fn run(args: &[&str]) -> Outcome {
     let mut all = vec!["promready"];

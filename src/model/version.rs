@@ -181,6 +181,22 @@ impl Window {
         matches!((self.from, self.before), (Some(f), Some(b)) if f.key() >= b.key())
     }
 
+    /// Whether every version this window allows accepts `bound`.
+    pub(crate) fn within(&self, bound: &Bound) -> bool {
+        let key = |v: Version| (v.major, v.minor);
+        let from_ok = match (bound.from, self.from) {
+            (None, _) => true,
+            (Some(b), Some(w)) => key(b) <= key(w),
+            (Some(_), None) => false,
+        };
+        let before_ok = match (bound.before, self.before) {
+            (None, _) => true,
+            (Some(b), Some(w)) => key(w) <= key(b),
+            (Some(_), None) => false,
+        };
+        from_ok && before_ok
+    }
+
     /// Whether a version range `[from, before)` meets this window.
     pub(crate) fn meets(&self, from: Option<Version>, before: Option<Version>) -> bool {
         let lo = [self.from, from]

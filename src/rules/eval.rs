@@ -473,7 +473,12 @@ pub(crate) fn window_note(subject: &Subject<'_>) -> Option<String> {
 /// Whether a fix is right only for some versions: it removes a flag, sets
 /// a flag that not every version accepts, or belongs to a rule whose truth
 /// depends on the version.
-fn depends_on_version(rule: &Rule, fix: &super::FixPlan, spec: &ComponentSpec) -> bool {
+fn depends_on_version(
+    rule: &Rule,
+    fix: &super::FixPlan,
+    spec: &ComponentSpec,
+    window: &Window,
+) -> bool {
     fn versioned(c: &Condition) -> bool {
         match c {
             Condition::Version(_) => true,
@@ -484,12 +489,12 @@ fn depends_on_version(rule: &Rule, fix: &super::FixPlan, spec: &ComponentSpec) -
     rule.for_each == Some(ForEach::UnacceptedFlag)
         || !fix.remove.is_empty()
         || rule.when.iter().any(versioned)
-        || fix.set.iter().any(|(name, _)| {
+        // A flag to set that some version the window allows refuses.
+        || fix.set.iter().any(|(name, value)| {
             spec.setting(name).is_some_and(|s| {
                 s.flag.is_some()
-                    && (s.introduced_in.is_some()
-                        || s.removed_in.is_some()
-                        || s.only_values.is_some())
+                    && s.bound(value)
+                        .is_some_and(|b| window.is_empty() || !window.within(&b))
             })
         })
 }
@@ -500,7 +505,7 @@ fn set_safety(f: &mut Finding, rule: &Rule, subject: &Subject<'_>) {
     let Some(fix) = f.fix.as_ref() else {
         return;
     };
-    if subject.version.is_none() && depends_on_version(rule, fix, subject.spec) {
+    if subject.version.is_none() && depends_on_version(rule, fix, subject.spec, subject.window()) {
         f.safety = Some(super::Safety::Unsafe);
         f.held_because = Some(VERSION_HOLD.to_owned());
         return;

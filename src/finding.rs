@@ -46,8 +46,6 @@ pub(crate) struct Finding {
     pub(crate) invocation: usize,
     /// The reason given by an inline suppression, if one applies.
     pub(crate) suppressed: Option<String>,
-    /// The edits of its fix, when one can be planned (for SARIF `fixes`).
-    pub(crate) suggestion: Vec<crate::fix::edit::Edit>,
 }
 
 impl Finding {
@@ -76,7 +74,6 @@ impl Finding {
             held_because: None,
             invocation: 0,
             suppressed: None,
-            suggestion: Vec::new(),
         }
     }
 }

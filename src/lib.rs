@@ -20,6 +20,7 @@ mod rules;
 mod scan;
 mod source;
 mod suppress;
+mod target;
 mod text;
 
 use std::fmt::Write as _;
@@ -351,7 +352,7 @@ fn unique_paths(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
 }
 
 /// The exit status for findings that are not suppressed.
-fn status_for(targets: &[scan::Target], fail_on: config::FailOn) -> u8 {
+fn status_for(targets: &[target::Target], fail_on: config::FailOn) -> u8 {
     let live = targets
         .iter()
         .flat_map(|t| &t.findings)
@@ -391,6 +392,14 @@ fn scan_command(common: &cli::Common, out: &ScanOutput, term: Terminal) -> Resul
         errors,
         verbose: common.verbose,
     };
+    let fixing = report::sarif::Fixing {
+        components: &p.components,
+        bind_address: p
+            .settings
+            .bind_address
+            .as_deref()
+            .unwrap_or(fix::DEFAULT_BIND),
+    };
     let render = |format: Format| match format {
         Format::Human => report::human::render(
             &run,
@@ -401,7 +410,7 @@ fn scan_command(common: &cli::Common, out: &ScanOutput, term: Terminal) -> Resul
         ),
         Format::Concise => report::concise::render(&run),
         Format::Json => report::json::render(&run),
-        Format::Sarif => report::sarif::render(&run, &p.rules, status),
+        Format::Sarif => report::sarif::render(&run, &p.rules, &fixing, status),
         Format::Github => report::github::render(&run),
     };
     let write = |path: &std::path::Path, text: String| {
@@ -466,7 +475,7 @@ fn fix_command(
     let bind_address = match bind_address.or_else(|| p.settings.bind_address.clone()) {
         // Both sources are validated where they are read.
         Some(a) => a,
-        None => "0.0.0.0".to_owned(),
+        None => fix::DEFAULT_BIND.to_owned(),
     };
     let opts = fix::FixOptions {
         unsafe_fixes,

@@ -13,6 +13,7 @@ use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
 use crate::rules::{ForEach, Rule, Subject, evaluate};
 use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Loc, Notice, Overlay};
 use crate::suppress;
+use crate::target::{InputKind, Target};
 
 /// What the user asked for.
 #[derive(Clone, Default)]
@@ -27,36 +28,6 @@ pub(crate) struct Options {
     pub(crate) config_dir: Option<PathBuf>,
     /// Archive indexes already built (a fix scans the same input again).
     pub(crate) archives: Arc<Mutex<HashMap<PathBuf, Arc<TarIndex>>>>,
-}
-
-/// What kind of input a target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum InputKind {
-    /// An unpacked root filesystem.
-    Rootfs,
-    /// A directory of configuration files (a kubeadm config repository).
-    Directory,
-    /// Files named on the command line.
-    Files,
-    /// A rootfs tarball (`.tar`, `.tar.gz`, `.tar.zst`).
-    Archive,
-}
-
-/// One scanned input.
-pub(crate) struct Target {
-    /// The path as given on the command line (the first one, for named files).
-    pub(crate) input: PathBuf,
-    pub(crate) kind: InputKind,
-    pub(crate) files: FileDb,
-    pub(crate) notices: Vec<Notice>,
-    /// Named files that hold no configuration promready reads (shown with
-    /// `--verbose`; always in JSON and SARIF).
-    pub(crate) skipped: Vec<Notice>,
-    /// The version the input as a whole points at.
-    pub(crate) version: Option<VersionInfo>,
-    pub(crate) invocations: Vec<Invocation>,
-    pub(crate) findings: Vec<Finding>,
 }
 
 /// Whether a directory looks like an unpacked root filesystem.
@@ -687,25 +658,6 @@ fn evaluate_all(
     });
     apply_suppressions(t, &mut findings, rules);
     t.findings = findings;
-    // The edits each fix would make, for reports that carry them.
-    let planned: Vec<Vec<crate::fix::edit::Edit>> = t
-        .findings
-        .iter()
-        .map(|f| {
-            let spec = components.get(&f.component);
-            match (f.fix.as_ref(), spec) {
-                (Some(_), Some(spec)) => {
-                    crate::fix::plan::plan(t, f, spec, &crate::fix::plan::Rebind("0.0.0.0"))
-                        .map(|p| p.edits)
-                        .unwrap_or_default()
-                }
-                _ => Vec::new(),
-            }
-        })
-        .collect();
-    for (f, edits) in t.findings.iter_mut().zip(planned) {
-        f.suggestion = edits;
-    }
 }
 
 /// Whether `reference` (a code in any case, or a name) names the finding's rule.

@@ -308,3 +308,29 @@ fn human_output_follows_the_terminal_width() {
     assert!(width("60") <= 60, "{}", width("60"));
     assert!(width("200") > 100, "{}", width("200"));
 }
+
+#[test]
+fn sarif_suggests_what_fix_writes_with_the_configured_bind_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("promready.yaml");
+    std::fs::write(&config, "bind-address: 10.0.10.11\n").unwrap();
+    let input = "testdata/fix/cp-1.30-static-pods";
+    let log = sarif(&["--config", config.to_str().unwrap(), input]);
+    let inserted: Vec<String> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["fixes"].as_array().cloned().unwrap_or_default())
+        .flat_map(|f| f["artifactChanges"].as_array().cloned().unwrap())
+        .flat_map(|c| c["replacements"].as_array().cloned().unwrap())
+        .map(|r| r["insertedContent"]["text"].as_str().unwrap().to_owned())
+        .collect();
+    let wanted = "http://127.0.0.1:2381,http://10.0.10.11:2381";
+    assert!(inserted.iter().any(|t| t.contains(wanted)), "{inserted:?}");
+    assert!(
+        !inserted.iter().any(|t| t.contains("0.0.0.0")),
+        "{inserted:?}"
+    );
+    let diff = run(&["fix", "--diff", "--config", config.to_str().unwrap(), input]);
+    assert!(diff.stdout.contains(wanted), "{}", diff.stdout);
+}

@@ -22,8 +22,9 @@ use std::sync::Arc;
 use crate::finding::Finding;
 use crate::model::ComponentSpec;
 use crate::rules::{Rule, Safety};
-use crate::scan::{self, InputKind, Options, Target};
+use crate::scan::{self, Options};
 use crate::source::InputError;
+use crate::target::{InputKind, Target};
 
 /// What the user asked for.
 pub(crate) struct FixOptions {
@@ -118,6 +119,9 @@ fn named(t: &Target, f: &Finding) -> Named {
         line: file.line_col(f.primary.loc.span.start).0,
     }
 }
+
+/// The address fixes bind to off loopback unless the user chose one.
+pub(crate) const DEFAULT_BIND: &str = "0.0.0.0";
 
 const MAX_ROUNDS: usize = 64;
 
@@ -217,10 +221,14 @@ impl Fixer {
                 {
                     continue;
                 }
-                let Some(spec) = components.get(&f.component) else {
+                let (Some(spec), Some(inv)) = (
+                    components.get(&f.component),
+                    t.invocations.get(f.invocation),
+                ) else {
                     continue;
                 };
-                let planned = match plan::plan(t, f, spec, &plan::Rebind(&opts.bind_address)) {
+                let rebind = plan::Rebind(&opts.bind_address);
+                let planned = match plan::plan(&t.files, inv, f, spec, &rebind) {
                     Ok(p) => p,
                     Err(reason) => {
                         if allowed {

@@ -11,7 +11,6 @@ use crate::model::{
     ArgsForm, ComponentSpec, Invocation, Origin, SettingSpec, SettingType, Source, Version,
 };
 use crate::parse::flags::Flag;
-use crate::scan::Target;
 use crate::source::{FileDb, Loc};
 
 /// Edits that fix one finding.
@@ -45,22 +44,19 @@ impl Rebind<'_> {
     }
 }
 
-/// The edits for `finding`, or why there are none.
+/// The edits for `finding` of the invocation `inv`, whose files are
+/// `files`, or why there are none.
 pub(crate) fn plan(
-    target: &Target,
+    files: &FileDb,
+    inv: &Invocation,
     finding: &Finding,
     spec: &ComponentSpec,
     rebind: &Rebind<'_>,
 ) -> Result<Plan, String> {
-    let inv = target
-        .invocations
-        .get(finding.invocation)
-        .ok_or("no invocation")?;
     let fix = finding
         .fix
         .as_ref()
         .ok_or("this rule has no automatic fix")?;
-    let files = &target.files;
     let version = inv.version.as_ref().map(|v| v.version);
     let mut edits = Vec::new();
     for name in &fix.remove {

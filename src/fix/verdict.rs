@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use crate::finding::Finding;
 use crate::model::Invocation;
 use crate::rules::{ForEach, Rule};
-use crate::scan::Target;
+use crate::target::Target;
 
 /// What the check decides about a fix.
 #[derive(Debug, Clone, PartialEq, Eq)]

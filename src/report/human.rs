@@ -10,8 +10,8 @@ use miette::{
 use super::{Run, counts, notes, shown_path};
 use crate::finding::{Finding, Label};
 use crate::rules::Severity;
-use crate::scan::Target;
 use crate::source::{FileDb, FileId};
+use crate::target::Target;
 
 /// How to draw reports.
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::{Position, all_findings, counts};
 use crate::finding::Finding;
 use crate::model::{Invocation, Origin};
-use crate::scan::Target;
 use crate::source::FileDb;
+use crate::target::Target;
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 

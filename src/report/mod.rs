@@ -11,8 +11,8 @@ pub(crate) mod sarif;
 
 use crate::finding::Finding;
 use crate::rules::Severity;
-use crate::scan::Target;
 use crate::source::{FileDb, InputError, Loc, Notice};
+use crate::target::Target;
 
 /// What a scan produced, as the renderers see it.
 pub(crate) struct Run<'a> {
@@ -44,7 +44,7 @@ pub(crate) fn notes(t: &Target, verbose: bool) -> impl Iterator<Item = (&Notice,
 /// root a path was found under), and an archive's entries as
 /// `ARCHIVE:path`.
 pub(crate) fn shown_path(t: &Target, path: &str, several: bool) -> String {
-    use crate::scan::InputKind;
+    use crate::target::InputKind;
     if !several {
         return path.to_owned();
     }
@@ -120,7 +120,7 @@ pub(crate) fn counts(targets: &[Target]) -> Counts {
 /// scanning and annotations look for it), and whether line numbers apply
 /// to that file (not for an archive, whose lines are inside an entry).
 pub(crate) fn repo_path(t: &Target, in_target: &str) -> (String, bool) {
-    use crate::scan::InputKind;
+    use crate::target::InputKind;
     match t.kind {
         InputKind::Rootfs | InputKind::Directory => {
             (t.input.join(in_target).display().to_string(), true)

@@ -6,12 +6,17 @@
 //! uploader cannot compute them). Suppressed findings stay, with their
 //! `suppressions`; findings with a fix carry it as `fixes`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::Position;
 use crate::finding::Finding;
+use crate::fix::edit::Edit;
+use crate::fix::plan;
+use crate::model::ComponentSpec;
 use crate::rules::{Rule, Severity};
-use crate::scan::{InputKind, Target};
+use crate::target::{InputKind, Target};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Where promready is documented (the repository the integrations pin).
@@ -265,17 +270,25 @@ fn fingerprint(t: &Target, f: &Finding, occurrence: usize) -> String {
     format!("{h:016x}:{occurrence}")
 }
 
+/// What SARIF `fixes` are planned with: the components' specs and the
+/// address `fix` would bind to, so a suggestion is what `fix` writes.
+pub(crate) struct Fixing<'a> {
+    pub(crate) components: &'a BTreeMap<String, ComponentSpec>,
+    pub(crate) bind_address: &'a str,
+}
+
 /// The finding's fix as SARIF `fixes`: replacements by byte range.
-fn fixes(t: &Target, f: &Finding) -> Option<Value> {
+fn fixes(t: &Target, f: &Finding, fixing: &Fixing<'_>) -> Option<Value> {
     if t.kind == InputKind::Archive {
         // Byte replacements cannot name bytes inside an archive entry.
         return None;
     }
-    if f.suggestion.is_empty() {
-        return None;
-    }
-    let mut by_file: Vec<(crate::source::FileId, Vec<&crate::fix::edit::Edit>)> = Vec::new();
-    for e in &f.suggestion {
+    let spec = fixing.components.get(&f.component)?;
+    let inv = t.invocations.get(f.invocation)?;
+    let rebind = plan::Rebind(fixing.bind_address);
+    let planned = plan::plan(&t.files, inv, f, spec, &rebind).ok()?;
+    let mut by_file: Vec<(crate::source::FileId, Vec<&Edit>)> = Vec::new();
+    for e in &planned.edits {
         match by_file.iter_mut().find(|(id, _)| *id == e.file) {
             Some((_, v)) => v.push(e),
             None => by_file.push((e.file, vec![e])),
@@ -302,7 +315,12 @@ fn fixes(t: &Target, f: &Finding) -> Option<Value> {
 
 /// Renders the scan as a SARIF log; `status` is the exit status promready
 /// reports for it.
-pub(crate) fn render(run: &super::Run<'_>, rules: &[Rule], status: u8) -> String {
+pub(crate) fn render(
+    run: &super::Run<'_>,
+    rules: &[Rule],
+    fixing: &Fixing<'_>,
+    status: u8,
+) -> String {
     let targets = run.targets;
     let mut seen: Vec<String> = Vec::new();
     let mut artifacts = Artifacts::default();
@@ -345,7 +363,7 @@ pub(crate) fn render(run: &super::Run<'_>, rules: &[Rule], status: u8) -> String
             if let Some(reason) = &f.suppressed {
                 v["suppressions"] = json!([{"kind": "inSource", "justification": reason}]);
             }
-            if let Some(x) = fixes(t, f) {
+            if let Some(x) = fixes(t, f, fixing) {
                 v["fixes"] = x;
             }
             results.push(v);

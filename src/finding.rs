@@ -2,7 +2,7 @@
 
 use crate::model::Origin;
 use crate::rules::{FixPlan, Rule, Severity};
-use crate::source::Loc;
+use crate::span::Loc;
 
 /// A labelled location.
 #[derive(Debug, Clone)]

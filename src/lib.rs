@@ -19,6 +19,7 @@ mod report;
 mod rules;
 mod scan;
 mod source;
+mod span;
 mod suppress;
 mod target;
 mod text;

@@ -11,7 +11,8 @@ use crate::discover::{self, repo, version};
 use crate::finding::{Finding, Label};
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
 use crate::rules::{ForEach, Rule, Subject, evaluate};
-use crate::source::{self, DirTree, FileDb, FileId, Image, InputError, Loc, Notice, Overlay};
+use crate::source::{self, DirTree, FileDb, Image, InputError, Notice, Overlay};
+use crate::span::{FileId, Loc};
 use crate::suppress;
 use crate::target::{InputKind, Target};
 

@@ -5,7 +5,8 @@
 
 use std::ops::Range;
 
-use crate::source::{FileDb, FileId};
+use crate::source::FileDb;
+use crate::span::FileId;
 
 /// One suppression comment.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::source::{FileId, Loc};
+use crate::span::{FileId, Loc};
 
 /// Where one byte of cooked text came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,31 +113,6 @@ impl Cooked {
     }
 }
 
-/// Line starts of a text, for byte offset → (line, column) conversion.
-#[derive(Debug, Clone)]
-pub(crate) struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub(crate) fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts }
-    }
-
-    /// 1-based line and 1-based column (in characters) of byte `offset`.
-    pub(crate) fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
-        let offset = offset.min(text.len());
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.starts[line];
-        let col = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
-        (line + 1, col + 1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,14 +128,5 @@ mod tests {
         assert_eq!(c.loc_of(1..4).map(|l| l.span), Some(11..15));
         assert_eq!(c.loc().map(|l| l.span), Some(10..15));
         assert_eq!(c.loc_of(4..4).map(|l| l.span), Some(13..13));
-    }
-
-    #[test]
-    fn line_index_counts_characters() {
-        let text = "ab\ncé d\r\nx";
-        let idx = LineIndex::new(text);
-        assert_eq!(idx.line_col(text, 0), (1, 1));
-        assert_eq!(idx.line_col(text, 3), (2, 1));
-        assert_eq!(idx.line_col(text, 7), (2, 4));
     }
 }

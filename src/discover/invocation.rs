@@ -10,7 +10,8 @@ use crate::model::{
 };
 use crate::parse::flags::{Parsed, parse_bool};
 use crate::parse::yaml::{Kind, Node, Value, go_parse_int};
-use crate::source::{FileDb, FileId, Loc};
+use crate::source::FileDb;
+use crate::span::{FileId, Loc};
 
 /// A configuration document (the root of a `KubeletConfiguration`, say).
 #[derive(Debug, Clone)]

@@ -70,7 +70,7 @@ pub(crate) fn image(
                     });
                     match spec {
                         Some(spec) => {
-                            let at = crate::source::Loc::new(id, e.offset..e.offset);
+                            let at = crate::span::Loc::new(id, e.offset..e.offset);
                             let mut inv = invocation::build(invocation::Parts {
                                 spec,
                                 db: &image.files,

@@ -22,7 +22,8 @@ use crate::parse::envfile;
 use crate::parse::flags::{self, Flag, Parsed, Word};
 use crate::parse::words::{self, Mode};
 use crate::parse::yaml::{self, Document, Kind, Node, Value};
-use crate::source::{FileDb, FileId, Loc, Notice};
+use crate::source::{FileDb, Notice};
+use crate::span::{FileId, Loc};
 
 /// What the files of a repository start, and the version they target.
 pub(crate) struct Discovered {

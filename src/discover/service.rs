@@ -15,7 +15,8 @@ use crate::model::{
 };
 use crate::parse::flags::{self, Parsed, Word};
 use crate::parse::yaml;
-use crate::source::{self, FileId, Image, InputError, Loaded, Loc};
+use crate::source::{self, Image, InputError, Loaded};
+use crate::span::{FileId, Loc};
 
 /// Where kubeadm writes the kubelet's configuration at `init`/`join`.
 pub(crate) const KUBEADM_KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";

@@ -7,7 +7,8 @@ use super::invocation::{self, Defaults, Parts};
 use crate::model::{ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo};
 use crate::parse::flags::{self, Word};
 use crate::parse::yaml::{self, Kind, Node};
-use crate::source::{FileDb, FileId, Loc};
+use crate::source::FileDb;
+use crate::span::{FileId, Loc};
 use crate::text::Cooked;
 
 /// Where kubeadm puts static pod manifests.

@@ -12,7 +12,8 @@ use crate::parse::envfile;
 use crate::parse::flags::Word;
 use crate::parse::unit::{self, Entry};
 use crate::parse::words::{self, Mode, SplitError};
-use crate::source::{FileDb, FileId, Image, InputError, Loaded, Loc};
+use crate::source::{FileDb, Image, InputError, Loaded};
+use crate::span::{FileId, Loc};
 use crate::text::Cooked;
 
 /// System unit directories, highest priority first. `/run` is a tmpfs on a

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::source::FileId;
+use crate::span::FileId;
 
 /// Replace `range` of a file with `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -591,7 +591,7 @@ fn apply(
     planned: &plan::Plan,
     overlay: &mut HashMap<PathBuf, Vec<u8>>,
 ) -> Result<Staged, String> {
-    let mut by_file: BTreeMap<crate::source::FileId, Vec<&edit::Edit>> = BTreeMap::new();
+    let mut by_file: BTreeMap<crate::span::FileId, Vec<&edit::Edit>> = BTreeMap::new();
     for e in &planned.edits {
         by_file.entry(e.file).or_default().push(e);
     }

@@ -11,7 +11,8 @@ use crate::model::{
     ArgsForm, ComponentSpec, Invocation, Origin, SettingSpec, SettingType, Source, Version,
 };
 use crate::parse::flags::Flag;
-use crate::source::{FileDb, Loc};
+use crate::source::FileDb;
+use crate::span::Loc;
 
 /// Edits that fix one finding.
 #[derive(Debug, Clone, Default)]
@@ -283,7 +284,7 @@ fn add_setting(
 /// Adds a setting's key to a component configuration document.
 fn add_to_config(
     files: &FileDb,
-    file: crate::source::FileId,
+    file: crate::span::FileId,
     doc_start: usize,
     s: &SettingSpec,
     value: &str,

@@ -16,7 +16,8 @@ pub(crate) use spec::{
 pub(crate) use version::{Bound, Constraint, Version, VersionInfo, Window};
 
 use crate::parse::flags::Flag;
-use crate::source::{FileDb, FileId, Loc};
+use crate::source::FileDb;
+use crate::span::{FileId, Loc};
 
 /// Which set of defaults applies to settings nobody set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -174,7 +175,7 @@ pub(crate) struct Invocation {
     /// The token that starts it (the executable on `ExecStart=`).
     pub(crate) start: Loc,
     /// Every file that contributed, in the order they apply.
-    pub(crate) files: Vec<crate::source::FileId>,
+    pub(crate) files: Vec<crate::span::FileId>,
     /// Every flag passed, in order (later ones win for settings, but each
     /// one must be accepted by the binary).
     pub(crate) flags: Vec<Flag>,

@@ -5,7 +5,7 @@
 //! lines), backslash escapes and continuations, and trailing white space of
 //! unquoted values dropped.
 
-use crate::source::FileId;
+use crate::span::FileId;
 use crate::text::Cooked;
 
 /// One `NAME=value` assignment.

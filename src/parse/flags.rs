@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::source::Loc;
+use crate::span::Loc;
 use crate::text::Cooked;
 
 /// A command-line word with its origin.
@@ -145,7 +145,7 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::FileId;
+    use crate::span::FileId;
 
     fn args(line: &str) -> Vec<Word> {
         let mut out = Vec::new();

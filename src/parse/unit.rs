@@ -5,7 +5,7 @@
 //! continuation. Values are returned raw (still quoted): how a value is split
 //! depends on the key ([`words`](super::words)).
 
-use crate::source::FileId;
+use crate::span::FileId;
 use crate::text::Cooked;
 
 /// One `Key=Value` assignment.

@@ -170,7 +170,7 @@ fn unescape(rest: &[(usize, char)]) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::FileId;
+    use crate::span::FileId;
 
     fn run(s: &str, mode: Mode) -> (Vec<String>, Option<SplitError>) {
         let c = Cooked::verbatim(FileId::TEST, s, 0..s.len());

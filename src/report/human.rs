@@ -10,7 +10,8 @@ use miette::{
 use super::{Run, counts, notes, shown_path};
 use crate::finding::{Finding, Label};
 use crate::rules::Severity;
-use crate::source::{FileDb, FileId};
+use crate::source::FileDb;
+use crate::span::FileId;
 use crate::target::Target;
 
 /// How to draw reports.

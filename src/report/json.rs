@@ -12,7 +12,7 @@ use crate::target::Target;
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 pub(crate) fn origin(files: &FileDb, o: &Origin) -> Value {
-    let pos = |l: &crate::source::Loc| Position::of(files, l);
+    let pos = |l: &crate::span::Loc| Position::of(files, l);
     match o {
         Origin::Flag(f) => json!({
             "kind": "flag",

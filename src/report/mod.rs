@@ -11,7 +11,8 @@ pub(crate) mod sarif;
 
 use crate::finding::Finding;
 use crate::rules::Severity;
-use crate::source::{FileDb, InputError, Loc, Notice};
+use crate::source::{FileDb, InputError, Notice};
+use crate::span::Loc;
 use crate::target::Target;
 
 /// What a scan produced, as the renderers see it.

@@ -287,7 +287,7 @@ fn fixes(t: &Target, f: &Finding, fixing: &Fixing<'_>) -> Option<Value> {
     let inv = t.invocations.get(f.invocation)?;
     let rebind = plan::Rebind(fixing.bind_address);
     let planned = plan::plan(&t.files, inv, f, spec, &rebind).ok()?;
-    let mut by_file: Vec<(crate::source::FileId, Vec<&Edit>)> = Vec::new();
+    let mut by_file: Vec<(crate::span::FileId, Vec<&Edit>)> = Vec::new();
     for e in &planned.edits {
         match by_file.iter_mut().find(|(id, _)| *id == e.file) {
             Some((_, v)) => v.push(e),

@@ -11,13 +11,13 @@ mod dir;
 mod resolve;
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub(crate) use dir::DirTree;
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
-use crate::text::LineIndex;
+use crate::span::FileId;
+use crate::span::LineIndex;
 
 /// New contents for files, keyed by host path: what `fix` would write.
 pub(crate) type Overlay = HashMap<PathBuf, Vec<u8>>;
@@ -25,28 +25,6 @@ pub(crate) type Overlay = HashMap<PathBuf, Vec<u8>>;
 /// Files larger than this are not configuration files; they are skipped with
 /// a notice instead of being read into memory.
 pub(crate) const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
-
-/// Index of a file in the [`FileDb`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct FileId(u32);
-
-impl FileId {
-    #[cfg(test)]
-    pub(crate) const TEST: FileId = FileId(u32::MAX);
-}
-
-/// A byte range in a file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Loc {
-    pub(crate) file: FileId,
-    pub(crate) span: Range<usize>,
-}
-
-impl Loc {
-    pub(crate) fn new(file: FileId, span: Range<usize>) -> Self {
-        Self { file, span }
-    }
-}
 
 /// A file that was read, with its text as reports show it.
 #[derive(Debug)]
@@ -81,7 +59,7 @@ pub(crate) struct FileDb {
 
 impl FileDb {
     pub(crate) fn get(&self, id: FileId) -> &SourceFile {
-        &self.files[id.0 as usize]
+        &self.files[id.index()]
     }
 
     pub(crate) fn lookup(&self, path: &str) -> Option<FileId> {
@@ -90,7 +68,7 @@ impl FileDb {
 
     /// Every file, in the order read.
     pub(crate) fn ids(&self) -> impl Iterator<Item = FileId> {
-        (0..self.files.len()).map(|i| FileId(i as u32))
+        (0..self.files.len()).map(FileId::from_index)
     }
 
     /// The file read from a host path.
@@ -98,7 +76,7 @@ impl FileDb {
         self.files
             .iter()
             .position(|f| f.host == host)
-            .map(|i| FileId(i as u32))
+            .map(FileId::from_index)
     }
 
     /// Registers a file, or returns the id it already has.
@@ -114,7 +92,7 @@ impl FileDb {
         }
         let exact = std::str::from_utf8(bytes).is_ok();
         let text = String::from_utf8_lossy(bytes).into_owned();
-        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        let id = FileId::from_index(self.files.len());
         self.by_path.insert(path.clone(), id);
         self.files.push(SourceFile {
             lines: LineIndex::new(&text),

@@ -36,18 +36,6 @@ pub(crate) fn is_rootfs(dir: &Path) -> bool {
     dir.join("etc").is_dir() && (dir.join("usr").is_dir() || dir.join("var").is_dir())
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> InputError {
-    match source.kind() {
-        std::io::ErrorKind::NotFound => InputError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => InputError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    }
-}
-
 /// What a run scanned: the targets, and the inputs that could not be
 /// scanned (each with its reason).
 #[derive(Default)]
@@ -122,7 +110,7 @@ pub(crate) fn scan_paths(
 }
 
 fn classify(p: &Path) -> Result<Input, InputError> {
-    let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
+    let meta = std::fs::metadata(p).map_err(|e| InputError::io(p, e))?;
     if meta.is_dir() {
         return Ok(if is_rootfs(p) {
             Input::Rootfs
@@ -135,10 +123,10 @@ fn classify(p: &Path) -> Result<Input, InputError> {
             path: p.to_path_buf(),
         });
     }
-    if let Some(compression) = archive::detect(p).map_err(|e| io_error(p, e))? {
+    if let Some(compression) = archive::detect(p).map_err(|e| InputError::io(p, e))? {
         return Ok(Input::Archive(compression));
     }
-    let head = read_head(p).map_err(|e| io_error(p, e))?;
+    let head = read_head(p).map_err(|e| InputError::io(p, e))?;
     if let Some(f) = foreign_format(&head) {
         return Err(InputError::Unsupported {
             path: p.to_path_buf(),
@@ -296,7 +284,8 @@ fn scan_rootfs(
     components: &BTreeMap<String, ComponentSpec>,
     opts: &Options,
 ) -> Result<Target, InputError> {
-    let tree = DirTree::open(input, Arc::clone(&opts.overlay)).map_err(|e| io_error(input, e))?;
+    let tree =
+        DirTree::open(input, Arc::clone(&opts.overlay)).map_err(|e| InputError::io(input, e))?;
     scan_image(input, Image::new(Box::new(tree)), components, opts)
 }
 
@@ -414,98 +403,17 @@ fn used_files(files: &FileDb, invocations: &[Invocation], notices: &[Notice]) ->
     used
 }
 
-/// Whether a path below `root` has a hidden component (the walk skips those).
-fn hidden(path: &Path, root: &Path) -> bool {
-    path.strip_prefix(root).is_ok_and(|rel| {
-        rel.components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-    })
-}
-
-/// Reads a configuration file that the user pointed at (directly or in a
-/// directory): regular files under the size cap that hold text.
-fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, InputError> {
-    if let Some(bytes) = overlay.get(path) {
-        return Ok(Some(bytes.clone()));
-    }
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
-    if !meta.is_file() || meta.len() > source::MAX_FILE_SIZE {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    // Binary files are not configuration.
-    if bytes.iter().take(8192).any(|&b| b == 0) {
-        return Ok(None);
-    }
-    Ok(Some(bytes))
-}
-
 fn scan_directory(
     input: &Path,
     components: &BTreeMap<String, ComponentSpec>,
     opts: &Options,
 ) -> Result<Target, InputError> {
-    let mut files = FileDb::default();
-    let mut notices = Vec::new();
-    let mut ids: Vec<FileId> = Vec::new();
-    let root = input.canonicalize().map_err(|e| io_error(input, e))?;
-    let walker = walkdir::WalkDir::new(input)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(input).to_path_buf();
-            let source = e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("directory loop"));
-            io_error(&path, source)
-        })?;
-        let path = entry.path();
-        let shown = path
-            .strip_prefix(input)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned();
-        if entry.path_is_symlink() {
-            // Follow a link only if it stays inside the scanned directory.
-            match path.canonicalize() {
-                // A link to a file that is scanned under its own name
-                // would report the same findings twice.
-                Ok(target)
-                    if target.starts_with(&root) && target.is_file() && !hidden(&target, &root) =>
-                {
-                    continue;
-                }
-                Ok(target) if target.starts_with(&root) && target.is_file() => {}
-                Ok(target) if !target.starts_with(&root) => {
-                    notices.push(Notice {
-                        path: shown,
-                        message: "symlink leads outside the scanned directory; not followed"
-                            .to_owned(),
-                    });
-                    continue;
-                }
-                _ => continue,
-            }
-        } else if !entry.file_type().is_file() {
-            continue;
-        }
-        match read_config_file(path, &opts.overlay)? {
-            Some(bytes) => ids.push(files.add(shown, None, &bytes, path.to_path_buf())),
-            None if std::fs::metadata(path).is_ok_and(|m| m.len() > source::MAX_FILE_SIZE) => {
-                notices.push(Notice {
-                    path: shown,
-                    message: format!(
-                        "over the {}-byte limit for configuration files; skipped",
-                        source::MAX_FILE_SIZE
-                    ),
-                });
-            }
-            None => {}
-        }
-    }
+    let source::ConfigFiles {
+        files,
+        ids,
+        mut notices,
+        ..
+    } = source::read_directory(input, &opts.overlay)?;
     let forced = forced_version(opts);
     let found = repo::discover(&files, &ids, components, forced.as_ref(), &mut notices);
     // A directory that gave nothing to judge and nothing to say is not
@@ -535,36 +443,13 @@ fn scan_files(
     opts: &Options,
     errors: &mut Vec<InputError>,
 ) -> Option<Target> {
-    let mut files = FileDb::default();
-    let mut notices = Vec::new();
-    let mut skipped = Vec::new();
-    let mut ids = Vec::new();
-    let mut first = None;
-    for p in paths {
-        match read_config_file(p, &opts.overlay) {
-            Ok(Some(bytes)) => ids.push(files.add(p.display().to_string(), None, &bytes, p.clone())),
-            Ok(None) => match std::fs::metadata(p) {
-                // It may be configuration: say so as a note.
-                Ok(m) if m.len() > source::MAX_FILE_SIZE => notices.push(Notice {
-                    path: p.display().to_string(),
-                    message: format!(
-                        "{} bytes is over the size limit for configuration files ({} bytes); skipped",
-                        m.len(),
-                        source::MAX_FILE_SIZE
-                    ),
-                }),
-                _ => skipped.push(Notice {
-                    path: p.display().to_string(),
-                    message: "not a text file; skipped".to_owned(),
-                }),
-            },
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        }
-        first.get_or_insert_with(|| p.clone());
-    }
+    let (read, first) = source::read_named(paths, &opts.overlay, errors);
+    let source::ConfigFiles {
+        files,
+        ids,
+        mut notices,
+        mut skipped,
+    } = read;
     let input = first?;
     let forced = forced_version(opts);
     let found = repo::discover(&files, &ids, components, forced.as_ref(), &mut notices);

@@ -7,12 +7,14 @@
 //! file (`/lib` → `usr/lib` on merged-/usr images) yield one file and one
 //! finding.
 
+mod config;
 mod dir;
 mod resolve;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub(crate) use config::{ConfigFiles, read_directory, read_named};
 pub(crate) use dir::DirTree;
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 

@@ -661,3 +661,47 @@ fn flow_collections_are_rewritten_with_every_value_kept() {
         }
     }
 }
+
+#[test]
+fn the_round_limit_is_reported_and_a_second_run_goes_on() {
+    // One fix per file per round: 70 findings in one file need 70 rounds.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kube-proxy.yaml");
+    let docs: Vec<String> = (0..70)
+        .map(|i| {
+            format!(
+                "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmetricsBindAddress: 127.0.0.1:{}\n",
+                11000 + i
+            )
+        })
+        .collect();
+    std::fs::write(&file, docs.join("---\n")).unwrap();
+    let path = file.to_str().unwrap();
+    let first = run(&["fix", path]);
+    assert_eq!(first.status, 1, "{}{}", first.stdout, first.stderr);
+    assert!(
+        first.stdout.contains(
+            "stopped at the limit of 64 rounds with 6 left to try (run `promready fix` again to go on)"
+        ),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(
+        first
+            .stdout
+            .matches("fixing stopped at the limit of 64 rounds before its turn")
+            .count(),
+        6,
+        "{}",
+        first.stdout
+    );
+    assert!(!first.stdout.contains("not fixable"), "{}", first.stdout);
+    let second = run(&["fix", path]);
+    assert_eq!(second.status, 0, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("fixed 6 findings in 1 file"),
+        "{}",
+        second.stdout
+    );
+    assert!(!second.stdout.contains("limit"), "{}", second.stdout);
+}

@@ -71,6 +71,9 @@ pub(crate) struct FixReport {
     pub(crate) failed: Vec<(Named, String)>,
     /// Findings whose rule has no automatic fix.
     pub(crate) no_fix: Vec<Named>,
+    /// Findings whose fix was not tried because fixing stopped at the
+    /// round limit ([`MAX_ROUNDS`]); running `fix` again goes on.
+    pub(crate) at_limit: Vec<Named>,
     /// The scan after the fixes.
     pub(crate) after: Vec<Target>,
     pub(crate) dry_run: bool,
@@ -123,7 +126,9 @@ fn named(t: &Target, f: &Finding) -> Named {
 /// The address fixes bind to off loopback unless the user chose one.
 pub(crate) const DEFAULT_BIND: &str = "0.0.0.0";
 
-const MAX_ROUNDS: usize = 64;
+/// How many rounds of fixes one run makes at most: each round applies at
+/// most one fix per file, then scans again.
+pub(crate) const MAX_ROUNDS: usize = 64;
 
 /// A file's original text and where it was read from.
 struct Original {
@@ -453,6 +458,7 @@ pub(crate) fn run(
 ) -> Result<FixReport, InputError> {
     let mut fixer = Fixer::default();
     let mut rounds = 0;
+    let mut at_limit = false;
     let targets = loop {
         let scan_opts = Options {
             overlay: Arc::new(fixer.overlay.clone()),
@@ -470,7 +476,11 @@ pub(crate) fn run(
             };
             scan::scan_paths(paths, components, rules, &opts)
         };
-        if rounds > MAX_ROUNDS || !fixer.round(&targets, components, rules, &rescan, opts) {
+        if rounds > MAX_ROUNDS {
+            at_limit = true;
+            break targets;
+        }
+        if !fixer.round(&targets, components, rules, &rescan, opts) {
             break targets;
         }
     };
@@ -503,6 +513,7 @@ pub(crate) fn run(
     let mut held_back = Vec::new();
     let mut failed = Vec::new();
     let mut no_fix = Vec::new();
+    let mut left = Vec::new();
     let unwritten: HashSet<String> = changed
         .iter()
         .filter(|c| c.error.is_some())
@@ -521,6 +532,8 @@ pub(crate) fn run(
                 no_fix.push(named(t, f));
             } else if unwritten.contains(&named(t, f).path) {
                 failed.push((named(t, f), "its file could not be written".to_owned()));
+            } else if at_limit {
+                left.push(named(t, f));
             } else {
                 failed.push((
                     named(t, f),
@@ -532,11 +545,13 @@ pub(crate) fn run(
     failed.sort();
     held_back.sort();
     no_fix.sort();
+    left.sort();
     Ok(FixReport {
         changed,
         held_back,
         failed,
         no_fix,
+        at_limit: left,
         after: targets,
         dry_run: opts.dry_run,
         fixed: fixer.fixed.len(),

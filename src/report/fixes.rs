@@ -74,6 +74,17 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
             n.code, n.name, n.path, n.line
         );
     }
+    for n in &report.at_limit {
+        let _ = writeln!(
+            out,
+            "not fixed yet: {} {} at {}:{}: fixing stopped at the limit of {} rounds before its turn",
+            n.code,
+            n.name,
+            n.path,
+            n.line,
+            crate::fix::MAX_ROUNDS
+        );
+    }
     // What is left that the lines above do not name (findings without an
     // automatic fix): one line each, so that a build log shows them all.
     let named: std::collections::HashSet<(&str, &str, usize)> = report
@@ -81,6 +92,7 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
         .iter()
         .map(|(n, _)| n)
         .chain(report.failed.iter().map(|(n, _)| n))
+        .chain(&report.at_limit)
         .map(|n| (n.code.as_str(), n.path.as_str(), n.line))
         .collect();
     let (mut n_errors, mut n_warnings) = (0, 0);
@@ -118,6 +130,13 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
     let unfixed = report.failed.len() + report.no_fix.len();
     if unfixed > 0 {
         parts.push(format!("{unfixed} not fixable automatically"));
+    }
+    if !report.at_limit.is_empty() {
+        parts.push(format!(
+            "stopped at the limit of {} rounds with {} left to try (run `promready fix` again to go on)",
+            crate::fix::MAX_ROUNDS,
+            report.at_limit.len()
+        ));
     }
     let tail = if remaining == 0 {
         "no findings remain".to_owned()

@@ -38,6 +38,39 @@ pub(crate) struct Rendered {
     pub(crate) errors: String,
 }
 
+/// One line for each finding the fix left with a reason: held back, not
+/// fixed, or not tried before the round limit.
+fn named_lines(report: &FixReport, out: &mut String) {
+    for (n, why) in &report.held_back {
+        let why = why
+            .as_deref()
+            .unwrap_or("the fix is unsafe; apply it with --unsafe-fixes");
+        let _ = writeln!(
+            *out,
+            "held back: {} {} at {}:{}: {why}",
+            n.code, n.name, n.path, n.line
+        );
+    }
+    for (n, reason) in &report.failed {
+        let _ = writeln!(
+            *out,
+            "not fixed: {} {} at {}:{}: {reason}",
+            n.code, n.name, n.path, n.line
+        );
+    }
+    for n in &report.at_limit {
+        let _ = writeln!(
+            *out,
+            "not fixed yet: {} {} at {}:{}: fixing stopped at the limit of {} rounds before its turn",
+            n.code,
+            n.name,
+            n.path,
+            n.line,
+            crate::fix::MAX_ROUNDS
+        );
+    }
+}
+
 pub(crate) fn render(report: &FixReport) -> Rendered {
     let mut out = String::new();
     let mut errors = String::new();
@@ -57,34 +90,7 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
             }
         }
     }
-    for (n, why) in &report.held_back {
-        let why = why
-            .as_deref()
-            .unwrap_or("the fix is unsafe; apply it with --unsafe-fixes");
-        let _ = writeln!(
-            out,
-            "held back: {} {} at {}:{}: {why}",
-            n.code, n.name, n.path, n.line
-        );
-    }
-    for (n, reason) in &report.failed {
-        let _ = writeln!(
-            out,
-            "not fixed: {} {} at {}:{}: {reason}",
-            n.code, n.name, n.path, n.line
-        );
-    }
-    for n in &report.at_limit {
-        let _ = writeln!(
-            out,
-            "not fixed yet: {} {} at {}:{}: fixing stopped at the limit of {} rounds before its turn",
-            n.code,
-            n.name,
-            n.path,
-            n.line,
-            crate::fix::MAX_ROUNDS
-        );
-    }
+    named_lines(report, &mut out);
     // What is left that the lines above do not name (findings without an
     // automatic fix): one line each, so that a build log shows them all.
     let named: std::collections::HashSet<(&str, &str, usize)> = report

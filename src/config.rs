@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::data::from_yaml;
+use crate::finding::Severity;
 use crate::model::Version;
-use crate::rules::{RuleError, Severity};
+use crate::rules::RuleError;
 
 /// When the exit status says "findings".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]

@@ -1,8 +1,53 @@
 //! Findings: what a rule found, where, and why.
 
+use serde::Deserialize;
+
 use crate::model::Origin;
-use crate::rules::{FixPlan, Rule, Severity};
 use crate::span::Loc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Safety {
+    /// Makes the component scrapeable without weakening authentication or
+    /// authorization, and cannot stop it from starting.
+    Safe,
+    /// Could stop the component from starting, or weakens security.
+    Unsafe,
+}
+
+/// A finding's fix, resolved by the rule evaluator for the finding's
+/// invocation: what to set and remove, and whether it may be applied
+/// without `--unsafe-fixes` here.
+#[derive(Debug, Clone)]
+pub(crate) struct Fix {
+    /// The safety for this invocation: an unsafe plan can be safe here
+    /// (the token webhook on a kubelet that has a kubeconfig), and a safe
+    /// one unsafe (it depends on a version that was not detected).
+    pub(crate) safety: Safety,
+    /// Why the fix is held back beyond its rule's own safety.
+    pub(crate) held_because: Option<String>,
+    /// Settings and the values to give them.
+    pub(crate) set: Vec<(String, String)>,
+    /// Flags to remove.
+    pub(crate) remove: Vec<String>,
+    pub(crate) description: String,
+}
 
 /// A labelled location.
 #[derive(Debug, Clone)]
@@ -35,13 +80,7 @@ pub(crate) struct Finding {
     pub(crate) evidence: Vec<Evidence>,
     /// Assumptions the rule made (an unknown version, say).
     pub(crate) notes: Vec<String>,
-    pub(crate) fix: Option<FixPlan>,
-    /// The fix's safety for this invocation (an unsafe plan can be safe
-    /// here, e.g. the token webhook on a kubelet that has a kubeconfig).
-    pub(crate) safety: Option<crate::rules::Safety>,
-    /// Why the fix is held back beyond its rule's own safety (a version
-    /// that was not detected).
-    pub(crate) held_because: Option<String>,
+    pub(crate) fix: Option<Fix>,
     /// Index of the invocation in its target.
     pub(crate) invocation: usize,
     /// The reason given by an inline suppression, if one applies.
@@ -49,19 +88,20 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    /// A finding of `rule` about `component`, decided at `primary`; context,
-    /// evidence, notes and the fix are added by the caller.
+    /// A finding of the rule `code` (`name`) about `component`, decided at
+    /// `primary`; context, evidence, notes and the fix are added by the
+    /// caller.
     pub(crate) fn new(
-        rule: &Rule,
+        (code, name, severity): (&str, &str, Severity),
         component: &str,
         message: String,
         help: String,
         primary: Label,
     ) -> Self {
         Finding {
-            code: rule.code.clone(),
-            name: rule.name.clone(),
-            severity: rule.severity,
+            code: code.to_owned(),
+            name: name.to_owned(),
+            severity,
             component: component.to_owned(),
             message,
             help,
@@ -70,8 +110,6 @@ impl Finding {
             evidence: Vec::new(),
             notes: Vec::new(),
             fix: None,
-            safety: None,
-            held_because: None,
             invocation: 0,
             suppressed: None,
         }

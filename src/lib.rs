@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod data;
 mod discover;
+mod exit;
 mod finding;
 mod fix;
 mod interrupt;
@@ -33,12 +34,7 @@ use clap::Parser;
 pub use cli::Cli;
 use cli::{Command, Format, ListFormat};
 
-/// Exit status: no findings.
-pub const EXIT_CLEAN: u8 = 0;
-/// Exit status: findings were reported.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Exit status: usage or input error.
-pub const EXIT_ERROR: u8 = 2;
+pub use exit::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 
 /// What a run produced: the text for standard output, the text for
 /// standard error, and the exit status.
@@ -362,7 +358,7 @@ fn status_for(targets: &[target::Target], fail_on: config::FailOn) -> u8 {
         config::FailOn::Never => false,
         config::FailOn::Warning => live.count() > 0,
         config::FailOn::Error => {
-            live.filter(|f| f.severity == rules::Severity::Error)
+            live.filter(|f| f.severity == finding::Severity::Error)
                 .count()
                 > 0
         }

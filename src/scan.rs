@@ -600,7 +600,7 @@ fn apply_suppressions(t: &Target, findings: &mut Vec<Finding>, rules: &[Rule]) {
                 loc: Loc::new(c.file, c.span.clone()),
                 text: problem.clone(),
             };
-            findings.push(Finding::new(rule, "promready", message, help, primary));
+            findings.push(Finding::new(rule.id(), "promready", message, help, primary));
         }
     }
 }

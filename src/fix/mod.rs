@@ -20,8 +20,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::finding::Finding;
+use crate::finding::Safety;
 use crate::model::ComponentSpec;
-use crate::rules::{Rule, Safety};
+use crate::rules::Rule;
 use crate::scan::{self, Options};
 use crate::source::InputError;
 use crate::target::{InputKind, Target};
@@ -218,7 +219,8 @@ impl Fixer {
                 // An unsafe fix without --unsafe-fixes is only tried, so
                 // that one that would stop a component is reported as
                 // refused rather than as waiting for the option.
-                let allowed = f.safety != Some(Safety::Unsafe) || opts.unsafe_fixes;
+                let allowed =
+                    f.fix.as_ref().is_none_or(|x| x.safety != Safety::Unsafe) || opts.unsafe_fixes;
                 if self.failed.contains_key(&k)
                     || f.fix.is_none()
                     || f.suppressed.is_some()
@@ -524,8 +526,10 @@ pub(crate) fn run(
             let k = key(t, ti, f);
             if let Some((n, reason)) = fixer.failed.get(&k) {
                 failed.push((n.clone(), reason.clone()));
-            } else if f.fix.is_some() && f.safety == Some(Safety::Unsafe) && !opts.unsafe_fixes {
-                held_back.push((named(t, f), f.held_because.clone()));
+            } else if let Some(fix) = f.fix.as_ref().filter(|x| x.safety == Safety::Unsafe)
+                && !opts.unsafe_fixes
+            {
+                held_back.push((named(t, f), fix.held_because.clone()));
             } else if let Some(why) = fixer.held.get(&k) {
                 held_back.push((named(t, f), Some(why.clone())));
             } else if f.fix.is_none() {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Position, Run, notes, shown_path};
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 pub(crate) fn render(run: &Run<'_>) -> String {
     let several = run.targets.len() > 1;

@@ -106,11 +106,11 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             let p = super::Position::of(&t.files, &f.primary.loc);
             let level = match f.severity {
-                crate::rules::Severity::Error => {
+                crate::finding::Severity::Error => {
                     n_errors += 1;
                     "error"
                 }
-                crate::rules::Severity::Warning => {
+                crate::finding::Severity::Warning => {
                     n_warnings += 1;
                     "warning"
                 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Position, Run, all_findings, notes};
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// Escapes a workflow command's message.
 fn data(s: &str) -> String {

@@ -8,8 +8,8 @@ use miette::{
 };
 
 use super::{Run, counts, notes, shown_path};
+use crate::finding::Severity;
 use crate::finding::{Finding, Label};
-use crate::rules::Severity;
 use crate::source::FileDb;
 use crate::span::FileId;
 use crate::target::Target;

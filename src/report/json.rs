@@ -80,10 +80,9 @@ fn finding(t: &Target, f: &Finding) -> Value {
         "notes": f.notes,
         "suppressed": f.suppressed,
         "fix": f.fix.as_ref().map(|x| {
-            let mut v = super::rules::fix_json(x);
             // The safety for this finding: an unsafe plan can be safe here.
-            v["safety"] = json!(f.safety);
-            if let Some(why) = &f.held_because {
+            let mut v = super::rules::fix_json(x.safety, &x.description, &x.set, &x.remove);
+            if let Some(why) = &x.held_because {
                 v["held_because"] = json!(why);
             }
             v

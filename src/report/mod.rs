@@ -10,7 +10,7 @@ pub(crate) mod rules;
 pub(crate) mod sarif;
 
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::finding::Severity;
 use crate::source::{FileDb, InputError, Notice};
 use crate::span::Loc;
 use crate::target::Target;

@@ -20,8 +20,8 @@ pub(crate) fn markdown(r: &Rule) -> String {
     );
     if let Some(f) = &r.fix {
         let safety = match f.safety {
-            crate::rules::Safety::Safe => "safe",
-            crate::rules::Safety::Unsafe => "unsafe",
+            crate::finding::Safety::Safe => "safe",
+            crate::finding::Safety::Unsafe => "unsafe",
         };
         let _ = writeln!(md, "Fix ({safety}): {}", f.description);
     }
@@ -77,13 +77,18 @@ pub(crate) fn list(rules: &[Rule]) -> String {
     out
 }
 
-/// A fix plan as JSON: its safety, what it sets and what it removes.
-pub(crate) fn fix_json(f: &crate::rules::FixPlan) -> serde_json::Value {
+/// A fix as JSON: its safety, what it sets and what it removes.
+pub(crate) fn fix_json(
+    safety: crate::finding::Safety,
+    description: &str,
+    set: &[(String, String)],
+    remove: &[String],
+) -> serde_json::Value {
     json!({
-        "safety": f.safety,
-        "description": f.description,
-        "set": f.set.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "remove": f.remove,
+        "safety": safety,
+        "description": description,
+        "set": set.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "remove": remove,
     })
 }
 
@@ -99,7 +104,7 @@ pub(crate) fn list_json(rules: &[Rule]) -> String {
                 "severity": r.severity,
                 "tags": r.tags,
                 "summary": r.summary,
-                "fix": r.fix.as_ref().map(fix_json),
+                "fix": r.fix.as_ref().map(|f| fix_json(f.safety, &f.description, &f.set, &f.remove)),
                 "references": r.docs.references,
                 "source": r.origin,
             })

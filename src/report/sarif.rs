@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 
 use super::Position;
 use crate::finding::Finding;
+use crate::finding::Severity;
 use crate::fix::edit::Edit;
 use crate::fix::plan;
 use crate::model::ComponentSpec;
-use crate::rules::{Rule, Severity};
+use crate::rules::Rule;
 use crate::target::{InputKind, Target};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -376,7 +377,7 @@ pub(crate) fn render(
         .map(|(i, t)| (base_id(i), base(t)))
         .collect();
     let mut invocation =
-        json!({"executionSuccessful": status != crate::EXIT_ERROR, "exitCode": status});
+        json!({"executionSuccessful": status != crate::exit::EXIT_ERROR, "exitCode": status});
     if !notes.is_empty() {
         invocation["toolExecutionNotifications"] = json!(notes);
     }

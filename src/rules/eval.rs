@@ -1,7 +1,7 @@
 //! Evaluating rules against a component's effective settings.
 
 use super::{Condition, ForEach, Rule, Test, Variant, placeholders};
-use crate::finding::{Evidence, Finding, Label};
+use crate::finding::{Evidence, Finding, Fix, Label, Safety, Severity};
 use crate::model::{ComponentSpec, Invocation, Origin, Refusal, Setting, Version, Window};
 use crate::source::FileDb;
 
@@ -71,7 +71,7 @@ fn start_problems(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 .get("problem")
                 .map_or_else(|| format!("{} refuses this", inv.component), |t| vars(t));
             Finding::new(
-                rule,
+                rule.id(),
                 &inv.component,
                 message,
                 help,
@@ -172,7 +172,7 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
         })
         .collect();
     secondary.extend(via_label(&located, &primary, inv));
-    let mut f = Finding::new(rule, &inv.component, message, help, primary);
+    let mut f = Finding::new(rule.id(), &inv.component, message, help, primary);
     f.secondary = secondary;
     f.evidence = located
         .iter()
@@ -185,8 +185,10 @@ fn evaluate_one(rule: &Rule, subject: &Subject<'_>) -> Option<Finding> {
     if assumed_newest {
         f.notes.push(version_note(subject));
     }
-    f.fix = rule.fix.clone();
-    set_safety(&mut f, rule, subject);
+    f.fix = rule
+        .fix
+        .as_ref()
+        .map(|plan| resolve_fix(rule, plan, subject));
     Some(f)
 }
 
@@ -350,7 +352,7 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
             });
         }
         let mut f = Finding::new(
-            rule,
+            rule.id(),
             &inv.component,
             message,
             help,
@@ -368,11 +370,13 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 inv.component
             ));
         }
-        f.fix = rule.fix.as_ref().map(|x| super::FixPlan {
-            remove: vec![flag.name.clone()],
-            ..x.clone()
+        f.fix = rule.fix.as_ref().map(|x| {
+            let plan = super::FixPlan {
+                remove: vec![flag.name.clone()],
+                ..x.clone()
+            };
+            resolve_fix(rule, &plan, subject)
         });
-        set_safety(&mut f, rule, subject);
         out.push(f);
     }
     out
@@ -407,7 +411,7 @@ fn wrong_arg_forms(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 .get("key")
                 .map_or_else(|| format!("{} here", w.found.describe()), |t| vars(t));
             Finding::new(
-                rule,
+                rule.id(),
                 "kubeadm",
                 message,
                 help,
@@ -499,30 +503,42 @@ fn depends_on_version(
         })
 }
 
-/// The finding's fix safety for its invocation, and why a fix is held back
-/// when the version it depends on was not detected.
-fn set_safety(f: &mut Finding, rule: &Rule, subject: &Subject<'_>) {
-    let Some(fix) = f.fix.as_ref() else {
-        return;
-    };
-    if subject.version.is_none() && depends_on_version(rule, fix, subject.spec, subject.window()) {
-        f.safety = Some(super::Safety::Unsafe);
-        f.held_because = Some(VERSION_HOLD.to_owned());
-        return;
+impl Rule {
+    /// What a finding of this rule carries of it: code, name and severity.
+    pub(crate) fn id(&self) -> (&str, &str, Severity) {
+        (&self.code, &self.name, self.severity)
     }
-    f.safety = Some(safety(fix, subject));
+}
+
+/// The rule's fix plan resolved for a finding's invocation: its safety
+/// there, and why it is held back when the version it depends on was not
+/// detected.
+fn resolve_fix(rule: &Rule, plan: &super::FixPlan, subject: &Subject<'_>) -> Fix {
+    let held =
+        subject.version.is_none() && depends_on_version(rule, plan, subject.spec, subject.window());
+    Fix {
+        safety: if held {
+            Safety::Unsafe
+        } else {
+            safety(plan, subject)
+        },
+        held_because: held.then(|| VERSION_HOLD.to_owned()),
+        set: plan.set.clone(),
+        remove: plan.remove.clone(),
+        description: plan.description.clone(),
+    }
 }
 
 /// The fix's safety here: unsafe plans become safe where their `safe_when`
 /// conditions hold.
-fn safety(f: &super::FixPlan, subject: &Subject<'_>) -> super::Safety {
+fn safety(f: &super::FixPlan, subject: &Subject<'_>) -> Safety {
     let mut assumed = false;
     match f.safety {
-        super::Safety::Unsafe
+        Safety::Unsafe
             if !f.safe_when.is_empty()
                 && f.safe_when.iter().all(|c| holds(c, subject, &mut assumed)) =>
         {
-            super::Safety::Safe
+            Safety::Safe
         }
         s => s,
     }

@@ -14,33 +14,8 @@ use serde::Deserialize;
 pub(crate) use eval::{Subject, all_loopback, evaluate, window_note};
 
 use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
+use crate::finding::{Safety, Severity};
 use crate::model::{ComponentSpec, Constraint};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Safety {
-    /// Makes the component scrapeable without weakening authentication or
-    /// authorization, and cannot stop it from starting.
-    Safe,
-    /// Could stop the component from starting, or weakens security.
-    Unsafe,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

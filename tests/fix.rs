@@ -705,3 +705,28 @@ fn the_round_limit_is_reported_and_a_second_run_goes_on() {
     );
     assert!(!second.stdout.contains("limit"), "{}", second.stdout);
 }
+
+#[test]
+fn documents_with_the_same_token_in_one_file_are_each_fixed() {
+    // The same finding at the same token in three documents of one file is
+    // three findings: fixing the first must not look like a failed fix of
+    // the others.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kube-proxy.yaml");
+    let doc = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmetricsBindAddress: 127.0.0.1:10249\n";
+    std::fs::write(&file, [doc; 3].join("---\n")).unwrap();
+    let out = run(&["fix", file.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("fixed 3 findings in 1 file; no findings remain"),
+        "{}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text.matches("metricsBindAddress: 0.0.0.0:10249").count(),
+        3,
+        "{text}"
+    );
+}

@@ -101,8 +101,10 @@ struct Progress {
     not_written: Vec<String>,
 }
 
-/// The identity of a finding across rounds (lines move; tokens do not).
-type Key = (String, String, String, usize);
+/// The identity of a finding across rounds (lines move; tokens do not):
+/// rule, file, deciding token, target and invocation (one file can hold
+/// several invocations with the same token, as several documents).
+type Key = (String, String, String, usize, usize);
 
 fn key(t: &Target, tix: usize, f: &Finding) -> Key {
     let file = t.files.get(f.primary.loc.file);
@@ -111,7 +113,7 @@ fn key(t: &Target, tix: usize, f: &Finding) -> Key {
         .get(f.primary.loc.span.clone())
         .unwrap_or("")
         .to_owned();
-    (f.code.clone(), file.path.clone(), token, tix)
+    (f.code.clone(), file.path.clone(), token, tix, f.invocation)
 }
 
 fn named(t: &Target, f: &Finding) -> Named {

@@ -114,4 +114,10 @@ impl Finding {
             suppressed: None,
         }
     }
+
+    /// Whether `reference` (a code in any case, or a name) names the
+    /// finding's rule.
+    pub(crate) fn is_of(&self, reference: &str) -> bool {
+        reference.eq_ignore_ascii_case(&self.code) || reference == self.name
+    }
 }

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use crate::archive::{self, TarIndex, TarTree};
 use crate::config::path_matches;
 use crate::discover::{self, repo, version};
-use crate::finding::{Finding, Label};
+use crate::finding::Finding;
 use crate::model::{ComponentSpec, Invocation, Version, VersionInfo};
 use crate::rules::{ForEach, Rule, Subject, evaluate};
 use crate::source::{self, DirTree, FileDb, Image, InputError, Notice, Overlay};
-use crate::span::{FileId, Loc};
-use crate::suppress;
+use crate::span::FileId;
 use crate::target::{InputKind, Target};
 
 /// What the user asked for.
@@ -538,69 +537,10 @@ fn evaluate_all(
         // An archive's entries have no path on this machine.
         let host = (t.kind != InputKind::Archive).then_some(file.host.as_path());
         !opts.per_path_ignores.iter().any(|(glob, codes)| {
-            codes.iter().any(|c| names_rule(c, f))
+            codes.iter().any(|c| f.is_of(c))
                 && path_matches(glob, &file.path, host, opts.config_dir.as_deref())
         })
     });
-    apply_suppressions(t, &mut findings, rules);
+    crate::rules::apply_suppressions(&t.files, &mut findings, rules);
     t.findings = findings;
-}
-
-/// Whether `reference` (a code in any case, or a name) names the finding's rule.
-fn names_rule(reference: &str, f: &Finding) -> bool {
-    reference.eq_ignore_ascii_case(&f.code) || reference == f.name
-}
-
-/// Marks findings that an inline comment suppresses, and reports comments
-/// without a reason or without a finding.
-fn apply_suppressions(t: &Target, findings: &mut Vec<Finding>, rules: &[Rule]) {
-    let comments = suppress::comments(&t.files);
-    let mut used = vec![false; comments.len()];
-    for f in findings.iter_mut() {
-        let file = t.files.get(f.primary.loc.file);
-        let line = file.line_col(f.primary.loc.span.start).0;
-        for (i, c) in comments.iter().enumerate() {
-            let near = c.file == f.primary.loc.file && (c.line == line || c.line + 1 == line);
-            if near && c.rules.iter().any(|r| names_rule(r, f)) {
-                used[i] = true;
-                f.suppressed = Some(if c.reason.is_empty() {
-                    "no reason given".to_owned()
-                } else {
-                    c.reason.clone()
-                });
-            }
-        }
-    }
-    let Some(rule) = rules
-        .iter()
-        .find(|r| r.for_each == Some(ForEach::SuppressionProblem))
-    else {
-        return;
-    };
-    for (i, c) in comments.iter().enumerate() {
-        let which = c.rules.join(", ");
-        let mut problems = Vec::new();
-        if c.reason.is_empty() {
-            problems.push(format!("the suppression of {which} gives no reason"));
-        }
-        if !used[i] {
-            problems.push(format!(
-                "the suppression of {which} matches no finding on its line or the next"
-            ));
-        }
-        for problem in problems {
-            let text = |t: &str| t.replace("{problem}", &problem);
-            let message = rule
-                .message
-                .last()
-                .map(|v| text(&v.text))
-                .unwrap_or_default();
-            let help = rule.help.last().map(|v| text(&v.text)).unwrap_or_default();
-            let primary = Label {
-                loc: Loc::new(c.file, c.span.clone()),
-                text: problem.clone(),
-            };
-            findings.push(Finding::new(rule.id(), "promready", message, help, primary));
-        }
-    }
 }

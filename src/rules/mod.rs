@@ -4,6 +4,7 @@
 //! module sees them. [`Rule`] is the checked, compiled form the engine uses.
 
 mod eval;
+mod suppression;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -12,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub(crate) use eval::{Subject, all_loopback, evaluate, window_note};
+pub(crate) use suppression::apply_suppressions;
 
 use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
 use crate::finding::{Safety, Severity};

@@ -228,16 +228,9 @@ impl ComponentSpec {
     }
 }
 
-/// The component files built into promready (a test checks this matches the directory).
-pub(crate) const BUILTIN: &[Builtin] = builtin![
-    "rules/components":
-    "kubelet",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "etcd",
-    "kube-apiserver",
-    "kube-proxy",
-];
+/// The component files built into promready, sorted by file name (the
+/// build lists every `rules/components/*.yaml`).
+pub(crate) const BUILTIN: &[Builtin] = builtin!("components");
 
 /// Loads the built-in components.
 pub(crate) fn load_components()

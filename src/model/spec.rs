@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::{Constraint, Version};
-use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
+use crate::data::{At, Builtin, DataError, ScalarText, Source, builtin, from_data};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -244,35 +244,37 @@ pub(crate) fn load_components()
     Ok(out)
 }
 
-fn version(text: &str, v: Option<String>) -> Result<Option<Version>, DataError> {
+fn version(src: &Source, v: Option<String>, at: &At) -> Result<Option<Version>, DataError> {
     v.map(|t| {
-        Version::parse(&t).ok_or_else(|| DataError {
-            message: format!("`{t}` is not a Kubernetes version"),
-            span: text.find(&t).map_or(0..0, |i| i..i + t.len()),
-        })
+        Version::parse(&t)
+            .ok_or_else(|| src.error(format!("`{t}` is not a Kubernetes version"), at))
     })
     .transpose()
 }
 
-fn constraint(text: &str, c: &str) -> Result<Constraint, DataError> {
-    Constraint::parse(c).ok_or_else(|| DataError {
-        message: format!("`{c}` is not a version constraint like `>=1.14`"),
-        span: text.find(c).map_or(0..0, |i| i..i + c.len()),
+fn constraint(src: &Source, c: &str, at: &At) -> Result<Constraint, DataError> {
+    Constraint::parse(c).ok_or_else(|| {
+        src.error(
+            format!("`{c}` is not a version constraint like `>=1.14`"),
+            at,
+        )
     })
 }
 
 fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
     let raw: SerializableComponent = from_data(text, json)?;
+    let src = &Source::new(text);
     let mut settings = Vec::new();
     let mut seen = HashSet::new();
-    for s in raw.settings {
+    for (i, s) in raw.settings.into_iter().enumerate() {
+        let at = At::root().key("settings").index(i);
         if !seen.insert(s.name.clone()) {
-            return Err(DataError {
-                message: format!("setting `{}` is defined twice", s.name),
-                span: text.rfind(&s.name).map_or(0..0, |i| i..i + s.name.len()),
-            });
+            return Err(src.error(
+                format!("setting `{}` is defined twice", s.name),
+                &at.key("name"),
+            ));
         }
-        version(text, s.deprecated_in)?;
+        version(src, s.deprecated_in, &at.key("deprecated_in"))?;
         let kubeadm = match s.kubeadm {
             None => None,
             Some(k) => Some(KubeadmDefault {
@@ -282,7 +284,10 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
                     // `>=1.19, <1.23`: a range.
                     Some(c) => c
                         .split(',')
-                        .map(|one| constraint(text, one.trim()))
+                        .map(|one| {
+                            let one = one.trim();
+                            constraint(src, one, &at.key("kubeadm").key("versions").within(one))
+                        })
                         .collect::<Result<_, _>>()?,
                 },
             }),
@@ -290,17 +295,22 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
         let only_values = match s.only_values {
             None => None,
             Some(o) => Some((
-                version(text, Some(o.from))?.unwrap_or(Version {
-                    major: 0,
-                    minor: 0,
-                    patch: None,
-                }),
+                version(src, Some(o.from), &at.key("only_values").key("from"))?.unwrap_or(
+                    Version {
+                        major: 0,
+                        minor: 0,
+                        patch: None,
+                    },
+                ),
                 o.values.iter().map(ScalarText::text).collect(),
             )),
         };
         let needs_env = match s.needs_env {
             None => None,
-            Some(n) => Some((n.name, constraint(text, &n.versions)?)),
+            Some(n) => Some((
+                n.name,
+                constraint(src, &n.versions, &at.key("needs_env").key("versions"))?,
+            )),
         };
         settings.push(SettingSpec {
             needs_env,
@@ -316,8 +326,8 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
                 .as_ref()
                 .and_then(|d| d.config.as_ref().map(ScalarText::text)),
             kubeadm,
-            introduced_in: version(text, s.introduced_in)?,
-            removed_in: version(text, s.removed_in)?,
+            introduced_in: version(src, s.introduced_in, &at.key("introduced_in"))?,
+            removed_in: version(src, s.removed_in, &at.key("removed_in"))?,
             only_values,
             reported_by: s.reported_by,
             name: s.name,
@@ -395,5 +405,29 @@ mod tests {
         let e = compile(text, None).unwrap_err();
         assert!(e.message.starts_with("settings[0].type"), "{}", e.message);
         assert_eq!(&text[e.span], "type");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_offending_key() {
+        let line = |text: &str, e: &DataError| text[..e.span.start].matches('\n').count() + 1;
+        // The second `port` is the one defined twice, not the last word
+        // `port` of the file.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: port\n    type: int\n  - name: port\n    type: int\n    doc: \"another port\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert!(e.message.contains("defined twice"), "{}", e.message);
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (6, "port"));
+        // The version is the `removed_in`, not its first mention in `doc`.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: a\n    type: int\n    doc: \"removed in 1.x\"\n    removed_in: \"1.x\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert!(
+            e.message.contains("not a Kubernetes version"),
+            "{}",
+            e.message
+        );
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (7, "\"1.x\""));
+        // One constraint of a range.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: a\n    type: int\n    doc: \"<1.x\"\n    kubeadm:\n      value: \"1\"\n      versions: \">=1.19, <1.x\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (9, "<1.x"));
     }
 }

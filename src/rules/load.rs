@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::Rule;
 use super::compile::compile;
-use crate::data::{Builtin, DataError, builtin};
+use crate::data::{At, Builtin, DataError, Source, builtin};
 use crate::model::ComponentSpec;
 
 /// A rule file that cannot be used.
@@ -99,15 +99,13 @@ pub(crate) fn load(
     for (path, text, json) in &files {
         let rule = compile(path, text, *json, components)
             .map_err(|e| boxed(RuleError::new(path, text, e)))?;
-        let dup = |what: &str, v: &str| {
-            boxed(RuleError::new(
-                path,
-                text,
-                DataError {
-                    message: format!("{what} `{v}` is already used by another rule"),
-                    span: 0..0,
-                },
-            ))
+        let dup = |key: &str, v: &str| {
+            let src = Source::new(text);
+            let e = src.error(
+                format!("{key} `{v}` is already used by another rule"),
+                &At::root().key(key),
+            );
+            boxed(RuleError::new(path, text, e))
         };
         if !codes.insert(rule.code.clone()) {
             return Err(dup("code", &rule.code));

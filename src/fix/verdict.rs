@@ -118,7 +118,10 @@ fn exposures(inv: &Invocation, spec: Option<&ComponentSpec>) -> BTreeSet<(String
     if crate::rules::all_loopback(&address) {
         return out;
     }
-    let port = value("port").unwrap_or_else(|| "10250".to_owned());
+    // Unknown when the configuration is written at boot: the port's default.
+    let port = value("port")
+        .or_else(|| spec?.setting("port")?.default_flags.clone())
+        .unwrap_or_default();
     if value("authorization.mode").as_deref() == Some("AlwaysAllow") {
         out.insert((
             format!("the kubelet API on :{port}, which authorizes every request (AlwaysAllow),"),

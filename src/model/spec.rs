@@ -632,7 +632,9 @@ mod tests {
                 "webhook_client",
             ),
             (
-                format!("{base}rewritten:\n  - path: etc/x\n    note: a note\n    references: []\n"),
+                format!(
+                    "{base}rewritten:\n  - path: etc/x\n    note: a note\n    references: []\n"
+                ),
                 "not an absolute path",
                 "etc/x",
             ),

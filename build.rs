@@ -1,8 +1,12 @@
 //! Turns the built-in rule and component files (`rules/`) into JSON, which
-//! promready parses at start-up several times faster than the YAML. The
-//! conversion is promready's own, so the JSON reads exactly as the YAML.
+//! promready parses at start-up several times faster than the YAML, and
+//! lists them: `$OUT_DIR/builtin/<dir>.rs` is the slice of every `*.yaml` of
+//! the directory, sorted by file name, that `include!` brings into the crate.
+//! Adding a rule is adding its file. The conversion is promready's own, so
+//! the JSON reads exactly as the YAML.
 
 use std::error::Error;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -15,27 +19,49 @@ mod parse {
 #[path = "src/data.rs"]
 mod data;
 
+/// The built-in data directories and the name of each one's list.
+const DIRS: &[(&str, &str)] = &[("rules", "rules"), ("rules/components", "components")];
+
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed=src/parse/yaml.rs");
     println!("cargo::rerun-if-changed=src/data.rs");
     let out = std::env::var("OUT_DIR")?;
-    for dir in ["rules", "rules/components"] {
+    let root = std::env::var("CARGO_MANIFEST_DIR")?;
+    fs::create_dir_all(Path::new(&out).join("builtin"))?;
+    for &(dir, list) in DIRS {
         println!("cargo::rerun-if-changed={dir}");
         fs::create_dir_all(Path::new(&out).join(dir))?;
+        let mut names = Vec::new();
         for entry in fs::read_dir(dir)? {
             let path = entry?.path();
-            if path.extension().is_none_or(|x| x != "yaml") {
+            if path.extension().is_none_or(|x| x != "yaml") || !path.is_file() {
                 continue;
             }
-            let text = fs::read_to_string(&path)?;
-            let json = data::yaml_to_json(&text)
-                .map_err(|e| format!("{}: {}", path.display(), e.message))?;
-            let name = Path::new(dir).join(path.file_stem().ok_or("no file name")?);
-            fs::write(
-                Path::new(&out).join(name).with_extension("json"),
-                json.to_string(),
+            let stem = path.file_stem().and_then(|s| s.to_str());
+            names.push(stem.ok_or("file name is not UTF-8")?.to_owned());
+        }
+        names.sort();
+        // `(path from the crate root, YAML, JSON)`: a `data::Builtin`.
+        let mut rs = String::from("&[\n");
+        for name in &names {
+            let rel = format!("{dir}/{name}.yaml");
+            let text = fs::read_to_string(&rel)?;
+            let json = data::yaml_to_json(&text).map_err(|e| format!("{rel}: {}", e.message))?;
+            let json_path = Path::new(&out).join(dir).join(format!("{name}.json"));
+            fs::write(&json_path, json.to_string())?;
+            let yaml_path = Path::new(&root).join(&rel);
+            writeln!(
+                rs,
+                "    ({rel:?}, include_str!({:?}), include_str!({:?})),",
+                yaml_path.display().to_string(),
+                json_path.display().to_string(),
             )?;
         }
+        rs.push_str("]\n");
+        fs::write(
+            Path::new(&out).join("builtin").join(format!("{list}.rs")),
+            rs,
+        )?;
     }
     Ok(())
 }

@@ -20,15 +20,12 @@ pub(crate) struct DataError {
 /// times faster than parsing YAML).
 pub(crate) type Builtin = (&'static str, &'static str, &'static str);
 
-/// The built-in data files `$name`s of `$dir` (from the crate root), as
-/// [`Builtin`]s.
+/// The built-in data files of a directory, sorted by file name, as
+/// [`Builtin`]s: `builtin!("rules")` or `builtin!("components")` (the lists
+/// `build.rs` writes).
 macro_rules! builtin {
-    ($dir:literal: $($name:literal),* $(,)?) => {
-        &[$((
-            concat!($dir, "/", $name, ".yaml"),
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $name, ".yaml")),
-            include_str!(concat!(env!("OUT_DIR"), "/", $dir, "/", $name, ".json")),
-        )),*]
+    ($list:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/builtin/", $list, ".rs"))
     };
 }
 pub(crate) use builtin;
@@ -135,6 +132,165 @@ fn locate(root: &Node, path: &serde_path_to_error::Path) -> Option<Range<usize>>
     Some(span)
 }
 
+/// Where a semantic error sits in a data file: a path of keys and list
+/// indices from the document's root (as serde walked it), and what to point
+/// at there. Resolved against the file's YAML tree by [`Source::error`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct At {
+    path: Vec<Seg>,
+    target: Target,
+}
+
+#[derive(Debug, Clone)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, Default)]
+enum Target {
+    /// The node: a scalar, or the first key or item of a collection.
+    #[default]
+    Value,
+    /// The key of the last map entry of the path.
+    Key,
+    /// The `n`th key (in file order, from 0) of the mapping at the path
+    /// among these names.
+    KeyAmong(&'static [&'static str], usize),
+    /// This text inside the scalar at the path (the scalar if it is not
+    /// found there, as when escapes or folding change it).
+    Within(String),
+}
+
+impl At {
+    /// The document's root.
+    pub(crate) fn root() -> Self {
+        At::default()
+    }
+
+    /// The value of `key` in the mapping here.
+    pub(crate) fn key(&self, key: &str) -> Self {
+        let mut at = self.clone();
+        at.path.push(Seg::Key(key.to_owned()));
+        at
+    }
+
+    /// Item `i` of the list here.
+    pub(crate) fn index(&self, i: usize) -> Self {
+        let mut at = self.clone();
+        at.path.push(Seg::Index(i));
+        at
+    }
+
+    /// The key itself of the last entry, not its value.
+    pub(crate) fn the_key(mut self) -> Self {
+        self.target = Target::Key;
+        self
+    }
+
+    /// The `n`th key (from 0, in file order) among `names` of the mapping here.
+    pub(crate) fn nth_key_among(mut self, names: &'static [&'static str], n: usize) -> Self {
+        self.target = Target::KeyAmong(names, n);
+        self
+    }
+
+    /// `needle` inside the scalar here.
+    pub(crate) fn within(mut self, needle: &str) -> Self {
+        self.target = Target::Within(needle.to_owned());
+        self
+    }
+}
+
+/// A data file's text, with its YAML tree parsed the first time an error
+/// needs a span (a built-in file is loaded from JSON, which has none).
+pub(crate) struct Source<'a> {
+    text: &'a str,
+    root: std::cell::OnceCell<Option<Node>>,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Source {
+            text,
+            root: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// An error located at `at`.
+    pub(crate) fn error(&self, message: String, at: &At) -> DataError {
+        DataError {
+            message,
+            span: self.span(at),
+        }
+    }
+
+    /// The byte span of `at`; the deepest node of its path that exists
+    /// when the rest does not; `0..0` if the text does not parse.
+    pub(crate) fn span(&self, at: &At) -> Range<usize> {
+        let root = self
+            .root
+            .get_or_init(|| document(self.text).ok().map(|d| d.root));
+        let Some(root) = root else {
+            return 0..0;
+        };
+        let mut node = root;
+        let mut key = None;
+        for seg in &at.path {
+            let next = match seg {
+                Seg::Key(k) => node.entry(k).map(|(k, v)| (Some(k), v)),
+                Seg::Index(i) => match &node.kind {
+                    Kind::Seq(items) => items.get(*i).map(|v| (None, v)),
+                    _ => None,
+                },
+            };
+            let Some((k, v)) = next else {
+                return head(node);
+            };
+            key = k;
+            node = v;
+        }
+        match &at.target {
+            Target::Value => head(node),
+            Target::Key => key.map_or_else(|| head(node), |k| k.span.clone()),
+            Target::KeyAmong(names, n) => node
+                .as_map()
+                .and_then(|entries| {
+                    entries
+                        .iter()
+                        .filter(|(k, _)| {
+                            k.as_scalar()
+                                .is_some_and(|s| names.contains(&s.text.as_str()))
+                        })
+                        .nth(*n)
+                })
+                .map_or_else(|| head(node), |(k, _)| k.span.clone()),
+            Target::Within(needle) => {
+                let span = head(node);
+                match self
+                    .text
+                    .get(span.clone())
+                    .and_then(|t| t.find(needle.as_str()))
+                {
+                    Some(i) => span.start + i..span.start + i + needle.len(),
+                    None => span,
+                }
+            }
+        }
+    }
+}
+
+/// What an error on `node` points at: a scalar, or the first key or item of
+/// a collection (the whole of an empty one).
+fn head(node: &Node) -> Range<usize> {
+    match &node.kind {
+        Kind::Scalar(_) => node.span.clone(),
+        Kind::Map(entries) => entries
+            .first()
+            .map_or_else(|| node.span.clone(), |(k, _)| k.span.clone()),
+        Kind::Seq(items) => items.first().map_or_else(|| node.span.clone(), head),
+    }
+}
+
 /// A scalar written in a data file, compared as the text a flag would carry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(untagged)]
@@ -155,8 +311,8 @@ impl ScalarText {
 }
 
 /// Fails unless `builtin` lists exactly the `*.yaml` files of `dir`
-/// (relative to the crate root), so that no data file is forgotten, and
-/// each one's JSON is what its YAML reads as now.
+/// (relative to the crate root), sorted by file name, as the build writes
+/// the list, and each one's JSON is what its YAML reads as now.
 #[cfg(test)]
 pub(crate) fn assert_registered(dir: &str, builtin: &[Builtin]) {
     for (path, yaml, json) in builtin {
@@ -172,10 +328,6 @@ pub(crate) fn assert_registered(dir: &str, builtin: &[Builtin]) {
         .map(|n| format!("{dir}/{n}"))
         .collect();
     on_disk.sort();
-    let mut built: Vec<String> = builtin.iter().map(|(p, ..)| (*p).to_owned()).collect();
-    built.sort();
-    assert_eq!(
-        built, on_disk,
-        "register every {dir}/*.yaml in its BUILTIN list"
-    );
+    let built: Vec<String> = builtin.iter().map(|(p, ..)| (*p).to_owned()).collect();
+    assert_eq!(built, on_disk, "rebuild to list every {dir}/*.yaml");
 }

@@ -272,6 +272,36 @@ fn user_rules_are_loaded_and_validated() {
 }
 
 #[test]
+fn rule_file_errors_point_at_the_offending_node() {
+    // `authentication.anonymous` is first found as the prefix of the `when`
+    // setting on line 7; the unknown setting is the second item of `locate`.
+    let dir = tempfile::tempdir().unwrap();
+    let line = "locate: [authentication.anonymous.enabled]";
+    let bad = "locate: [authentication.anonymous.enabled, authentication.anonymous]";
+    std::fs::write(
+        dir.path().join("kubelet-anonymous-auth.yaml"),
+        CUSTOM_RULE.replace(line, bad),
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = run(&["rules", "--rules", d]);
+    assert_eq!(out.status, 2);
+    let column = bad.find(", ").unwrap() + 3;
+    assert!(
+        out.stderr
+            .contains(&format!("kubelet-anonymous-auth.yaml:9:{column}]")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("unknown setting")
+            && out.stderr.contains("`authentication.anonymous` of"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn the_binary_exits_with_the_documented_codes() {
     let bin = env!("CARGO_BIN_EXE_promready");
     let status = |args: &[&str]| {

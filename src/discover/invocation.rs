@@ -194,25 +194,21 @@ pub(crate) fn env_problems(inv: &mut Invocation, spec: &ComponentSpec, env: &[&s
 /// A kubelet that authenticates or authorizes with the API server's
 /// webhooks needs a client for it: without `--kubeconfig` (or a bootstrap
 /// kubeconfig it turns into one) it exits with "no client provided, cannot
-/// use webhook authentication" (`cmd/kubelet/app/auth.go`, `BuildAuth`;
-/// kubernetes/kubernetes#68939). Before 1.10 the kubelet had a default
-/// kubeconfig path, so only later versions are judged.
-pub(crate) fn webhook_client_problems(inv: &mut Invocation) {
-    if inv.component != "kubelet" {
+/// use webhook authentication". From which version, and which settings give
+/// a client, is the component's `webhook_client` (`rules/components/`).
+pub(crate) fn webhook_client_problems(inv: &mut Invocation, spec: &ComponentSpec) {
+    let Some(client) = &spec.webhook_client else {
         return;
-    }
+    };
     let version = inv.judged_version();
-    if (version.major, version.minor) < (1, 10) {
+    if (version.major, version.minor) < (client.from.major, client.from.minor) {
         return;
     }
     let value = |name: &str| inv.setting(name).and_then(|s| s.value.clone());
-    let has_client = [
-        "kubeconfig",
-        "bootstrap-kubeconfig",
-        "experimental-bootstrap-kubeconfig",
-    ]
-    .iter()
-    .any(|n| value(n).is_some_and(|v| !v.is_empty()));
+    let has_client = client
+        .settings
+        .iter()
+        .any(|n| value(n).is_some_and(|v| !v.is_empty()));
     if has_client {
         return;
     }

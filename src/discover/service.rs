@@ -18,9 +18,6 @@ use crate::parse::yaml;
 use crate::source::{self, Image, InputError, Loaded};
 use crate::span::{FileId, Loc};
 
-/// Where kubeadm writes the kubelet's configuration at `init`/`join`.
-pub(crate) const KUBEADM_KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
-
 /// Finds the invocations of `spec` started by its systemd units.
 pub(crate) fn discover(
     image: &mut Image,
@@ -102,7 +99,7 @@ pub(crate) fn discover(
         inv.problems.extend(refused);
         let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
         invocation::env_problems(&mut inv, spec, &env);
-        invocation::webhook_client_problems(&mut inv);
+        invocation::webhook_client_problems(&mut inv, spec);
         out.push(inv);
     }
     Ok(out)
@@ -118,8 +115,8 @@ struct Configured {
     problems: Vec<Problem>,
 }
 
-/// Loads `--config` and, for the kubelet, `--config-dir` drop-ins; sets the
-/// defaults that apply.
+/// Loads `--config` and the drop-ins of its directory flag (the kubelet's
+/// `--config-dir`); sets the defaults that apply.
 fn load_configs(
     image: &mut Image,
     spec: &ComponentSpec,
@@ -153,7 +150,7 @@ fn load_configs(
                     Err(p) => problems.push(p),
                 }
             }
-            _ if spec.name == "kubelet" && path == KUBEADM_KUBELET_CONFIG => {
+            _ if kind.kubeadm_path.as_deref() == Some(path.as_str()) => {
                 defaults.reason = format!(
                     "{} is written by kubeadm at init/join (it is not in the image yet); kubeadm's KubeletConfiguration applies",
                     source::display_path(&path)
@@ -178,8 +175,8 @@ fn load_configs(
             }
         }
     }
-    if spec.name == "kubelet"
-        && let Some(flag) = args.last("config-dir").filter(|f| !f.value.is_empty())
+    if let Some(dir_flag) = &kind.dir_flag
+        && let Some(flag) = args.last(dir_flag).filter(|f| !f.value.is_empty())
     {
         let dir = source::join(cwd, &flag.value);
         if image
@@ -188,7 +185,7 @@ fn load_configs(
         {
             image.notice(
                 &dir,
-                format!("the kubelet is started with --config-dir={} but the directory is not in the image: the kubelet will not start unless it is created first", flag.value),
+                format!("the {} is started with --{dir_flag}={} but the directory is not in the image: the {} will not start unless it is created first", spec.name, flag.value, spec.name),
             );
         }
         for path in conf_files(image, &dir)? {

@@ -255,7 +255,7 @@ impl Fixer {
                     continue; // next round
                 }
                 let mut trial = self.overlay.clone();
-                let applied = try_fix(t, ti, &planned, &mut trial, rules, rescan);
+                let applied = try_fix(t, ti, &planned, &mut trial, components, rules, rescan);
                 if !allowed {
                     self.tried.insert(k.clone());
                     if let Ok((_, verdict::Verdict::Breaks(why))) = applied {
@@ -326,7 +326,12 @@ impl Fixer {
     /// SIGTERM are deferred meanwhile: once one is caught, the file being
     /// written is dropped unless it was renamed already, the rest are not
     /// written, and the interruption says which were.
-    fn write(&self, opts: &FixOptions, base: &Options) -> (Vec<Changed>, Option<Interruption>) {
+    fn write(
+        &self,
+        opts: &FixOptions,
+        base: &Options,
+        components: &BTreeMap<String, ComponentSpec>,
+    ) -> (Vec<Changed>, Option<Interruption>) {
         let mut hosts: Vec<&PathBuf> = self.overlay.keys().collect();
         hosts.sort();
         let deferred = (!opts.dry_run).then(crate::interrupt::defer);
@@ -375,7 +380,7 @@ impl Fixer {
                 after,
                 codes,
                 note: matches!(o.kind, InputKind::Rootfs | InputKind::Archive)
-                    .then(|| durable_note(&o.path))
+                    .then(|| durable_note(components, &o.path))
                     .flatten(),
                 error,
             });
@@ -488,7 +493,7 @@ pub(crate) fn run(
             break targets;
         }
     };
-    let (changed, interrupted) = fixer.write(opts, base);
+    let (changed, interrupted) = fixer.write(opts, base, components);
     // A file that could not be written keeps its findings: the account is
     // then taken from what is on disk, not from the planned contents. An
     // interrupted run says what it wrote and stops.
@@ -572,15 +577,16 @@ fn try_fix(
     ti: usize,
     planned: &plan::Plan,
     trial: &mut HashMap<PathBuf, Vec<u8>>,
+    components: &BTreeMap<String, ComponentSpec>,
     rules: &[Rule],
     rescan: &Rescan<'_>,
 ) -> Result<(Staged, verdict::Verdict), String> {
     check_writable(t, planned)?;
     let staged = apply(t, planned, trial)?;
     let after = rescan(trial).map_err(|e| e.to_string())?;
-    let verdict = after
-        .get(ti)
-        .map_or(verdict::Verdict::Safe, |a| verdict::judge(t, a, rules));
+    let verdict = after.get(ti).map_or(verdict::Verdict::Safe, |a| {
+        verdict::judge(t, a, rules, components)
+    });
     Ok((staged, verdict))
 }
 
@@ -639,17 +645,11 @@ fn apply(
         .collect())
 }
 
-/// Where the durable fix belongs, for files kubeadm writes at init, join
-/// and upgrade.
-fn durable_note(path: &str) -> Option<String> {
-    if path == "var/lib/kubelet/config.yaml" {
-        return Some("kubeadm downloads this file from the kubelet-config ConfigMap at join and upgrade: make the same change in the KubeletConfiguration of your kubeadm configuration (or in a --config-dir drop-in on 1.30+) so that it lasts".to_owned());
-    }
-    if path == "var/lib/kubelet/kubeadm-flags.env" {
-        return Some("kubeadm rewrites this file at join and upgrade: make the same change in nodeRegistration.kubeletExtraArgs, in KUBELET_EXTRA_ARGS of /etc/default/kubelet (/etc/sysconfig/kubelet), or in a drop-in under /etc/systemd/system/kubelet.service.d/ that sorts after 10-kubeadm.conf (settings from EnvironmentFile= override Environment=)".to_owned());
-    }
-    if path.starts_with("etc/kubernetes/manifests/") {
-        return Some("kubeadm regenerates static pod manifests at upgrade: make the same change in the extraArgs of your kubeadm ClusterConfiguration (controllerManager, scheduler, etcd.local) so that it lasts".to_owned());
-    }
-    None
+/// Where the durable fix belongs, for files that are rewritten at boot or
+/// by tools such as kubeadm (each component's `rewritten` files).
+fn durable_note(components: &BTreeMap<String, ComponentSpec>, path: &str) -> Option<String> {
+    components
+        .values()
+        .find_map(|c| c.rewritten_note(path))
+        .map(str::to_owned)
 }

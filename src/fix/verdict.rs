@@ -14,8 +14,10 @@
 
 use std::collections::BTreeSet;
 
+use std::collections::BTreeMap;
+
 use crate::finding::Finding;
-use crate::model::Invocation;
+use crate::model::{ComponentSpec, Invocation};
 use crate::rules::{ForEach, Rule};
 use crate::target::Target;
 
@@ -36,18 +38,21 @@ struct Facts {
     exposes: BTreeSet<(String, String)>,
 }
 
-/// Before 1.11 the kubelet's cAdvisor listened on 4194 unless
-/// `--cadvisor-port=0` (kubernetes/kubernetes#63881 changed the default to 0
-/// in 1.11).
-const CADVISOR_DEFAULT_BEFORE_1_11: &str = "4194";
-
 /// Compares the target before and after a fix.
-pub(crate) fn judge(before: &Target, after: &Target, rules: &[Rule]) -> Verdict {
+pub(crate) fn judge(
+    before: &Target,
+    after: &Target,
+    rules: &[Rule],
+    components: &BTreeMap<String, ComponentSpec>,
+) -> Verdict {
     let facts = |t: &Target| -> Vec<(String, Facts)> {
         t.invocations
             .iter()
             .enumerate()
-            .map(|(i, inv)| (inv.component.clone(), facts(t, i, inv, rules)))
+            .map(|(i, inv)| {
+                let spec = components.get(&inv.component);
+                (inv.component.clone(), facts(t, i, inv, spec, rules))
+            })
             .collect()
     };
     let (old, new) = (facts(before), facts(after));
@@ -73,7 +78,13 @@ pub(crate) fn judge(before: &Target, after: &Target, rules: &[Rule]) -> Verdict 
     Verdict::Safe
 }
 
-fn facts(t: &Target, index: usize, inv: &Invocation, rules: &[Rule]) -> Facts {
+fn facts(
+    t: &Target,
+    index: usize,
+    inv: &Invocation,
+    spec: Option<&ComponentSpec>,
+    rules: &[Rule],
+) -> Facts {
     let refused: BTreeSet<&str> = rules
         .iter()
         .filter(|r| r.for_each == Some(ForEach::UnacceptedFlag))
@@ -88,13 +99,13 @@ fn facts(t: &Target, index: usize, inv: &Invocation, rules: &[Rule]) -> Facts {
     );
     Facts {
         starts,
-        exposes: exposures(inv),
+        exposes: exposures(inv, spec),
     }
 }
 
 /// What a kubelet serves without authentication or authorization to anyone
 /// who can reach it, with the way to close it.
-fn exposures(inv: &Invocation) -> BTreeSet<(String, String)> {
+fn exposures(inv: &Invocation, spec: Option<&ComponentSpec>) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     if inv.component != "kubelet" {
         return out;
@@ -107,7 +118,10 @@ fn exposures(inv: &Invocation) -> BTreeSet<(String, String)> {
     if crate::rules::all_loopback(&address) {
         return out;
     }
-    let port = value("port").unwrap_or_else(|| "10250".to_owned());
+    // Unknown when the configuration is written at boot: the port's default.
+    let port = value("port")
+        .or_else(|| spec?.setting("port")?.default_flags.clone())
+        .unwrap_or_default();
     if value("authorization.mode").as_deref() == Some("AlwaysAllow") {
         out.insert((
             format!("the kubelet API on :{port}, which authorizes every request (AlwaysAllow),"),
@@ -120,13 +134,16 @@ fn exposures(inv: &Invocation) -> BTreeSet<(String, String)> {
             "fix PR010 (kubelet-read-only-port) first".to_owned(),
         ));
     }
+    // Before 1.11 cAdvisor listened on 4194 unless `--cadvisor-port=0`
+    // (the setting's `earlier_default`).
     let version = inv.judged_version();
+    let earlier = spec
+        .and_then(|c| c.setting("cadvisor-port")?.earlier_default.as_ref())
+        .filter(|(before, _)| (version.major, version.minor) < (before.major, before.minor))
+        .map(|(_, value)| value.clone());
     let cadvisor = match inv.setting("cadvisor-port") {
         Some(s) if s.origin.is_explicit() => s.value.clone(),
-        _ if (version.major, version.minor) < (1, 11) => {
-            Some(CADVISOR_DEFAULT_BEFORE_1_11.to_owned())
-        }
-        _ => None,
+        _ => earlier,
     };
     if let Some(p) = cadvisor.filter(|p| p != "0" && !p.is_empty()) {
         out.insert((

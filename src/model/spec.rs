@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::{Constraint, Version};
-use crate::data::{Builtin, DataError, ScalarText, builtin, from_data};
+use crate::data::{At, Builtin, DataError, ScalarText, Source, builtin, from_data};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +67,7 @@ struct SerializableSetting {
     only_values: Option<SerializableOnlyValues>,
     needs_env: Option<SerializableNeedsEnv>,
     reported_by: Option<String>,
+    earlier_default: Option<SerializableEarlierDefault>,
     #[serde(rename = "doc")]
     _doc: Option<String>,
     #[serde(default, rename = "references")]
@@ -75,10 +76,37 @@ struct SerializableSetting {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SerializableEarlierDefault {
+    before: String,
+    value: ScalarText,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SerializableConfigKind {
     api_version: String,
     kind: String,
     flag: String,
+    dir_flag: Option<String>,
+    kubeadm_path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableWebhookClient {
+    from: String,
+    settings: Vec<String>,
+    #[serde(rename = "references")]
+    _references: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerializableRewritten {
+    path: String,
+    note: String,
+    #[serde(rename = "references")]
+    _references: Vec<String>,
 }
 
 /// What a component makes of a flag whose setting its `--config` file can
@@ -105,6 +133,9 @@ struct SerializableComponent {
     flags_with_config: FlagsWithConfig,
     #[serde(default)]
     bool_flags: Vec<String>,
+    webhook_client: Option<SerializableWebhookClient>,
+    #[serde(default)]
+    rewritten: Vec<SerializableRewritten>,
     settings: Vec<SerializableSetting>,
 }
 
@@ -138,6 +169,9 @@ pub(crate) struct SettingSpec {
     pub(crate) needs_env: Option<(String, Constraint)>,
     /// Another rule reports this flag's removal.
     pub(crate) reported_by: Option<String>,
+    /// The binary's default before a version, where it changed (the fix's
+    /// exposure check uses it; evaluation takes the flag as unset).
+    pub(crate) earlier_default: Option<(Version, String)>,
 }
 
 /// Why a version does not accept a flag.
@@ -195,6 +229,30 @@ pub(crate) struct ConfigKind {
     pub(crate) api_version: String,
     pub(crate) kind: String,
     pub(crate) flag: String,
+    /// The flag that names a directory of drop-ins of the same kind
+    /// (`*.conf`, merged over the file in lexical order).
+    pub(crate) dir_flag: Option<String>,
+    /// Where kubeadm writes the file at init and join (an in-image path),
+    /// so that its absence from an image is expected.
+    pub(crate) kubeadm_path: Option<String>,
+}
+
+/// From which version Webhook authentication or authorization needs a
+/// client for the API server, and the settings that give one.
+#[derive(Debug, Clone)]
+pub(crate) struct WebhookClient {
+    pub(crate) from: Version,
+    pub(crate) settings: Vec<String>,
+}
+
+/// A file that is rewritten at boot or by a tool, and where the lasting
+/// change belongs.
+#[derive(Debug, Clone)]
+pub(crate) struct Rewritten {
+    /// An in-image path without the leading `/`; ending in `/`, every file
+    /// below that directory.
+    pub(crate) path: String,
+    pub(crate) note: String,
 }
 
 /// A component: what starts it and which settings it has.
@@ -206,6 +264,8 @@ pub(crate) struct ComponentSpec {
     pub(crate) config_kind: Option<ConfigKind>,
     pub(crate) flags_with_config: FlagsWithConfig,
     pub(crate) bool_flags: HashSet<String>,
+    pub(crate) webhook_client: Option<WebhookClient>,
+    pub(crate) rewritten: Vec<Rewritten>,
     pub(crate) settings: Vec<SettingSpec>,
 }
 
@@ -221,6 +281,18 @@ impl ComponentSpec {
             .find(|s| s.flag.as_deref() == Some(flag))
     }
 
+    /// The note on a file of this component that is rewritten (`path`
+    /// in-image, without the leading `/`).
+    pub(crate) fn rewritten_note(&self, path: &str) -> Option<&str> {
+        self.rewritten
+            .iter()
+            .find(|r| match r.path.strip_suffix('/') {
+                Some(dir) => path.strip_prefix(dir).is_some_and(|p| p.starts_with('/')),
+                None => r.path == path,
+            })
+            .map(|r| r.note.as_str())
+    }
+
     /// Whether `exe` (a path or a name) starts this component.
     pub(crate) fn runs(&self, exe: &str) -> bool {
         let base = exe.rsplit('/').next().unwrap_or(exe);
@@ -228,16 +300,9 @@ impl ComponentSpec {
     }
 }
 
-/// The component files built into promready (a test checks this matches the directory).
-pub(crate) const BUILTIN: &[Builtin] = builtin![
-    "rules/components":
-    "kubelet",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "etcd",
-    "kube-apiserver",
-    "kube-proxy",
-];
+/// The component files built into promready, sorted by file name (the
+/// build lists every `rules/components/*.yaml`).
+pub(crate) const BUILTIN: &[Builtin] = builtin!("components");
 
 /// Loads the built-in components.
 pub(crate) fn load_components()
@@ -251,85 +316,168 @@ pub(crate) fn load_components()
     Ok(out)
 }
 
-fn version(text: &str, v: Option<String>) -> Result<Option<Version>, DataError> {
+fn version(src: &Source, v: Option<String>, at: &At) -> Result<Option<Version>, DataError> {
     v.map(|t| {
-        Version::parse(&t).ok_or_else(|| DataError {
-            message: format!("`{t}` is not a Kubernetes version"),
-            span: text.find(&t).map_or(0..0, |i| i..i + t.len()),
-        })
+        Version::parse(&t)
+            .ok_or_else(|| src.error(format!("`{t}` is not a Kubernetes version"), at))
     })
     .transpose()
 }
 
-fn constraint(text: &str, c: &str) -> Result<Constraint, DataError> {
-    Constraint::parse(c).ok_or_else(|| DataError {
-        message: format!("`{c}` is not a version constraint like `>=1.14`"),
-        span: text.find(c).map_or(0..0, |i| i..i + c.len()),
+fn constraint(src: &Source, c: &str, at: &At) -> Result<Constraint, DataError> {
+    Constraint::parse(c).ok_or_else(|| {
+        src.error(
+            format!("`{c}` is not a version constraint like `>=1.14`"),
+            at,
+        )
     })
 }
 
-fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
-    let raw: SerializableComponent = from_data(text, json)?;
-    let mut settings = Vec::new();
-    let mut seen = HashSet::new();
-    for s in raw.settings {
-        if !seen.insert(s.name.clone()) {
-            return Err(DataError {
-                message: format!("setting `{}` is defined twice", s.name),
-                span: text.rfind(&s.name).map_or(0..0, |i| i..i + s.name.len()),
-            });
-        }
-        version(text, s.deprecated_in)?;
-        let kubeadm = match s.kubeadm {
-            None => None,
-            Some(k) => Some(KubeadmDefault {
-                value: k.value.text(),
-                versions: match k.versions {
-                    None => Vec::new(),
-                    // `>=1.19, <1.23`: a range.
-                    Some(c) => c
-                        .split(',')
-                        .map(|one| constraint(text, one.trim()))
-                        .collect::<Result<_, _>>()?,
-                },
+/// Compiles the setting `s`, found at `at`.
+fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec, DataError> {
+    version(src, s.deprecated_in, &at.key("deprecated_in"))?;
+    let kubeadm = match s.kubeadm {
+        None => None,
+        Some(k) => Some(KubeadmDefault {
+            value: k.value.text(),
+            versions: match k.versions {
+                None => Vec::new(),
+                // `>=1.19, <1.23`: a range.
+                Some(c) => c
+                    .split(',')
+                    .map(|one| {
+                        let one = one.trim();
+                        constraint(src, one, &at.key("kubeadm").key("versions").within(one))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+        }),
+    };
+    let only_values = match s.only_values {
+        None => None,
+        Some(o) => Some((
+            version(src, Some(o.from), &at.key("only_values").key("from"))?.unwrap_or(Version {
+                major: 0,
+                minor: 0,
+                patch: None,
             }),
+            o.values.iter().map(ScalarText::text).collect(),
+        )),
+    };
+    let needs_env = match s.needs_env {
+        None => None,
+        Some(n) => Some((
+            n.name,
+            constraint(src, &n.versions, &at.key("needs_env").key("versions"))?,
+        )),
+    };
+    let earlier_default = match s.earlier_default {
+        None => None,
+        Some(d) => version(
+            src,
+            Some(d.before),
+            &at.key("earlier_default").key("before"),
+        )?
+        .map(|v| (v, d.value.text())),
+    };
+    Ok(SettingSpec {
+        earlier_default,
+        needs_env,
+        flag: s.flag,
+        config: s.config,
+        ty: s.ty,
+        default_flags: s
+            .default
+            .as_ref()
+            .and_then(|d| d.flags.as_ref().map(ScalarText::text)),
+        default_config: s
+            .default
+            .as_ref()
+            .and_then(|d| d.config.as_ref().map(ScalarText::text)),
+        kubeadm,
+        introduced_in: version(src, s.introduced_in, &at.key("introduced_in"))?,
+        removed_in: version(src, s.removed_in, &at.key("removed_in"))?,
+        only_values,
+        reported_by: s.reported_by,
+        name: s.name,
+    })
+}
+
+/// The facts of a component beyond its settings, checked against them.
+fn component_facts(
+    src: &Source,
+    raw: &SerializableComponent,
+    settings: &[SettingSpec],
+) -> Result<(Option<WebhookClient>, Vec<Rewritten>), DataError> {
+    let known = |name: &str| settings.iter().any(|s| s.name == name);
+    let has_flag = |flag: &str| settings.iter().any(|s| s.flag.as_deref() == Some(flag));
+    let root = At::root();
+    if let Some(c) = &raw.config_kind {
+        let at = root.key("config_kind");
+        // The drop-in directory's flag is a setting, with the versions that
+        // accept it.
+        if let Some(flag) = c.dir_flag.as_ref().filter(|f| !has_flag(f)) {
+            return Err(src.error(
+                format!("`{flag}` is not the flag of a setting of {}", raw.component),
+                &at.key("dir_flag"),
+            ));
+        }
+        if let Some(p) = c.kubeadm_path.as_ref().filter(|p| !p.starts_with('/')) {
+            return Err(src.error(
+                format!("`{p}` is not an absolute path"),
+                &at.key("kubeadm_path"),
+            ));
+        }
+    }
+    let webhook_client = match &raw.webhook_client {
+        None => None,
+        Some(w) => {
+            let at = root.key("webhook_client");
+            if let Some(i) = w.settings.iter().position(|s| !known(s)) {
+                return Err(src.error(
+                    format!("unknown setting `{}` of {}", w.settings[i], raw.component),
+                    &at.key("settings").index(i),
+                ));
+            }
+            let from = version(src, Some(w.from.clone()), &at.key("from"))?;
+            from.map(|from| WebhookClient {
+                from,
+                settings: w.settings.clone(),
+            })
+        }
+    };
+    let mut rewritten = Vec::new();
+    for (i, r) in raw.rewritten.iter().enumerate() {
+        let Some(path) = r.path.strip_prefix('/').filter(|p| !p.is_empty()) else {
+            return Err(src.error(
+                format!("`{}` is not an absolute path", r.path),
+                &root.key("rewritten").index(i).key("path"),
+            ));
         };
-        let only_values = match s.only_values {
-            None => None,
-            Some(o) => Some((
-                version(text, Some(o.from))?.unwrap_or(Version {
-                    major: 0,
-                    minor: 0,
-                    patch: None,
-                }),
-                o.values.iter().map(ScalarText::text).collect(),
-            )),
-        };
-        let needs_env = match s.needs_env {
-            None => None,
-            Some(n) => Some((n.name, constraint(text, &n.versions)?)),
-        };
-        settings.push(SettingSpec {
-            needs_env,
-            flag: s.flag,
-            config: s.config,
-            ty: s.ty,
-            default_flags: s
-                .default
-                .as_ref()
-                .and_then(|d| d.flags.as_ref().map(ScalarText::text)),
-            default_config: s
-                .default
-                .as_ref()
-                .and_then(|d| d.config.as_ref().map(ScalarText::text)),
-            kubeadm,
-            introduced_in: version(text, s.introduced_in)?,
-            removed_in: version(text, s.removed_in)?,
-            only_values,
-            reported_by: s.reported_by,
-            name: s.name,
+        rewritten.push(Rewritten {
+            path: path.to_owned(),
+            note: r.note.clone(),
         });
     }
+    Ok((webhook_client, rewritten))
+}
+
+fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
+    let mut raw: SerializableComponent = from_data(text, json)?;
+    let src = &Source::new(text);
+    let mut settings = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, s) in std::mem::take(&mut raw.settings).into_iter().enumerate() {
+        let at = At::root().key("settings").index(i);
+        if !seen.insert(s.name.clone()) {
+            return Err(src.error(
+                format!("setting `{}` is defined twice", s.name),
+                &at.key("name"),
+            ));
+        }
+        settings.push(setting(src, s, &at)?);
+    }
+    let (webhook_client, rewritten) = component_facts(src, &raw, &settings)?;
     Ok(ComponentSpec {
         name: raw.component,
         binaries: raw.binaries,
@@ -338,9 +486,13 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
             api_version: c.api_version,
             kind: c.kind,
             flag: c.flag,
+            dir_flag: c.dir_flag,
+            kubeadm_path: c.kubeadm_path,
         }),
         flags_with_config: raw.flags_with_config,
         bool_flags: raw.bool_flags.into_iter().collect(),
+        webhook_client,
+        rewritten,
         settings,
     })
 }
@@ -383,6 +535,7 @@ mod tests {
             only_values: Some((v("1.22"), vec!["0".into()])),
             needs_env: None,
             reported_by: None,
+            earlier_default: None,
         };
         assert_eq!(port.refusal(v("1.21.9"), "10252"), None);
         assert!(matches!(
@@ -402,5 +555,113 @@ mod tests {
         let e = compile(text, None).unwrap_err();
         assert!(e.message.starts_with("settings[0].type"), "{}", e.message);
         assert_eq!(&text[e.span], "type");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_offending_key() {
+        let line = |text: &str, e: &DataError| text[..e.span.start].matches('\n').count() + 1;
+        // The second `port` is the one defined twice, not the last word
+        // `port` of the file.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: port\n    type: int\n  - name: port\n    type: int\n    doc: \"another port\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert!(e.message.contains("defined twice"), "{}", e.message);
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (6, "port"));
+        // The version is the `removed_in`, not its first mention in `doc`.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: a\n    type: int\n    doc: \"removed in 1.x\"\n    removed_in: \"1.x\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert!(
+            e.message.contains("not a Kubernetes version"),
+            "{}",
+            e.message
+        );
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (7, "\"1.x\""));
+        // One constraint of a range.
+        let text = "component: x\nbinaries: [x]\nsettings:\n  - name: a\n    type: int\n    doc: \"<1.x\"\n    kubeadm:\n      value: \"1\"\n      versions: \">=1.19, <1.x\"\n";
+        let e = compile(text, None).unwrap_err();
+        assert_eq!((line(text, &e), &text[e.span.clone()]), (9, "<1.x"));
+    }
+
+    #[test]
+    fn kubernetes_facts_are_data() {
+        let c = load_components().map_err(|e| e.2.message).unwrap();
+        let k = &c["kubelet"];
+        let kind = k.config_kind.as_ref().unwrap();
+        assert_eq!(kind.dir_flag.as_deref(), Some("config-dir"));
+        assert_eq!(
+            kind.kubeadm_path.as_deref(),
+            Some("/var/lib/kubelet/config.yaml")
+        );
+        let client = k.webhook_client.as_ref().unwrap();
+        assert_eq!(client.from, Version::parse("1.10").unwrap());
+        assert!(client.settings.iter().any(|s| s == "kubeconfig"));
+        let cadvisor = k.setting("cadvisor-port").unwrap();
+        assert_eq!(
+            cadvisor.earlier_default,
+            Some((Version::parse("1.11").unwrap(), "4194".to_owned()))
+        );
+        assert!(
+            k.rewritten_note("var/lib/kubelet/config.yaml")
+                .unwrap()
+                .contains("kubelet-config ConfigMap")
+        );
+        assert!(
+            k.rewritten_note("var/lib/kubelet/config.yaml.bak")
+                .is_none()
+        );
+        assert!(
+            k.rewritten_note("etc/kubernetes/manifests/etcd.yaml")
+                .is_some()
+        );
+        assert!(k.rewritten_note("etc/kubernetes/manifests").is_none());
+    }
+
+    #[test]
+    fn component_facts_are_validated() {
+        let base = "component: x\nbinaries: [x]\nsettings:\n  - name: kubeconfig\n    flag: kubeconfig\n    type: string\n";
+        let cases = [
+            (
+                format!(
+                    "{base}webhook_client:\n  from: \"1.10\"\n  settings: [kubeconfig, kubeconfg]\n  references: []\n"
+                ),
+                "unknown setting `kubeconfg`",
+                "kubeconfg",
+            ),
+            (
+                format!("{base}webhook_client:\n  from: \"1.10\"\n  settings: [kubeconfig]\n"),
+                "missing field `references`",
+                "webhook_client",
+            ),
+            (
+                format!(
+                    "{base}rewritten:\n  - path: etc/x\n    note: a note\n    references: []\n"
+                ),
+                "not an absolute path",
+                "etc/x",
+            ),
+            (
+                format!(
+                    "{base}rewritten:\n  - path: /etc/x\n    note: a note\n    by: kubeadm\n    references: []\n"
+                ),
+                "unknown field `by`",
+                "by",
+            ),
+            (
+                format!(
+                    "{base}config_kind:\n  api_version: v1\n  kind: X\n  flag: config\n  dir_flag: config-dir\n"
+                ),
+                "`config-dir` is not the flag of a setting",
+                "config-dir",
+            ),
+            (
+                format!("{base}    earlier_default:\n      before: \"1.x\"\n      value: \"1\"\n"),
+                "not a Kubernetes version",
+                "\"1.x\"",
+            ),
+        ];
+        for (text, want, span) in cases {
+            let e = compile(&text, None).unwrap_err();
+            assert!(e.message.contains(want), "{}", e.message);
+            assert_eq!(&text[e.span], span, "{want}");
+        }
     }
 }

@@ -220,7 +220,9 @@ pub(crate) fn discover(
                 for doc in docs {
                     let mut found = from_document(files, *id, doc, components, version.as_ref());
                     if kubeadm_repo {
-                        found.iter_mut().for_each(kubeadm_starts_the_kubelet);
+                        for inv in &mut found {
+                            kubeadm_starts_the_kubelet(inv, components);
+                        }
                     }
                     out.extend(found);
                 }
@@ -549,22 +551,34 @@ fn kubeadm_cluster(
 }
 
 /// kubeadm starts the kubelet of a `KubeletConfiguration` it consumes with
-/// `--kubeconfig=/etc/kubernetes/kubelet.conf` (`KUBELET_KUBECONFIG_ARGS` in
-/// its drop-in, `10-kubeadm.conf`), so Webhook authentication has a client.
-fn kubeadm_starts_the_kubelet(inv: &mut Invocation) {
-    if inv.component != "kubelet" || !matches!(inv.source, Source::ConfigDoc { .. }) {
+/// its drop-in, `10-kubeadm.conf`, whose flags are the settings'
+/// `kubeadm_dropin` values (`--kubeconfig=/etc/kubernetes/kubelet.conf`, so
+/// Webhook authentication has a client).
+fn kubeadm_starts_the_kubelet(inv: &mut Invocation, components: &BTreeMap<String, ComponentSpec>) {
+    if !matches!(inv.source, Source::ConfigDoc { .. }) {
         return;
     }
-    if let Some(s) = inv.settings.get_mut("kubeconfig")
-        && !s.origin.is_explicit()
-    {
-        *s = crate::model::Setting {
-            value: Some("/etc/kubernetes/kubelet.conf".to_owned()),
-            origin: crate::model::Origin::Default {
-                mode: DefaultMode::Kubeadm,
-                reason: "kubeadm starts the kubelet with --kubeconfig=/etc/kubernetes/kubelet.conf (10-kubeadm.conf)".to_owned(),
-            },
+    let Some(spec) = components.get(&inv.component) else {
+        return;
+    };
+    for s in &spec.settings {
+        let (Some(value), Some(flag)) = (&s.kubeadm_dropin, &s.flag) else {
+            continue;
         };
+        if let Some(setting) = inv.settings.get_mut(&s.name)
+            && !setting.origin.is_explicit()
+        {
+            *setting = crate::model::Setting {
+                value: Some(value.clone()),
+                origin: crate::model::Origin::Default {
+                    mode: DefaultMode::Kubeadm,
+                    reason: format!(
+                        "kubeadm starts the {} with --{flag}={value} (10-kubeadm.conf)",
+                        spec.name
+                    ),
+                },
+            };
+        }
     }
 }
 

@@ -12,9 +12,7 @@
 //!   the read-only port); such a fix is held back, with `--unsafe-fixes`
 //!   too, until the finding the reason names is fixed first.
 
-use std::collections::BTreeSet;
-
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::Finding;
 use crate::model::{ComponentSpec, Invocation};

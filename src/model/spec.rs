@@ -68,6 +68,7 @@ struct SerializableSetting {
     needs_env: Option<SerializableNeedsEnv>,
     reported_by: Option<String>,
     earlier_default: Option<SerializableEarlierDefault>,
+    kubeadm_dropin: Option<ScalarText>,
     #[serde(rename = "doc")]
     _doc: Option<String>,
     #[serde(default, rename = "references")]
@@ -172,6 +173,9 @@ pub(crate) struct SettingSpec {
     /// The binary's default before a version, where it changed (the fix's
     /// exposure check uses it; evaluation takes the flag as unset).
     pub(crate) earlier_default: Option<(Version, String)>,
+    /// The value kubeadm's drop-in for the component (`10-kubeadm.conf`)
+    /// passes with the flag.
+    pub(crate) kubeadm_dropin: Option<String>,
 }
 
 /// Why a version does not accept a flag.
@@ -380,7 +384,14 @@ fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec,
         )?
         .map(|v| (v, d.value.text())),
     };
+    if s.kubeadm_dropin.is_some() && s.flag.is_none() {
+        return Err(src.error(
+            format!("`{}` has no flag for kubeadm's drop-in to pass", s.name),
+            &at.key("kubeadm_dropin").the_key(),
+        ));
+    }
     Ok(SettingSpec {
+        kubeadm_dropin: s.kubeadm_dropin.as_ref().map(ScalarText::text),
         earlier_default,
         needs_env,
         flag: s.flag,
@@ -536,6 +547,7 @@ mod tests {
             needs_env: None,
             reported_by: None,
             earlier_default: None,
+            kubeadm_dropin: None,
         };
         assert_eq!(port.refusal(v("1.21.9"), "10252"), None);
         assert!(matches!(
@@ -613,6 +625,10 @@ mod tests {
                 .is_some()
         );
         assert!(k.rewritten_note("etc/kubernetes/manifests").is_none());
+        assert_eq!(
+            k.setting("kubeconfig").unwrap().kubeadm_dropin.as_deref(),
+            Some("/etc/kubernetes/kubelet.conf")
+        );
     }
 
     #[test]

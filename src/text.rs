@@ -138,6 +138,91 @@ impl LineIndex {
     }
 }
 
+/// Where escaped text is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// Inside a line (a path, a value, a message): every control character
+    /// is escaped, line breaks too, so the text stays on its line.
+    Inline,
+    /// At the start of a line (concise output's paths): as `Inline`, and a
+    /// leading `::` is escaped, so no line starts a workflow command.
+    LineStart,
+    /// A source snippet: line breaks (`\n`, and `\r` before it) are kept
+    /// as line breaks; every other control character is escaped.
+    Snippet,
+}
+
+/// The one escaping rule of every text report (human, concise, GitHub,
+/// `fix`): C0 controls (tab excepted; line breaks only in snippets), DEL,
+/// C1 controls and ESC, BEL, CR are shown as visible escapes (`\x1b`,
+/// `\r`, `\u{85}`), so that nothing read from an input can move the cursor,
+/// set a link or a title, or start a line of its own. Text without any of
+/// them is returned as is.
+pub(crate) fn escape(s: &str, at: Shown) -> std::borrow::Cow<'_, str> {
+    escape_mapped(s, at, |_, _| {})
+}
+
+/// [`escape`], calling `moved(old, new)` with the byte offsets just past
+/// each escaped character in `s` and in the result, so spans can follow.
+pub(crate) fn escape_mapped(
+    s: &str,
+    at: Shown,
+    mut moved: impl FnMut(usize, usize),
+) -> std::borrow::Cow<'_, str> {
+    let leading = at == Shown::LineStart && s.starts_with("::");
+    let bytes = s.as_bytes();
+    let needs = |i: usize, c: char| match c {
+        '\t' => false,
+        '\n' => at != Shown::Snippet,
+        '\r' => at != Shown::Snippet || bytes.get(i + 1) != Some(&b'\n'),
+        c => c.is_control(),
+    };
+    if !leading && !s.char_indices().any(|(i, c)| needs(i, c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, c) in s.char_indices() {
+        if (leading && i == 0) || needs(i, c) {
+            use std::fmt::Write as _;
+            let _ = match c {
+                '\n' => write!(out, "\\n"),
+                '\r' => write!(out, "\\r"),
+                c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32),
+                c => write!(out, "\\u{{{:x}}}", c as u32),
+            };
+            moved(i + c.len_utf8(), out.len());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// JSON text with DEL and the C1 controls written as `\u007f`…`\u009f`:
+/// `serde_json` escapes C0 (ESC, BEL, CR, LF among them) but passes these
+/// through, and a terminal showing the report could act on them. They can
+/// only occur inside strings, where the escape means the same character.
+pub(crate) fn json_controls(json: String) -> String {
+    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path on this machine as reports print it: lossy UTF-8, escaped.
+pub(crate) fn path(p: &std::path::Path) -> String {
+    escape(&p.to_string_lossy(), Shown::Inline).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +238,29 @@ mod tests {
         assert_eq!(c.loc_of(1..4).map(|l| l.span), Some(11..15));
         assert_eq!(c.loc().map(|l| l.span), Some(10..15));
         assert_eq!(c.loc_of(4..4).map(|l| l.span), Some(13..13));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape("etc/kubelet", Shown::Inline), "etc/kubelet");
+        assert_eq!(
+            escape("a\u{1b}]8;;x\u{7}\rb\nc\td\u{7f}\u{85}", Shown::Inline),
+            "a\\x1b]8;;x\\x07\\rb\\nc\td\\x7f\\u{85}"
+        );
+        assert_eq!(escape("a\r\nb\rc\n", Shown::Snippet), "a\r\nb\\rc\n");
+        assert_eq!(escape("::error x", Shown::LineStart), "\\x3a:error x");
+        assert_eq!(escape("::error x", Shown::Inline), "::error x");
+        let mut seen = Vec::new();
+        let _ = escape_mapped("a\u{7}b\u{7}", Shown::Inline, |o, n| seen.push((o, n)));
+        assert_eq!(seen, [(2, 5), (4, 10)]);
+        let json = crate::text::json_controls(
+            serde_json::to_string("a\u{1b}\u{7f}\u{9b}b").unwrap_or_default(),
+        );
+        assert_eq!(json, r#""a\u001b\u007f\u009bb""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&json).unwrap_or_default(),
+            "a\u{1b}\u{7f}\u{9b}b"
+        );
     }
 
     #[test]

@@ -382,7 +382,7 @@ pub(crate) fn render(run: &super::Run<'_>, rules: &[Rule], status: u8) -> String
         "version": "2.1.0",
         "runs": [run_v],
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s = crate::text::json_controls(serde_json::to_string_pretty(&doc).unwrap_or_default());
     s.push('\n');
     s
 }

@@ -160,42 +160,50 @@ impl Notice {
 /// An error that stops the scan: the input cannot be read as asked.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum InputError {
-    #[error("{path}: no such file or directory")]
+    #[error("{}: no such file or directory", crate::text::path(.path))]
     #[diagnostic(help(
         "check the path; promready scans rootfs directories, configuration directories and configuration files"
     ))]
     Missing { path: PathBuf },
-    #[error("{path}: not a directory or a regular file")]
+    #[error("{}: not a directory or a regular file", crate::text::path(.path))]
     #[diagnostic(help(
         "pass an unpacked rootfs directory, a directory of configuration files, or configuration files"
     ))]
     NotScannable { path: PathBuf },
-    #[error("cannot read {path}: {message}")]
+    #[error(
+        "cannot read {}: {}",
+        crate::text::path(.path),
+        crate::text::escape(.message, crate::text::Shown::Inline)
+    )]
     #[diagnostic(help("nothing was changed; re-create the archive and run again"))]
     Archive { path: PathBuf, message: String },
-    #[error("{path}: {format}, which promready does not read")]
+    #[error("{}: {format}, which promready does not read", crate::text::path(.path))]
     #[diagnostic(help("{help}"))]
     Unsupported {
         path: PathBuf,
         format: &'static str,
         help: String,
     },
-    #[error("{path}: not a tar archive: {reason}")]
+    #[error("{}: not a tar archive: {reason}", crate::text::path(.path))]
     #[diagnostic(help(
         "promready reads rootfs archives as .tar, .tar.gz or .tar.zst (recognised by their content); re-create it with `tar -C ROOTFS -cf IMAGE.tar .` and run again"
     ))]
     NotTar { path: PathBuf, reason: &'static str },
-    #[error("{path}: no kubelet and no control-plane component: is this a node image?")]
+    #[error(
+        "{}: no kubelet and no control-plane component: is this a node image?",
+        crate::text::path(.path)
+    )]
     #[diagnostic(help("{hint}"))]
     NotANodeImage { path: PathBuf, hint: &'static str },
     #[error(
-        "{path}: no configuration promready reads, and not a root filesystem (no etc/ beside usr/ or var/)"
+        "{}: no configuration promready reads, and not a root filesystem (no etc/ beside usr/ or var/)",
+        crate::text::path(.path)
     )]
     #[diagnostic(help(
         "promready reads kubeadm, kubelet and kube-proxy configuration, static pod manifests, systemd units and kubelet environment files (recognised by their content); check the path, or point it at the root filesystem of a node image"
     ))]
     NothingRecognised { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", crate::text::path(.path))]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"
     ))]

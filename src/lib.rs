@@ -116,7 +116,7 @@ fn render_error(diag: &dyn miette::Diagnostic, term: Terminal) -> String {
 }
 
 fn load_rules(
-    extra: &[std::path::PathBuf],
+    extra: &[source::RuleDir],
 ) -> Result<
     (
         std::collections::BTreeMap<String, model::ComponentSpec>,
@@ -126,8 +126,7 @@ fn load_rules(
 > {
     let components = model::load_components()
         .map_err(|(path, text, e)| Box::new(rules::RuleError::new(&path, &text, e)) as Diag)?;
-    let dirs: Vec<&std::path::Path> = extra.iter().map(std::path::PathBuf::as_path).collect();
-    let rules = rules::load(&components, &dirs)?;
+    let rules = rules::load(&components, extra)?;
     Ok((components, rules))
 }
 
@@ -175,7 +174,9 @@ fn prepare(common: &cli::Common) -> Result<Prepared, Diag> {
         settings.select = words(&common.select);
     }
     settings.ignore.extend(words(&common.ignore));
-    settings.rules.extend(common.rules.iter().cloned());
+    settings
+        .rules
+        .extend(common.rules.iter().cloned().map(source::RuleDir::Trusted));
     if common.kubernetes_version.is_some() {
         settings.kubernetes_version = common.kubernetes_version;
     }
@@ -249,7 +250,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             bind_address,
         } => fix_command(&common, diff, output, unsafe_fixes, bind_address),
         Command::Rules { format, rules } => {
-            let (_, rules) = load_rules(&rules)?;
+            let (_, rules) = load_rules(&trusted(rules))?;
             let stdout = match format {
                 ListFormat::Human => report::rules::list(&rules),
                 ListFormat::Json => report::rules::list_json(&rules),
@@ -260,7 +261,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             })
         }
         Command::Explain { rule, rules } => {
-            let (_, rules) = load_rules(&rules)?;
+            let (_, rules) = load_rules(&trusted(rules))?;
             let r = rules::find(&rules, &rule)
                 .ok_or_else(|| Box::new(CliError::UnknownRule(rule.clone())) as Diag)?;
             Ok(Outcome {
@@ -283,6 +284,11 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
         }
         Command::Man { dir } => man(dir.as_deref()),
     }
+}
+
+/// Rule directories from the command line.
+fn trusted(dirs: Vec<std::path::PathBuf>) -> Vec<source::RuleDir> {
+    dirs.into_iter().map(source::RuleDir::Trusted).collect()
 }
 
 /// The manual: one complete page, or one page per command in `dir`.

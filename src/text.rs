@@ -223,6 +223,91 @@ pub(crate) fn path(p: &std::path::Path) -> String {
     escape(&p.to_string_lossy(), Shown::Inline).into_owned()
 }
 
+/// `s` escaped to one line and cut to at most `max` characters (for
+/// messages that quote an input).
+pub(crate) fn bounded(s: &str, max: usize) -> String {
+    let mut out: String = escape(s, Shown::Inline).chars().take(max + 1).collect();
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// Characters of a line an excerpt keeps around the error.
+const EXCERPT_WIDTH: usize = 160;
+
+/// A bounded, escaped excerpt of `text` for an error report about `span`:
+/// the line of the error and the lines around it, each cut to 160
+/// characters (around the error on its own line) and escaped, with earlier
+/// lines left empty so line numbers stay right; and the span in it. Nothing
+/// else of the file is kept, whatever it holds (a link to
+/// `/proc/self/environ` is one line of every variable).
+pub(crate) fn excerpt(text: &str, span: Range<usize>) -> (String, Range<usize>) {
+    let start = span.start.min(text.len());
+    let mut at = start;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line_no = text[..line_start].matches('\n').count();
+    // One line of context on each side, as the renderer shows.
+    let before = line_start.checked_sub(1).map(|end| {
+        let s = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        &text[s..end]
+    });
+    let after = (line_end < text.len()).then(|| {
+        let s = line_end + 1;
+        let e = text[s..].find('\n').map_or(text.len(), |i| s + i);
+        &text[s..e]
+    });
+    let cut = |line: &str, from: usize| -> String {
+        let mut from = from.min(line.len());
+        while !line.is_char_boundary(from) {
+            from -= 1;
+        }
+        let kept: String = line[from..].chars().take(EXCERPT_WIDTH).collect();
+        let mut out = String::new();
+        if from > 0 {
+            out.push('…');
+        }
+        out.push_str(&escape(&kept, Shown::Inline));
+        if from + kept.len() < line.len() {
+            out.push('…');
+        }
+        out
+    };
+    let mut out = String::new();
+    let blank = line_no.saturating_sub(usize::from(before.is_some()));
+    // Capped so that a file of newlines costs nothing either.
+    out.extend(std::iter::repeat_n('\n', blank.min(1 << 20)));
+    if let Some(b) = before {
+        out.push_str(&cut(b, 0));
+        out.push('\n');
+    }
+    let line = &text[line_start..line_end];
+    let col = at - line_start;
+    // Keep the start of the line when the error is near it.
+    let from = if col < EXCERPT_WIDTH / 2 {
+        0
+    } else {
+        col - EXCERPT_WIDTH / 4
+    };
+    let head = cut(&line[..col.max(from)], from);
+    let head = head.strip_suffix('…').unwrap_or(&head).to_owned();
+    let new_start = out.len() + head.len();
+    let whole = cut(line, from);
+    out.push_str(&whole);
+    let len = escape(&text[at..span.end.clamp(at, line_end)], Shown::Inline).len();
+    let new_end = (new_start + len).min(out.len());
+    if let Some(a) = after {
+        out.push('\n');
+        out.push_str(&cut(a, 0));
+    }
+    (out, new_start.min(new_end)..new_end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +346,24 @@ mod tests {
             serde_json::from_str::<String>(&json).unwrap_or_default(),
             "a\u{1b}\u{7f}\u{9b}b"
         );
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_keep_line_numbers() {
+        let text = "a: 1\nb: 2\nc: \u{1b}[31mbad\nd: 4\ne: 5\n";
+        let at = text.find("bad").unwrap_or_default();
+        let (ex, span) = excerpt(text, at..at + 3);
+        assert_eq!(ex, "\nb: 2\nc: \\x1b[31mbad\nd: 4");
+        assert_eq!(&ex[span], "bad");
+        let env = format!("A=1\0SECRET={}\0B=2", "x".repeat(100_000));
+        let (ex, span) = excerpt(&env, 0..0);
+        assert!(ex.len() < 1000, "{}", ex.len());
+        assert!(ex.starts_with("A=1\\x00SECRET=xxx"), "{ex}");
+        assert_eq!(span, 0..0);
+        let at = env.len() - 3;
+        let (ex, span) = excerpt(&env, at..at + 3);
+        assert!(ex.len() < 1000, "{}", ex.len());
+        assert_eq!(&ex[span], "B=2");
     }
 
     #[test]

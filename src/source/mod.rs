@@ -8,6 +8,7 @@
 //! finding.
 
 mod dir;
+mod inroot;
 mod resolve;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub(crate) use dir::DirTree;
+pub(crate) use inroot::{Root, RuleDir, rule_files};
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::text::LineIndex;

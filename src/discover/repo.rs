@@ -588,7 +588,12 @@ fn env_files_beside(
             format!("{dir}/{name}")
         };
         match candidates.iter().find(|&&c| files.get(c).path == beside) {
-            Some(&env) => found.push(env),
+            // Each file once, at its last place (a later file overrides),
+            // so that one named many times is parsed once.
+            Some(&env) => {
+                found.retain(|&f| f != env);
+                found.push(env);
+            }
             None => missing.push(file.as_str().to_owned()),
         }
     }

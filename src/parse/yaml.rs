@@ -262,6 +262,15 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
         })?;
         let start = offsets.byte(span.start.index());
         let end = offsets.byte(span.end.index());
+        // Every node counts against the scan's budget (see
+        // `source::budget`), before it is built.
+        let nodes = match &event {
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..) => 1,
+            _ => 0,
+        };
+        if nodes > 0 && !take_nodes(nodes) {
+            return Err(too_many_nodes(start));
+        }
         let done: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => None,
@@ -281,6 +290,9 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
                     offset: start,
                 })?;
                 let (nodes, bytes) = count_nodes(&node);
+                if !take_nodes(nodes as u64) {
+                    return Err(too_many_nodes(start));
+                }
                 alias_nodes += nodes;
                 alias_bytes += bytes;
                 if alias_nodes > MAX_ALIAS_NODES || alias_bytes > MAX_ALIAS_BYTES {
@@ -369,6 +381,55 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
         docs.push(Document { root: r });
     }
     Ok(docs)
+}
+
+thread_local! {
+    /// Nodes the files of the current scan may still build (`None`: no
+    /// scan, no limit); set by `source::budget`.
+    static NODES_LEFT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    /// The limit that was set, for messages; 0 once it was exceeded.
+    static NODES_LIMIT: std::cell::Cell<(u64, bool)> = const { std::cell::Cell::new((0, false)) };
+}
+
+/// Limits the YAML nodes that parsing builds on this thread from now on
+/// (`None`: no limit).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn limit_nodes(limit: Option<u64>) {
+    NODES_LEFT.set(limit);
+    NODES_LIMIT.set((limit.unwrap_or(0), false));
+}
+
+/// Whether parsing went over the limit since it was set (reported once).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn nodes_exceeded() -> bool {
+    let (limit, over) = NODES_LIMIT.get();
+    NODES_LIMIT.set((limit, false));
+    over
+}
+
+fn take_nodes(n: u64) -> bool {
+    match NODES_LEFT.get() {
+        None => true,
+        Some(left) if left >= n => {
+            NODES_LEFT.set(Some(left - n));
+            true
+        }
+        Some(_) => {
+            NODES_LEFT.set(Some(0));
+            NODES_LIMIT.set((NODES_LIMIT.get().0, true));
+            false
+        }
+    }
+}
+
+fn too_many_nodes(offset: usize) -> Error {
+    Error {
+        message: format!(
+            "more than {} YAML nodes in the files of this run; refused",
+            NODES_LIMIT.get().0
+        ),
+        offset,
+    }
 }
 
 fn is_merge_key(key: &Node) -> bool {

@@ -7,6 +7,7 @@
 //! file (`/lib` → `usr/lib` on merged-/usr images) yield one file and one
 //! finding.
 
+pub(crate) mod budget;
 mod dir;
 mod inroot;
 mod resolve;
@@ -114,6 +115,16 @@ impl FileDb {
         if let Some(&id) = self.by_path.get(&path) {
             return id;
         }
+        // What the file costs held: its text and a line start per line.
+        let lines = bytes.split(|&b| b == b'\n').count() as u64 - 1;
+        let held = bytes.len() as u64 + 8 * lines;
+        // Over the run's budget the file is kept empty: the scan fails
+        // with the reason (see `budget`), without holding more.
+        let bytes = if budget::hold_bytes(held, &path) {
+            bytes
+        } else {
+            &[]
+        };
         let exact = std::str::from_utf8(bytes).is_ok();
         let text = String::from_utf8_lossy(bytes).into_owned();
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
@@ -205,6 +216,11 @@ pub(crate) enum InputError {
         "promready reads kubeadm, kubelet and kube-proxy configuration, static pod manifests, systemd units and kubelet environment files (recognised by their content); check the path, or point it at the root filesystem of a node image"
     ))]
     NothingRecognised { path: PathBuf },
+    #[error("{}: {message}", crate::text::path(.path))]
+    #[diagnostic(help(
+        "nothing was changed; promready refuses inputs this large (its limits, far above real node images, are listed in docs/security.md)"
+    ))]
+    Budget { path: PathBuf, message: String },
     #[error("cannot read {}: {source}", crate::text::path(.path))]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"
@@ -227,6 +243,7 @@ impl InputError {
             | InputError::NotTar { path, .. }
             | InputError::NotANodeImage { path, .. }
             | InputError::NothingRecognised { path }
+            | InputError::Budget { path, .. }
             | InputError::Io { path, .. } => path,
         }
     }

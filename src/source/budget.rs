@@ -1,0 +1,116 @@
+//! What one scan may hold: the budgets that keep a small hostile input from
+//! taking gigabytes or minutes.
+//!
+//! A scan (every input of one run, `scan_inputs`) starts with [`start`]
+//! and ends with [`finish`]; in between, the file database charges the
+//! bytes it holds, the YAML parser the nodes it builds, and command-line
+//! expansion is checked before it is built. Going over a budget refuses
+//! the work and records why; the input being scanned then fails with exit
+//! status 2 and that reason ([`take_exceeded`]). Outside a scan (loading
+//! promready's own rules, planning fixes) nothing is counted.
+//!
+//! The state is per thread: one scan runs on one thread (archive decoding
+//! threads only hand bytes over), and tests run scans in parallel.
+
+use std::cell::RefCell;
+
+/// Bytes of file contents held across all files of one scan (256 MiB):
+/// the text and its line index.
+pub(crate) const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
+/// YAML nodes built across all files of one scan (1,000,000; a kubelet
+/// configuration has about a hundred).
+pub(crate) const MAX_YAML_NODES: u64 = 1_000_000;
+/// Bytes of one command line after `$VAR` expansion (1 MiB; Linux refuses
+/// an argument list over 2 MiB in all), counted before it is built.
+pub(crate) const MAX_COMMAND_LINE: usize = 1024 * 1024;
+
+#[derive(Default)]
+struct State {
+    active: bool,
+    bytes: u64,
+    exceeded: Option<String>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// Starts counting for a scan.
+pub(crate) fn start() {
+    STATE.with_borrow_mut(|s| {
+        *s = State {
+            active: true,
+            ..State::default()
+        }
+    });
+    crate::parse::yaml::limit_nodes(Some(MAX_YAML_NODES));
+}
+
+/// Stops counting.
+pub(crate) fn finish() {
+    STATE.with_borrow_mut(|s| *s = State::default());
+    crate::parse::yaml::limit_nodes(None);
+}
+
+/// Why the scan went over a budget, if it did (reported once).
+pub(crate) fn take_exceeded() -> Option<String> {
+    if crate::parse::yaml::nodes_exceeded() {
+        exceeded(format!(
+            "the YAML files read hold more than {MAX_YAML_NODES} nodes, the limit for one run"
+        ));
+    }
+    STATE.with_borrow_mut(|s| s.exceeded.take())
+}
+
+/// Records that a budget was exceeded (the first reason is kept).
+pub(crate) fn exceeded(why: String) {
+    STATE.with_borrow_mut(|s| {
+        if s.active && s.exceeded.is_none() {
+            s.exceeded = Some(why);
+        }
+    });
+}
+
+/// Charges `n` bytes held for `path`; `false` (and the reason recorded)
+/// when that goes over [`MAX_TOTAL_BYTES`].
+pub(crate) fn hold_bytes(n: u64, path: &str) -> bool {
+    let over = STATE.with_borrow_mut(|s| {
+        if !s.active {
+            return false;
+        }
+        s.bytes = s.bytes.saturating_add(n);
+        s.bytes > MAX_TOTAL_BYTES
+    });
+    if over {
+        exceeded(format!(
+            "the files read so far hold more than the {MAX_TOTAL_BYTES}-byte limit for one run (at {})",
+            crate::text::escape(path, crate::text::Shown::Inline)
+        ));
+    }
+    !over
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_count_only_during_a_scan() {
+        finish();
+        assert!(hold_bytes(MAX_TOTAL_BYTES * 2, "x"));
+        start();
+        assert!(hold_bytes(MAX_TOTAL_BYTES, "a"));
+        assert!(!hold_bytes(1, "b"));
+        assert!(take_exceeded().is_some_and(|m| m.contains("(at b)")));
+        assert!(take_exceeded().is_none());
+        let many = format!("[{}]", "1,".repeat(MAX_YAML_NODES as usize));
+        let e = crate::parse::yaml::parse(&many).err().map(|e| e.message);
+        assert!(
+            e.as_deref().is_some_and(|m| m.contains("YAML nodes")),
+            "{e:?}"
+        );
+        assert!(take_exceeded().is_some_and(|m| m.contains("nodes, the limit")));
+        finish();
+        assert!(take_exceeded().is_none());
+    }
+}

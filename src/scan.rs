@@ -469,16 +469,33 @@ fn hidden(path: &Path, root: &Path) -> bool {
 }
 
 /// Reads a configuration file that the user pointed at (directly or in a
-/// directory): regular files under the size cap that hold text.
-fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, InputError> {
+/// directory): regular files under the size cap that hold text. A file of
+/// a scanned directory is read inside it (`inside`: the directory and the
+/// file's path in it), as image files are.
+fn read_config_file(
+    path: &Path,
+    overlay: &Overlay,
+    inside: Option<(&source::Root, &Path)>,
+) -> Result<Option<Vec<u8>>, InputError> {
     if let Some(bytes) = overlay.get(path) {
         return Ok(Some(bytes.clone()));
     }
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
-    if !meta.is_file() || meta.len() > source::MAX_FILE_SIZE {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let bytes = match inside {
+        Some((root, rel)) => {
+            match root.read(&format!("/{}", rel.display()), source::MAX_FILE_SIZE) {
+                Ok(b) => b,
+                Err(source::InRootError::Io(e)) => return Err(io_error(path, e)),
+                Err(_) => return Ok(None),
+            }
+        }
+        None => {
+            let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+            if !meta.is_file() || meta.len() > source::MAX_FILE_SIZE {
+                return Ok(None);
+            }
+            std::fs::read(path).map_err(|e| io_error(path, e))?
+        }
+    };
     // Binary files are not configuration.
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Ok(None);
@@ -495,6 +512,7 @@ fn scan_directory(
     let mut notices = Vec::new();
     let mut ids: Vec<FileId> = Vec::new();
     let root = input.canonicalize().map_err(|e| io_error(input, e))?;
+    let inroot = source::Root::open(&root).map_err(|e| io_error(input, e))?;
     let walker = walkdir::WalkDir::new(input)
         .follow_links(false)
         .sort_by_file_name()
@@ -514,6 +532,9 @@ fn scan_directory(
             .unwrap_or(path)
             .to_string_lossy()
             .into_owned();
+        // Where the file is read inside the directory: its own path, or
+        // for a link the path it leads to.
+        let mut real = path.strip_prefix(input).unwrap_or(path).to_path_buf();
         if entry.path_is_symlink() {
             // Follow a link only if it stays inside the scanned directory.
             match path.canonicalize() {
@@ -524,7 +545,9 @@ fn scan_directory(
                 {
                     continue;
                 }
-                Ok(target) if target.starts_with(&root) && target.is_file() => {}
+                Ok(target) if target.starts_with(&root) && target.is_file() => {
+                    real = target.strip_prefix(&root).unwrap_or(&target).to_path_buf();
+                }
                 Ok(target) if !target.starts_with(&root) => {
                     notices.push(Notice {
                         path: shown,
@@ -538,7 +561,7 @@ fn scan_directory(
         } else if !entry.file_type().is_file() {
             continue;
         }
-        match read_config_file(path, &opts.overlay)? {
+        match read_config_file(path, &opts.overlay, Some((&inroot, &real)))? {
             Some(bytes) => ids.push(files.add(shown, None, &bytes, path.to_path_buf())),
             None if std::fs::metadata(path).is_ok_and(|m| m.len() > source::MAX_FILE_SIZE) => {
                 notices.push(Notice {
@@ -587,7 +610,7 @@ fn scan_files(
     let mut ids = Vec::new();
     let mut first = None;
     for p in paths {
-        match read_config_file(p, &opts.overlay) {
+        match read_config_file(p, &opts.overlay, None) {
             Ok(Some(bytes)) => ids.push(files.add(p.display().to_string(), None, &bytes, p.clone())),
             Ok(None) => match std::fs::metadata(p) {
                 // It may be configuration: say so as a note.

@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub(crate) use dir::DirTree;
-pub(crate) use inroot::{Root, RuleDir, rule_files};
+pub(crate) use inroot::{InRootError, Root, RuleDir, rule_files};
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::text::LineIndex;

@@ -409,6 +409,34 @@ fn the_bytes_held_in_one_run_are_bounded() {
     assert!(r.peak_rss < 600 * MB, "peak RSS {} MB", r.peak_rss / MB);
 }
 
+#[test]
+fn values_held_with_their_origins_count_against_the_bytes_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = image(
+        dir.path(),
+        "[Service]\nExecStart=/usr/bin/kubelet --read-only-port=0\n",
+    );
+    // 5 drop-ins of 4 MiB of distinct variables: 20 MiB of files, whose
+    // values are held as 13 bytes per byte (text and origin): 280 MiB.
+    for n in 0..5 {
+        let mut text = String::from("[Service]\n");
+        let mut i = 0;
+        while text.len() < 4 * 1024 * 1024 - 300 {
+            let _ = writeln!(text, "Environment=V{n}_{i}={}", "x".repeat(200));
+            i += 1;
+        }
+        put(
+            &root,
+            &format!("etc/systemd/system/kubelet.service.d/{n}.conf"),
+            &text,
+        );
+    }
+    let r = measure(&["scan", root.to_str().unwrap()], dir.path(), &[]);
+    assert_eq!(r.status, Some(2), "{}", r.all());
+    assert!(r.stderr.contains("268435456-byte limit"), "{}", r.stderr);
+    assert!(r.peak_rss < 400 * MB, "peak RSS {} MB", r.peak_rss / MB);
+}
+
 // --- Injection --------------------------------------------------------------
 
 /// Whether `out` holds a control character other than tab and newline.

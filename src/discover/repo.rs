@@ -244,7 +244,12 @@ pub(crate) fn discover(
             }
             Content::EnvFile => {
                 let text = &files.get(*id).text;
-                let env: HashMap<String, systemd::EnvValue> = envfile::parse(*id, text)
+                let assignments = envfile::parse(*id, text);
+                let cooked = assignments.iter().map(|a| a.value.len()).sum();
+                if !crate::source::budget::hold_cooked(cooked, &files.get(*id).path) {
+                    continue;
+                }
+                let env: HashMap<String, systemd::EnvValue> = assignments
                     .into_iter()
                     .map(|a| (a.name, systemd::EnvValue { value: a.value }))
                     .collect();
@@ -614,7 +619,12 @@ fn from_unit(
     let missing = &group.missing_env;
     for &env in &group.env {
         used.push(env);
-        for a in envfile::parse(env, &files.get(env).text) {
+        let assignments = envfile::parse(env, &files.get(env).text);
+        let cooked = assignments.iter().map(|a| a.value.len()).sum();
+        if !crate::source::budget::hold_cooked(cooked, &files.get(env).path) {
+            continue;
+        }
+        for a in assignments {
             merged
                 .env
                 .insert(a.name, systemd::EnvValue { value: a.value });

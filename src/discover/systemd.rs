@@ -90,6 +90,11 @@ pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
             .into_iter()
             .filter(|e| e.section == "Service")
             .collect();
+        // Their values are held with their origins (see `budget`).
+        let cooked = entries.iter().map(|e| e.value.len()).sum();
+        if !crate::source::budget::hold_cooked(cooked, &db.get(id).path) {
+            continue;
+        }
         let commands = |empty: bool| {
             entries
                 .iter()
@@ -102,35 +107,7 @@ pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
         for e in entries {
             match e.key.as_str() {
                 "Environment" if e.value.is_empty() => m.env.clear(),
-                "Environment" => {
-                    let split = words::split(&e.value, Mode::Environ);
-                    if split.error.is_some() {
-                        m.problems.push(Problem {
-                            loc: e.value.loc(),
-                            message: "invalid quoting or escape in Environment=: systemd ignores the rest of this line".to_owned(),
-                        });
-                    }
-                    for w in split.words {
-                        let w = specifiers(&w, &mut m.problems);
-                        if envfile::is_env_name(w.as_str()) {
-                            m.problems.push(Problem {
-                                loc: w.loc().or_else(|| e.value.loc()),
-                                message: format!("Environment={} has no `=`: systemd ignores the assignment, so {} is not set", w.as_str(), w.as_str()),
-                            });
-                        }
-                        if let Some(eq) = w.as_str().find('=') {
-                            let name = &w.as_str()[..eq];
-                            if envfile::is_env_name(name) {
-                                m.env.insert(
-                                    name.to_owned(),
-                                    EnvValue {
-                                        value: w.slice(eq + 1..w.len()),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
+                "Environment" => environment(&mut m, &e),
                 "EnvironmentFile" if e.value.is_empty() => m.env_files.clear(),
                 "EnvironmentFile" => {
                     let (optional, path) = match e.value.as_str().strip_prefix('-') {
@@ -174,6 +151,43 @@ pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
         }
     }
     m
+}
+
+/// Applies one `Environment=` line.
+fn environment(m: &mut Merged, e: &Entry) {
+    let split = words::split(&e.value, Mode::Environ);
+    if split.error.is_some() {
+        m.problems.push(Problem {
+            loc: e.value.loc(),
+            message:
+                "invalid quoting or escape in Environment=: systemd ignores the rest of this line"
+                    .to_owned(),
+        });
+    }
+    for w in split.words {
+        let w = specifiers(&w, &mut m.problems);
+        if envfile::is_env_name(w.as_str()) {
+            m.problems.push(Problem {
+                loc: w.loc().or_else(|| e.value.loc()),
+                message: format!(
+                    "Environment={} has no `=`: systemd ignores the assignment, so {} is not set",
+                    w.as_str(),
+                    w.as_str()
+                ),
+            });
+        }
+        if let Some(eq) = w.as_str().find('=') {
+            let name = &w.as_str()[..eq];
+            if envfile::is_env_name(name) {
+                m.env.insert(
+                    name.to_owned(),
+                    EnvValue {
+                        value: w.slice(eq + 1..w.len()),
+                    },
+                );
+            }
+        }
+    }
 }
 
 /// Applies `UnsetEnvironment=` (names, or exact `NAME=value` pairs).
@@ -336,7 +350,12 @@ fn apply_env_files(
     for (id, path) in env_files {
         files.push(id);
         let text = &image.files.get(id).text;
-        for a in envfile::parse(id, text) {
+        let assignments = envfile::parse(id, text);
+        let cooked = assignments.iter().map(|a| a.value.len()).sum();
+        if !crate::source::budget::hold_cooked(cooked, &image.files.get(id).path) {
+            continue;
+        }
+        for a in assignments {
             merged.env.insert(a.name, EnvValue { value: a.value });
         }
         let continued = envfile::continued_comments(text);

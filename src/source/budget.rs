@@ -90,6 +90,18 @@ pub(crate) fn hold_bytes(n: u64, path: &str) -> bool {
     !over
 }
 
+/// What cooked text costs per byte held: the byte and its origin (see
+/// `text::Cooked`).
+const COOKED_BYTE: u64 = 13;
+
+/// Charges the cooked values parsed from the file at `path` (`len` bytes
+/// of text): values taken from a file are held with their origins, 13
+/// bytes per byte, on top of the file itself. `false` when that goes over
+/// [`MAX_TOTAL_BYTES`]; the values should then not be used.
+pub(crate) fn hold_cooked(len: usize, path: &str) -> bool {
+    hold_bytes((len as u64).saturating_mul(COOKED_BYTE), path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,15 @@ use std::path::Path;
 mod parse {
     pub(crate) mod yaml;
 }
+#[allow(dead_code, unreachable_pub)]
+#[path = "src/budget.rs"]
+mod budget;
 #[allow(dead_code, unreachable_pub, unused_imports, unused_macros)]
 #[path = "src/data.rs"]
 mod data;
+#[allow(dead_code, unreachable_pub)]
+#[path = "src/escape.rs"]
+mod escape;
 
 /// The built-in data directories and the name of each one's list.
 const DIRS: &[(&str, &str)] = &[("rules", "rules"), ("rules/components", "components")];
@@ -25,6 +31,8 @@ const DIRS: &[(&str, &str)] = &[("rules", "rules"), ("rules/components", "compon
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed=src/parse/yaml.rs");
     println!("cargo::rerun-if-changed=src/data.rs");
+    println!("cargo::rerun-if-changed=src/budget.rs");
+    println!("cargo::rerun-if-changed=src/escape.rs");
     let out = std::env::var("OUT_DIR")?;
     let root = std::env::var("CARGO_MANIFEST_DIR")?;
     fs::create_dir_all(Path::new(&out).join("builtin"))?;

@@ -14,6 +14,7 @@ use crate::data::from_yaml;
 use crate::finding::Severity;
 use crate::model::Version;
 use crate::rules::RuleError;
+use crate::source::RuleDir;
 
 /// When the exit status says "findings".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -58,7 +59,7 @@ pub(crate) struct Settings {
     pub(crate) severity: BTreeMap<String, Severity>,
     pub(crate) kubernetes_version: Option<Version>,
     pub(crate) bind_address: Option<String>,
-    pub(crate) rules: Vec<PathBuf>,
+    pub(crate) rules: Vec<RuleDir>,
     pub(crate) fail_on: FailOn,
     /// The directory of the configuration file, absolute: `per-path-ignores`
     /// patterns are relative to it.
@@ -70,12 +71,30 @@ pub(crate) const FILE_NAME: &str = ".promready.yaml";
 /// The names looked for, in order, in each directory.
 const FILE_NAMES: &[&str] = &[FILE_NAME, ".promready.yml"];
 
+/// The largest configuration file promready reads (1 MiB); the size is
+/// checked before reading.
+pub(crate) const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+
+/// Where the configuration file comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// `--config FILE`: named by whoever runs promready, read as given, and
+    /// its `rules:` may name any directory.
+    Explicit(PathBuf),
+    /// Found in a scanned directory, one of its parents or the current
+    /// directory: part of what is scanned. It is read inside `dir` (see
+    /// `source::inroot`), and its `rules:` must stay inside `dir`.
+    Found { dir: PathBuf, name: &'static str },
+}
+
 /// The configuration file that applies to `input`: the nearest
 /// `.promready.yaml` (or `.yml`) in its directory or a parent, up to the
 /// root of the repository that holds it (the directory with `.git`), as
 /// ruff finds `pyproject.toml`. A pre-commit run on one staged file so
-/// gets the repository's settings.
-fn discover(input: &Path) -> Option<PathBuf> {
+/// gets the repository's settings. A name counts when the directory holds
+/// a file or a symbolic link by that name (the link is then resolved
+/// inside the directory when read).
+fn discover(input: &Path) -> Option<Found> {
     let abs = std::path::absolute(input).ok()?;
     let start = if abs.is_dir() {
         abs.as_path()
@@ -83,7 +102,7 @@ fn discover(input: &Path) -> Option<PathBuf> {
         abs.parent()?
     };
     for dir in start.ancestors() {
-        if let Some(found) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        if let Some(found) = in_dir(dir) {
             return Some(found);
         }
         if dir.join(".git").exists() {
@@ -93,22 +112,90 @@ fn discover(input: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The configuration file of one directory, if it has one.
+fn in_dir(dir: &Path) -> Option<Found> {
+    FILE_NAMES.iter().find_map(|&name| {
+        let meta = std::fs::symlink_metadata(dir.join(name)).ok()?;
+        (meta.is_file() || meta.is_symlink()).then(|| Found::Found {
+            dir: dir.to_path_buf(),
+            name,
+        })
+    })
+}
+
+/// Reads a configuration file named with `--config`, refusing it before
+/// reading when it is over [`MAX_CONFIG_SIZE`].
+fn read_explicit(file: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read it: {e}"))?;
+    // A pipe (`--config <(…)`) has no size; its read is capped below.
+    if meta.is_file() && meta.len() > MAX_CONFIG_SIZE {
+        return Err(format!(
+            "cannot read it: {} bytes is over the {MAX_CONFIG_SIZE}-byte limit for configuration files",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_CONFIG_SIZE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(format!(
+            "cannot read it: it grew over the {MAX_CONFIG_SIZE}-byte limit for configuration files while being read"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads a configuration file found in `dir`, inside `dir`.
+fn read_found(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let root = crate::source::Root::open(dir).map_err(|e| format!("cannot read it: {e}"))?;
+    root.read(&format!("/{name}"), MAX_CONFIG_SIZE)
+        .map_err(|e| format!("cannot read it: {e}"))
+}
+
 /// Finds and reads the configuration file: `--config`, else the one that
 /// applies to the first input that has one, else the current directory's.
 pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Settings, Box<RuleError>> {
     let candidate = match explicit {
-        Some(p) => Some(p.to_path_buf()),
+        Some(p) => Some(Found::Explicit(p.to_path_buf())),
         None => paths
             .iter()
             .find_map(|p| discover(p))
-            .or_else(|| FILE_NAMES.iter().map(PathBuf::from).find(|p| p.is_file())),
+            .or_else(|| in_dir(Path::new("."))),
     };
-    let Some(file) = candidate else {
+    let Some(found) = candidate else {
         return Ok(Settings::default());
     };
+    let (file, bytes) = match &found {
+        Found::Explicit(file) => (file.clone(), read_explicit(file)),
+        Found::Found { dir, name } => (
+            if dir == Path::new(".") {
+                PathBuf::from(name)
+            } else {
+                dir.join(name)
+            },
+            read_found(dir, name),
+        ),
+    };
     let shown = file.display().to_string();
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| Box::new(RuleError::plain(&shown, &format!("cannot read it: {e}"))))?;
+    let unusable = |message: String| {
+        Box::new(RuleError::config(
+            &shown,
+            "",
+            crate::data::DataError {
+                message,
+                span: 0..0,
+            },
+        ))
+    };
+    let bytes = bytes.map_err(unusable)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        unusable(format!(
+            "cannot read it: not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let raw: SerializableConfig =
         from_yaml(&text).map_err(|e| Box::new(RuleError::config(&shown, &text, e)))?;
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -135,6 +222,7 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
         }
         None => None,
     };
+    let rules = rule_dirs(&found, &raw.rules, &base, &shown, &text)?;
     Ok(Settings {
         select: raw.select,
         ignore: raw.ignore,
@@ -142,14 +230,50 @@ pub(crate) fn load(explicit: Option<&Path>, paths: &[PathBuf]) -> Result<Setting
         severity: raw.severity,
         kubernetes_version,
         bind_address: checked_bind_address,
-        rules: raw
-            .rules
-            .into_iter()
-            .map(|r| if r.is_absolute() { r } else { base.join(r) })
-            .collect(),
+        rules,
         fail_on: raw.fail_on.unwrap_or_default(),
         base: absolute_base,
     })
+}
+
+/// The rule directories a configuration file names: relative to its
+/// directory; for a file found in a scanned directory, inside it (an entry
+/// that is absolute or climbs out with `..` is an error).
+fn rule_dirs(
+    found: &Found,
+    entries: &[PathBuf],
+    base: &Path,
+    shown: &str,
+    text: &str,
+) -> Result<Vec<RuleDir>, Box<RuleError>> {
+    let mut rules = Vec::new();
+    for r in entries {
+        rules.push(match found {
+            Found::Explicit(_) => {
+                RuleDir::Trusted(if r.is_absolute() { r.clone() } else { base.join(r) })
+            }
+            Found::Found { dir, .. } => RuleDir::InRoot {
+                root: dir.clone(),
+                dir: crate::source::Root::inside(r).ok_or_else(|| {
+                    let entry = r.to_string_lossy();
+                    Box::new(RuleError::config(
+                        shown,
+                        text,
+                        at(
+                            text,
+                            &entry,
+                            format!(
+                                "rules: `{}` is outside {}, the directory of this configuration file: a configuration file found in a scanned directory may only name rule directories inside it (name others with --rules, or pass the file with --config)",
+                                crate::escape::bounded(&entry, 200),
+                                crate::escape::path(dir)
+                            ),
+                        ),
+                    ))
+                })?,
+            },
+        });
+    }
+    Ok(rules)
 }
 
 /// A rebinding address (`--bind-address`, `bind-address:`): a non-loopback
@@ -369,7 +493,7 @@ mod tests {
         let s = load(Some(&f), &[]).unwrap();
         assert_eq!(s.ignore, ["PR010"]);
         assert_eq!(s.fail_on, FailOn::Error);
-        assert_eq!(s.rules, [dir.path().join("extra")]);
+        assert_eq!(s.rules, [RuleDir::Trusted(dir.path().join("extra"))]);
         assert_eq!(
             s.kubernetes_version.map(|v| v.to_string()).as_deref(),
             Some("1.29.3")

@@ -7,10 +7,12 @@
 //! [`main`] runs it with the process's arguments and terminal.
 
 mod archive;
+mod budget;
 mod cli;
 mod config;
 mod data;
 mod discover;
+mod escape;
 mod exit;
 mod finding;
 mod fix;

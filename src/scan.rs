@@ -64,6 +64,7 @@ pub(crate) fn scan_inputs(
 ) -> Scanned {
     let mut out = Scanned::default();
     let mut named: Vec<PathBuf> = Vec::new();
+    crate::budget::start();
     for p in paths {
         let scanned = match classify(p) {
             Ok(Input::Rootfs) => scan_rootfs(p, components, opts),
@@ -75,7 +76,7 @@ pub(crate) fn scan_inputs(
             }
             Err(e) => Err(e),
         };
-        match scanned {
+        match over_budget(p, scanned) {
             Ok(mut t) => {
                 evaluate_all(&mut t, components, rules, opts);
                 out.targets.push(t);
@@ -84,12 +85,29 @@ pub(crate) fn scan_inputs(
         }
     }
     if !named.is_empty()
-        && let Some(mut t) = scan_files(&named, components, opts, &mut out.errors)
+        && let Some(t) = scan_files(&named, components, opts, &mut out.errors)
     {
-        evaluate_all(&mut t, components, rules, opts);
-        out.targets.push(t);
+        match over_budget(&t.input.clone(), Ok(t)) {
+            Ok(mut t) => {
+                evaluate_all(&mut t, components, rules, opts);
+                out.targets.push(t);
+            }
+            Err(e) => out.errors.push(e),
+        }
     }
+    crate::budget::finish();
     out
+}
+
+/// The scan of an input, or the budget it went over (see `source::budget`).
+fn over_budget(input: &Path, scanned: Result<Target, InputError>) -> Result<Target, InputError> {
+    match crate::budget::take_exceeded() {
+        Some(message) => Err(InputError::Budget {
+            path: input.to_path_buf(),
+            message,
+        }),
+        None => scanned,
+    }
 }
 
 /// Scans the command line's paths, or fails on the first input that

@@ -14,6 +14,7 @@ use args::{Command, ListFormat};
 use clap::Parser;
 
 use crate::model::{self, ComponentSpec};
+use crate::source::RuleDir;
 use crate::{report, rules};
 
 /// What a run produced: the text for standard output, the text for
@@ -62,13 +63,17 @@ fn render_error(diag: &dyn miette::Diagnostic, term: Terminal) -> String {
 
 /// Loads the components and the rules (built-in, and from `extra`).
 fn load_rules(
-    extra: &[std::path::PathBuf],
+    extra: &[RuleDir],
 ) -> Result<(BTreeMap<String, ComponentSpec>, Vec<rules::Rule>), Diag> {
     let components = model::load_components()
         .map_err(|(path, text, e)| Box::new(rules::RuleError::new(&path, &text, e)) as Diag)?;
-    let dirs: Vec<&std::path::Path> = extra.iter().map(std::path::PathBuf::as_path).collect();
-    let rules = rules::load(&components, &dirs)?;
+    let rules = rules::load(&components, extra)?;
     Ok((components, rules))
+}
+
+/// Rule directories from the command line.
+fn trusted(dirs: Vec<std::path::PathBuf>) -> Vec<RuleDir> {
+    dirs.into_iter().map(RuleDir::Trusted).collect()
 }
 
 /// Runs a parsed command line.
@@ -98,7 +103,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             bind_address,
         } => fix::fix_command(&common, diff, output, unsafe_fixes, bind_address),
         Command::Rules { format, rules } => {
-            let (_, rules) = load_rules(&rules)?;
+            let (_, rules) = load_rules(&trusted(rules))?;
             let stdout = match format {
                 ListFormat::Human => report::rules::list(&rules),
                 ListFormat::Json => report::rules::list_json(&rules),
@@ -109,7 +114,7 @@ fn execute(cli: Cli, term: Terminal) -> Result<Outcome, Diag> {
             })
         }
         Command::Explain { rule, rules } => {
-            let (_, rules) = load_rules(&rules)?;
+            let (_, rules) = load_rules(&trusted(rules))?;
             let r = rules::find(&rules, &rule)
                 .ok_or_else(|| Box::new(prepare::CliError::UnknownRule(rule.clone())) as Diag)?;
             Ok(Outcome {

@@ -3,7 +3,7 @@
 
 use super::args::Common;
 use super::{Diag, load_rules};
-use crate::{config, model, rules, scan};
+use crate::{config, model, rules, scan, source};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(super) enum CliError {
@@ -49,7 +49,9 @@ pub(super) fn prepare(common: &Common) -> Result<Prepared, Diag> {
         settings.select = words(&common.select);
     }
     settings.ignore.extend(words(&common.ignore));
-    settings.rules.extend(common.rules.iter().cloned());
+    settings
+        .rules
+        .extend(common.rules.iter().cloned().map(source::RuleDir::Trusted));
     if common.kubernetes_version.is_some() {
         settings.kubernetes_version = common.kubernetes_version;
     }

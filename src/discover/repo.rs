@@ -247,7 +247,12 @@ pub(crate) fn discover(
             }
             Content::EnvFile => {
                 let text = &files.get(*id).text;
-                let env: HashMap<String, systemd::EnvValue> = envfile::parse(*id, text)
+                let assignments = envfile::parse(*id, text);
+                let cooked = assignments.iter().map(|a| a.value.len()).sum();
+                if !crate::budget::hold_cooked(cooked, &files.get(*id).path) {
+                    continue;
+                }
+                let env: HashMap<String, systemd::EnvValue> = assignments
                     .into_iter()
                     .map(|a| (a.name, systemd::EnvValue { value: a.value }))
                     .collect();
@@ -603,7 +608,12 @@ fn env_files_beside(
             format!("{dir}/{name}")
         };
         match candidates.iter().find(|&&c| files.get(c).path == beside) {
-            Some(&env) => found.push(env),
+            // Each file once, at its last place (a later file overrides),
+            // so that one named many times is parsed once.
+            Some(&env) => {
+                found.retain(|&f| f != env);
+                found.push(env);
+            }
             None => missing.push(file.as_str().to_owned()),
         }
     }
@@ -624,7 +634,12 @@ fn from_unit(
     let missing = &group.missing_env;
     for &env in &group.env {
         used.push(env);
-        for a in envfile::parse(env, &files.get(env).text) {
+        let assignments = envfile::parse(env, &files.get(env).text);
+        let cooked = assignments.iter().map(|a| a.value.len()).sum();
+        if !crate::budget::hold_cooked(cooked, &files.get(env).path) {
+            continue;
+        }
+        for a in assignments {
             merged
                 .env
                 .insert(a.name, systemd::EnvValue { value: a.value });

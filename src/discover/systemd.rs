@@ -71,43 +71,44 @@ pub(crate) struct Merged {
 /// Merges the `[Service]` sections of `files` (unit first, then drop-ins).
 pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
     let mut m = Merged::default();
-    for &id in files {
+    // A file named twice (a drop-in linked under two names) is parsed and
+    // applied once, where it applies last: every later setting it makes
+    // overrides, and what it appends is deduplicated keeping the last
+    // occurrence anyway (environment files below, names to unset). Only
+    // its `ExecStart=` commands count each time (unless it resets them).
+    let mut last: HashMap<FileId, (usize, usize)> = HashMap::new();
+    for (i, &id) in files.iter().enumerate() {
+        let e = last.entry(id).or_insert((i, 0));
+        *e = (i, e.1 + 1);
+    }
+    for (i, &id) in files.iter().enumerate() {
+        let (at, times) = last[&id];
+        if at != i {
+            continue;
+        }
         let text = &db.get(id).text;
-        for e in unit::parse(id, text)
+        let entries: Vec<Entry> = unit::parse(id, text)
             .into_iter()
             .filter(|e| e.section == "Service")
-        {
+            .collect();
+        // Their values are held with their origins (see `budget`).
+        let cooked = entries.iter().map(|e| e.value.len()).sum();
+        if !crate::budget::hold_cooked(cooked, &db.get(id).path) {
+            continue;
+        }
+        let commands = |empty: bool| {
+            entries
+                .iter()
+                .filter(|e| e.key == "ExecStart" && e.value.is_empty() == empty)
+                .count()
+        };
+        if commands(true) == 0 {
+            m.exec_count += commands(false) * (times - 1);
+        }
+        for e in entries {
             match e.key.as_str() {
                 "Environment" if e.value.is_empty() => m.env.clear(),
-                "Environment" => {
-                    let split = words::split(&e.value, Mode::Environ);
-                    if split.error.is_some() {
-                        m.problems.push(Problem {
-                            loc: e.value.loc(),
-                            message: "invalid quoting or escape in Environment=: systemd ignores the rest of this line".to_owned(),
-                        });
-                    }
-                    for w in split.words {
-                        let w = specifiers(&w, &mut m.problems);
-                        if envfile::is_env_name(w.as_str()) {
-                            m.problems.push(Problem {
-                                loc: w.loc().or_else(|| e.value.loc()),
-                                message: format!("Environment={} has no `=`: systemd ignores the assignment, so {} is not set", w.as_str(), w.as_str()),
-                            });
-                        }
-                        if let Some(eq) = w.as_str().find('=') {
-                            let name = &w.as_str()[..eq];
-                            if envfile::is_env_name(name) {
-                                m.env.insert(
-                                    name.to_owned(),
-                                    EnvValue {
-                                        value: w.slice(eq + 1..w.len()),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
+                "Environment" => environment(&mut m, &e),
                 "EnvironmentFile" if e.value.is_empty() => m.env_files.clear(),
                 "EnvironmentFile" => {
                     let (optional, path) = match e.value.as_str().strip_prefix('-') {
@@ -151,6 +152,43 @@ pub(crate) fn merge(db: &FileDb, files: &[FileId]) -> Merged {
         }
     }
     m
+}
+
+/// Applies one `Environment=` line.
+fn environment(m: &mut Merged, e: &Entry) {
+    let split = words::split(&e.value, Mode::Environ);
+    if split.error.is_some() {
+        m.problems.push(Problem {
+            loc: e.value.loc(),
+            message:
+                "invalid quoting or escape in Environment=: systemd ignores the rest of this line"
+                    .to_owned(),
+        });
+    }
+    for w in split.words {
+        let w = specifiers(&w, &mut m.problems);
+        if envfile::is_env_name(w.as_str()) {
+            m.problems.push(Problem {
+                loc: w.loc().or_else(|| e.value.loc()),
+                message: format!(
+                    "Environment={} has no `=`: systemd ignores the assignment, so {} is not set",
+                    w.as_str(),
+                    w.as_str()
+                ),
+            });
+        }
+        if let Some(eq) = w.as_str().find('=') {
+            let name = &w.as_str()[..eq];
+            if envfile::is_env_name(name) {
+                m.env.insert(
+                    name.to_owned(),
+                    EnvValue {
+                        value: w.slice(eq + 1..w.len()),
+                    },
+                );
+            }
+        }
+    }
 }
 
 /// Applies `UnsetEnvironment=` (names, or exact `NAME=value` pairs).
@@ -226,23 +264,18 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
 
     // Settings from environment files override Environment=, whatever the order.
     let mut written_at_boot = Vec::new();
+    // Each file once, where it applies last (a file named by many
+    // `EnvironmentFile=` lines is parsed once): a later file overrides an
+    // earlier one, so only its last place counts.
+    let mut env_files: Vec<(FileId, String)> = Vec::new();
     for (pattern, optional) in std::mem::take(&mut merged.env_files) {
         let paths = glob(image, pattern.as_str())?;
         let mut loaded = false;
         for path in paths {
             if let Loaded::File(id) = image.load(&path)? {
                 loaded = true;
-                files.push(id);
-                let text = image.files.get(id).text.clone();
-                for a in envfile::parse(id, &text) {
-                    merged.env.insert(a.name, EnvValue { value: a.value });
-                }
-                for line in envfile::continued_comments(&text) {
-                    image.notice(
-                        &path,
-                        format!("line {line}: a comment ending in `\\` swallows the next line before systemd 254 but not from 254 on; this scan follows systemd 253 and older"),
-                    );
-                }
+                env_files.retain(|(seen, _)| *seen != id);
+                env_files.push((id, path));
             }
         }
         if !loaded && !optional {
@@ -253,6 +286,7 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
             written_at_boot.push(pattern.as_str().to_owned());
         }
     }
+    apply_env_files(image, env_files, &mut merged, &mut files);
     unset(&mut merged.env, &merged.unset);
 
     let mut problems = merged.problems;
@@ -305,6 +339,34 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
         args,
         working_directory: merged.working_directory.unwrap_or_else(|| "/".to_owned()),
     }))
+}
+
+/// Applies environment files, each once, in order (later files override).
+fn apply_env_files(
+    image: &mut Image,
+    env_files: Vec<(FileId, String)>,
+    merged: &mut Merged,
+    files: &mut Vec<FileId>,
+) {
+    for (id, path) in env_files {
+        files.push(id);
+        let text = &image.files.get(id).text;
+        let assignments = envfile::parse(id, text);
+        let cooked = assignments.iter().map(|a| a.value.len()).sum();
+        if !crate::budget::hold_cooked(cooked, &image.files.get(id).path) {
+            continue;
+        }
+        for a in assignments {
+            merged.env.insert(a.name, EnvValue { value: a.value });
+        }
+        let continued = envfile::continued_comments(text);
+        for line in continued {
+            image.notice(
+                &path,
+                format!("line {line}: a comment ending in `\\` swallows the next line before systemd 254 but not from 254 on; this scan follows systemd 253 and older"),
+            );
+        }
+    }
 }
 
 /// In-image paths matching an `EnvironmentFile=` glob (`*`, `?`), sorted.
@@ -421,8 +483,27 @@ pub(crate) fn command_line(
         // `@` puts argv[0] in the next word; it is not a flag.
         it.next();
     }
+    let words: Vec<Cooked> = it.collect();
+    // The size of the expanded command line, counted before it is built:
+    // one variable referenced many times would otherwise cost its size
+    // (and 12 bytes of origin per byte) each time.
+    let size = words.iter().fold(0usize, |n, w| {
+        n.saturating_add(if expand {
+            expanded_len(w, env)
+        } else {
+            w.len()
+        })
+    });
+    if size > crate::budget::MAX_COMMAND_LINE {
+        let why = format!(
+            "ExecStart= expands to {size} bytes, over the {}-byte limit for a command line",
+            crate::budget::MAX_COMMAND_LINE
+        );
+        crate::budget::exceeded(why.clone());
+        return Err(why);
+    }
     let mut args = Vec::new();
-    for w in it {
+    for w in words {
         if expand {
             expand_word(&w, env, &mut args);
         } else {
@@ -512,6 +593,30 @@ fn expand_word(w: &Cooked, env: &HashMap<String, EnvValue>, out: &mut Vec<Word>)
         text: cooked,
         via: substituted.then(|| w.loc()).flatten(),
     });
+}
+
+/// The length of a word once [`expand_word`] expands it (an upper bound:
+/// a whole-word `$NAME` counts its value's length).
+fn expanded_len(w: &Cooked, env: &HashMap<String, EnvValue>) -> usize {
+    let s = w.as_str();
+    if let Some(name) = s.strip_prefix('$').filter(|n| !n.starts_with(['{', '$'])) {
+        return env.get(name).map_or(0, |v| v.value.len());
+    }
+    let mut n = s.len();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        let inner = &rest[i + 2..];
+        match inner.find('}') {
+            Some(close) => {
+                if let Some(v) = env.get(&inner[..close]) {
+                    n = n.saturating_add(v.value.len());
+                }
+                rest = &inner[close + 1..];
+            }
+            None => break,
+        }
+    }
+    n
 }
 
 /// Where an expanded word can be shown: its own bytes, else the reference.

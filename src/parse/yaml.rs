@@ -262,6 +262,15 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
         })?;
         let start = offsets.byte(span.start.index());
         let end = offsets.byte(span.end.index());
+        // Every node counts against the scan's budget (see
+        // `source::budget`), before it is built.
+        let nodes = match &event {
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..) => 1,
+            _ => 0,
+        };
+        if nodes > 0 && !crate::budget::take_nodes(nodes) {
+            return Err(too_many_nodes(start));
+        }
         let done: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => None,
@@ -281,6 +290,9 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
                     offset: start,
                 })?;
                 let (nodes, bytes) = count_nodes(&node);
+                if !crate::budget::take_nodes(nodes as u64) {
+                    return Err(too_many_nodes(start));
+                }
                 alias_nodes += nodes;
                 alias_bytes += bytes;
                 if alias_nodes > MAX_ALIAS_NODES || alias_bytes > MAX_ALIAS_BYTES {
@@ -369,6 +381,16 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, Error> {
         docs.push(Document { root: r });
     }
     Ok(docs)
+}
+
+fn too_many_nodes(offset: usize) -> Error {
+    Error {
+        message: format!(
+            "more than {} YAML nodes in the files of this run; refused",
+            crate::budget::MAX_YAML_NODES
+        ),
+        offset,
+    }
 }
 
 fn is_merge_key(key: &Node) -> bool {

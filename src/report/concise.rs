@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Position, Run, notes, shown_path};
+use crate::escape::{Shown, escape};
 use crate::finding::Severity;
 
 pub(crate) fn render(run: &Run<'_>) -> String {
@@ -20,26 +21,32 @@ pub(crate) fn render(run: &Run<'_>) -> String {
             let _ = writeln!(
                 out,
                 "{}:{}:{}: {level}: {} {}: {}",
-                shown_path(t, &p.path, several),
+                escape(&shown_path(t, &p.path, several), Shown::LineStart),
                 p.line,
                 p.column,
                 f.code,
                 f.name,
-                f.message
+                escape(&f.message, Shown::Inline)
             );
         }
     }
     for t in run.targets {
         for (n, _) in notes(t, run.verbose) {
             let path = shown_path(t, &n.path, several);
+            let path = escape(&path, Shown::LineStart);
+            let message = escape(&n.message, Shown::Inline);
             let _ = match n.position() {
-                Some((line, _)) => writeln!(out, "{path}:{line}: note: {}", n.message),
-                None => writeln!(out, "{path}: note: {}", n.message),
+                Some((line, _)) => writeln!(out, "{path}:{line}: note: {message}"),
+                None => writeln!(out, "{path}: note: {message}"),
             };
         }
     }
     for e in run.errors {
-        let _ = writeln!(out, "error: {}", super::error_text(e).0);
+        let _ = writeln!(
+            out,
+            "error: {}",
+            escape(&super::error_text(e).0, Shown::Inline)
+        );
     }
     out.push_str(&super::human::summary(run));
     out.push('\n');

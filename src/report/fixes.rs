@@ -4,7 +4,13 @@ use std::fmt::Write as _;
 
 use similar::TextDiff;
 
+use crate::escape::{Shown, escape};
 use crate::fix::{FixReport, Interruption};
+
+/// Text from an input, escaped to stay on its line.
+fn inline(s: &str) -> std::borrow::Cow<'_, str> {
+    escape(s, Shown::Inline)
+}
 
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
@@ -14,13 +20,20 @@ fn plural(n: usize, word: &str) -> String {
 pub(crate) fn diff(report: &FixReport) -> String {
     let mut out = String::new();
     for c in &report.changed {
-        let d = TextDiff::from_lines(&c.before, &c.after);
+        // Control characters are shown escaped, as in every text report
+        // (line breaks, CRLF ones included, stay line breaks).
+        let (before, after) = (
+            escape(&c.before, Shown::Snippet),
+            escape(&c.after, Shown::Snippet),
+        );
+        let d = TextDiff::from_lines(before.as_ref(), after.as_ref());
+        let path = inline(&c.path);
         let _ = write!(
             out,
             "{}",
             d.unified_diff()
                 .context_radius(3)
-                .header(&format!("a/{}", c.path), &format!("b/{}", c.path))
+                .header(&format!("a/{path}"), &format!("b/{path}"))
         );
         if !c.before.is_empty() && !c.after.ends_with('\n') && !out.ends_with('\n') {
             out.push('\n');
@@ -47,15 +60,23 @@ fn named_lines(report: &FixReport, out: &mut String) {
             .unwrap_or("the fix is unsafe; apply it with --unsafe-fixes");
         let _ = writeln!(
             *out,
-            "held back: {} {} at {}:{}: {why}",
-            n.code, n.name, n.path, n.line
+            "held back: {} {} at {}:{}: {}",
+            n.code,
+            n.name,
+            inline(&n.path),
+            n.line,
+            inline(why)
         );
     }
     for (n, reason) in &report.failed {
         let _ = writeln!(
             *out,
-            "not fixed: {} {} at {}:{}: {reason}",
-            n.code, n.name, n.path, n.line
+            "not fixed: {} {} at {}:{}: {}",
+            n.code,
+            n.name,
+            inline(&n.path),
+            n.line,
+            inline(reason)
         );
     }
     for n in &report.at_limit {
@@ -64,32 +85,39 @@ fn named_lines(report: &FixReport, out: &mut String) {
             "not fixed yet: {} {} at {}:{}: fixing stopped at the limit of {} rounds before its turn",
             n.code,
             n.name,
-            n.path,
+            inline(&n.path),
             n.line,
             crate::fix::MAX_ROUNDS
         );
     }
 }
 
-pub(crate) fn render(report: &FixReport) -> Rendered {
+/// One line per changed file (and its note), the errors of files that
+/// could not be written, and how many files were changed.
+fn changed(report: &FixReport, verb: &str) -> (String, String, usize) {
     let mut out = String::new();
     let mut errors = String::new();
-    let verb = if report.dry_run { "would fix" } else { "fixed" };
     let mut files = 0;
     for c in &report.changed {
         match &c.error {
             Some(e) => {
-                let _ = writeln!(errors, "error: {}: {e}", c.path);
+                let _ = writeln!(errors, "error: {}: {}", inline(&c.path), inline(e));
             }
             None => {
                 files += 1;
-                let _ = writeln!(out, "{verb} {} ({})", c.path, c.codes.join(", "));
+                let _ = writeln!(out, "{verb} {} ({})", inline(&c.path), c.codes.join(", "));
                 if let Some(note) = &c.note {
-                    let _ = writeln!(out, "  note: {note}");
+                    let _ = writeln!(out, "  note: {}", inline(note));
                 }
             }
         }
     }
+    (out, errors, files)
+}
+
+pub(crate) fn render(report: &FixReport) -> Rendered {
+    let verb = if report.dry_run { "would fix" } else { "fixed" };
+    let (mut out, errors, files) = changed(report, verb);
     named_lines(report, &mut out);
     // What is left that the lines above do not name (findings without an
     // automatic fix): one line each, so that a build log shows them all.
@@ -119,7 +147,11 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
                 let _ = writeln!(
                     out,
                     "remains: {} {} ({level}) at {}:{}: {}",
-                    f.code, f.name, p.path, p.line, f.message
+                    f.code,
+                    f.name,
+                    inline(&p.path),
+                    p.line,
+                    inline(&f.message)
                 );
             }
         }
@@ -179,10 +211,10 @@ pub(crate) fn interrupted(i: &Interruption) -> String {
         plural(total, "file"),
     );
     for p in &i.written {
-        let _ = writeln!(out, "  written: {p}");
+        let _ = writeln!(out, "  written: {}", inline(p));
     }
     for p in &i.not_written {
-        let _ = writeln!(out, "  not written: {p}");
+        let _ = writeln!(out, "  not written: {}", inline(p));
     }
     out
 }

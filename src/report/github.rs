@@ -5,13 +5,19 @@
 use std::fmt::Write as _;
 
 use super::{Position, Run, all_findings, notes};
+use crate::escape::{Shown, escape};
 use crate::finding::Severity;
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message: GitHub's own escapes for `%`,
+/// CR and LF (so the annotation keeps its line breaks and no line of the
+/// log starts with text from an input), and every other control character
+/// as promready's text reports show it (`\x1b`, see [`escape`]).
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    escape(&s, Shown::Inline).into_owned()
 }
 
 /// Escapes a workflow command's property value.
@@ -94,5 +100,7 @@ mod tests {
     fn escaping() {
         assert_eq!(data("50% done\nnext"), "50%25 done%0Anext");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(data("a\u{1b}[2J\u{7}b\tc"), "a\\x1b[2J\\x07b\tc");
+        assert_eq!(property("x\nb::c"), "x%0Ab%3A%3Ac");
     }
 }

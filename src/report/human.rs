@@ -8,11 +8,31 @@ use miette::{
 };
 
 use super::{Run, counts, notes, shown_path};
+use crate::escape::{Shown as At, escape, escape_mapped};
 use crate::finding::Severity;
 use crate::finding::{Finding, Label};
 use crate::source::FileDb;
 use crate::span::FileId;
 use crate::target::Target;
+
+/// Text from an input, escaped to stay on its line.
+fn inline(s: &str) -> String {
+    escape(s, At::Inline).into_owned()
+}
+
+/// Where the bytes of a file moved to in its escaped snippet: pairs of
+/// offsets just past each escaped character (old, new).
+type Moves = Vec<(usize, usize)>;
+
+fn moved(moves: &Moves, old: usize) -> usize {
+    match moves.partition_point(|&(o, _)| o <= old) {
+        0 => old,
+        i => {
+            let (o, n) = moves[i - 1];
+            n + (old - o)
+        }
+    }
+}
 
 /// How to draw reports.
 #[derive(Debug, Clone, Copy)]
@@ -60,21 +80,27 @@ impl Diagnostic for Report {
 /// How a file's path is shown (prefixed with its input when there are several).
 type Shown<'a> = &'a dyn Fn(&str) -> String;
 
-fn source(files: &FileDb, id: FileId, shown: Shown<'_>) -> NamedSource<String> {
+/// A file as a snippet source: its name and its text escaped (see
+/// [`escape`]), and where its bytes moved.
+fn source(files: &FileDb, id: FileId, shown: Shown<'_>) -> (NamedSource<String>, Moves) {
     let f = files.get(id);
     let name = match &f.via {
-        Some(via) => format!("{} (via {})", shown(&f.path), shown(via)),
-        None => shown(&f.path),
+        Some(via) => format!("{} (via {})", inline(&shown(&f.path)), inline(&shown(via))),
+        None => inline(&shown(&f.path)),
     };
-    NamedSource::new(name, f.text.clone())
+    let mut moves = Moves::new();
+    let text = escape_mapped(&f.text, At::Snippet, |o, n| moves.push((o, n))).into_owned();
+    (NamedSource::new(name, text), moves)
 }
 
-fn labeled(l: &Label, primary: bool) -> LabeledSpan {
-    let span = (l.loc.span.start, l.loc.span.len());
+fn labeled(l: &Label, primary: bool, moves: &Moves) -> LabeledSpan {
+    let start = moved(moves, l.loc.span.start);
+    let span = (start, moved(moves, l.loc.span.end) - start);
+    let text = Some(inline(&l.text));
     if primary {
-        LabeledSpan::new_primary_with_span(Some(l.text.clone()), span)
+        LabeledSpan::new_primary_with_span(text, span)
     } else {
-        LabeledSpan::new_with_span(Some(l.text.clone()), span)
+        LabeledSpan::new_with_span(text, span)
     }
 }
 
@@ -100,52 +126,56 @@ fn report(files: &FileDb, f: &Finding, shown: Shown<'_>) -> Report {
                 "{} {}: {} (at {}:{line}:{col})",
                 f.code,
                 f.name,
-                f.message,
-                shown(&src.path)
+                inline(&f.message),
+                inline(&shown(&src.path))
             ),
             severity: match f.severity {
                 Severity::Error => MSeverity::Error,
                 Severity::Warning => MSeverity::Warning,
             },
-            help: Some(f.help.clone()),
+            help: Some(inline(&f.help)),
             src: None,
             labels: Vec::new(),
             related: Vec::new(),
         };
     }
-    let mut labels = vec![labeled(&f.primary, true)];
+    let (src, moves) = source(files, file, shown);
+    let mut labels = vec![labeled(&f.primary, true, &moves)];
     let mut others: Vec<(FileId, Vec<&Label>)> = Vec::new();
     for l in &f.secondary {
         if l.loc.file == file {
-            labels.push(labeled(l, false));
+            labels.push(labeled(l, false, &moves));
         } else if let Some((_, v)) = others.iter_mut().find(|(id, _)| *id == l.loc.file) {
             v.push(l);
         } else {
             others.push((l.loc.file, vec![l]));
         }
     }
-    let mut help = f.help.clone();
+    let mut help = inline(&f.help);
     for n in &f.notes {
-        let _ = write!(help, "\nnote: {n}");
+        let _ = write!(help, "\nnote: {}", inline(n));
     }
     Report {
-        message: format!("{} {}: {}", f.code, f.name, f.message),
+        message: format!("{} {}: {}", f.code, f.name, inline(&f.message)),
         severity: match f.severity {
             Severity::Error => MSeverity::Error,
             Severity::Warning => MSeverity::Warning,
         },
         help: Some(help),
-        src: Some(source(files, file, shown)),
+        src: Some(src),
         labels,
         related: others
             .into_iter()
-            .map(|(id, ls)| Report {
-                message: format!("{}: where this comes from", f.code),
-                severity: MSeverity::Advice,
-                help: None,
-                src: Some(source(files, id, shown)),
-                labels: ls.into_iter().map(|l| labeled(l, false)).collect(),
-                related: Vec::new(),
+            .map(|(id, ls)| {
+                let (src, moves) = source(files, id, shown);
+                Report {
+                    message: format!("{}: where this comes from", f.code),
+                    severity: MSeverity::Advice,
+                    help: None,
+                    src: Some(src),
+                    labels: ls.into_iter().map(|l| labeled(l, false, &moves)).collect(),
+                    related: Vec::new(),
+                }
             })
             .collect(),
     }
@@ -178,8 +208,8 @@ pub(crate) fn render(run: &Run<'_>, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "note: {}: {}",
-                shown_path(t, &n.path, several),
-                n.message
+                inline(&shown_path(t, &n.path, several)),
+                inline(&n.message)
             );
             noted = true;
         }
@@ -237,7 +267,7 @@ fn describe_target(t: &Target) -> String {
         names.join(", ")
     };
     let version = match &t.version {
-        Some(v) => format!("Kubernetes {} per {}", v.version, v.source),
+        Some(v) => format!("Kubernetes {} per {}", v.version, inline(&v.source)),
         None => {
             let bounded: Vec<String> = t
                 .invocations
@@ -265,5 +295,5 @@ fn describe_target(t: &Target) -> String {
             }
         }
     };
-    format!("{}: {who}; {version}", t.input.display())
+    format!("{}: {who}; {version}", crate::escape::path(&t.input))
 }

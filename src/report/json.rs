@@ -111,7 +111,8 @@ pub(crate) fn render(run: &super::Run<'_>) -> String {
         }).collect::<Vec<_>>(),
         "summary": counts(targets),
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s =
+        crate::escape::json_controls(serde_json::to_string_pretty(&doc).unwrap_or_default());
     s.push('\n');
     s
 }

@@ -401,7 +401,8 @@ pub(crate) fn render(
         "version": "2.1.0",
         "runs": [run_v],
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s =
+        crate::escape::json_controls(serde_json::to_string_pretty(&doc).unwrap_or_default());
     s.push('\n');
     s
 }

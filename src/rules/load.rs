@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 
 use super::Rule;
 use super::compile::compile;
@@ -33,25 +32,19 @@ impl RuleError {
         r
     }
 
-    /// A file that cannot be used at all.
-    pub(crate) fn plain(path: &str, message: &str) -> Self {
-        Self::new(
-            path,
-            "",
-            DataError {
-                message: message.to_owned(),
-                span: 0..0,
-            },
-        )
-    }
-
     pub(crate) fn new(path: &str, text: &str, e: DataError) -> Self {
+        let DataError { message, span } = e;
+        // Only a bounded, escaped excerpt of the file is kept for the report.
+        let excerpt = crate::escape::excerpt(text, span);
         RuleError {
             kind: "rule file",
-            path: path.to_owned(),
-            message: e.message,
-            src: miette::NamedSource::new(path, text.to_owned()),
-            span: (e.span.start, e.span.len()).into(),
+            path: crate::escape::escape(path, crate::escape::Shown::Inline).into_owned(),
+            message: crate::escape::bounded(&message, 400),
+            src: miette::NamedSource::new(
+                crate::escape::escape(path, crate::escape::Shown::Inline),
+                excerpt.0,
+            ),
+            span: (excerpt.1.start, excerpt.1.len()).into(),
         }
     }
 }
@@ -63,7 +56,7 @@ pub(crate) const BUILTIN: &[Builtin] = builtin!("rules");
 /// Loads the built-in rules plus every `*.yaml` in `extra` directories.
 pub(crate) fn load(
     components: &BTreeMap<String, ComponentSpec>,
-    extra: &[&Path],
+    extra: &[crate::source::RuleDir],
 ) -> Result<Vec<Rule>, Box<dyn miette::Diagnostic + Send + Sync>> {
     // Each file's name, its text and, for a built-in file, its JSON.
     let mut files: Vec<(String, Cow<'static, str>, Option<&str>)> = BUILTIN
@@ -71,26 +64,8 @@ pub(crate) fn load(
         .map(|&(p, t, json)| (p.to_owned(), Cow::Borrowed(t), Some(json)))
         .collect();
     for dir in extra {
-        let entries = std::fs::read_dir(dir).map_err(|source| {
-            boxed(crate::source::InputError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })
-        })?;
-        let mut paths: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml") && p.is_file())
-            .collect();
-        paths.sort();
-        for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|source| {
-                boxed(crate::source::InputError::Io {
-                    path: p.clone(),
-                    source,
-                })
-            })?;
-            files.push((p.display().to_string(), Cow::Owned(text), None));
+        for (path, text) in crate::source::rule_files(dir).map_err(boxed)? {
+            files.push((path, Cow::Owned(text), None));
         }
     }
     let mut rules: Vec<Rule> = Vec::new();

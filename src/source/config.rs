@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{FileDb, InputError, MAX_FILE_SIZE, Notice, Overlay};
+use super::{FileDb, InRootError, InputError, MAX_FILE_SIZE, Notice, Overlay, Root};
 use crate::span::FileId;
 
 /// The files read from one directory, or from the named files.
@@ -43,16 +43,31 @@ fn hidden(path: &Path, root: &Path) -> bool {
 }
 
 /// Reads a configuration file that the user pointed at (directly or in a
-/// directory): regular files under the size cap that hold text.
-fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, InputError> {
+/// directory): regular files under the size cap that hold text. A file of
+/// a scanned directory is read inside it (`inside`: the directory and the
+/// file's path in it), as image files are.
+fn read_config_file(
+    path: &Path,
+    overlay: &Overlay,
+    inside: Option<(&Root, &Path)>,
+) -> Result<Option<Vec<u8>>, InputError> {
     if let Some(bytes) = overlay.get(path) {
         return Ok(Some(bytes.clone()));
     }
-    let meta = std::fs::metadata(path).map_err(|e| InputError::io(path, e))?;
-    if !meta.is_file() || meta.len() > MAX_FILE_SIZE {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|e| InputError::io(path, e))?;
+    let bytes = match inside {
+        Some((root, rel)) => match root.read(&format!("/{}", rel.display()), MAX_FILE_SIZE) {
+            Ok(b) => b,
+            Err(InRootError::Io(e)) => return Err(InputError::io(path, e)),
+            Err(_) => return Ok(None),
+        },
+        None => {
+            let meta = std::fs::metadata(path).map_err(|e| InputError::io(path, e))?;
+            if !meta.is_file() || meta.len() > MAX_FILE_SIZE {
+                return Ok(None);
+            }
+            std::fs::read(path).map_err(|e| InputError::io(path, e))?
+        }
+    };
     // Binary files are not configuration.
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Ok(None);
@@ -66,6 +81,7 @@ fn read_config_file(path: &Path, overlay: &Overlay) -> Result<Option<Vec<u8>>, I
 pub(crate) fn read_directory(input: &Path, overlay: &Overlay) -> Result<ConfigFiles, InputError> {
     let mut out = ConfigFiles::default();
     let root = input.canonicalize().map_err(|e| InputError::io(input, e))?;
+    let inroot = Root::open(&root).map_err(|e| InputError::io(input, e))?;
     let walker = walkdir::WalkDir::new(input)
         .follow_links(false)
         .sort_by_file_name()
@@ -85,6 +101,9 @@ pub(crate) fn read_directory(input: &Path, overlay: &Overlay) -> Result<ConfigFi
             .unwrap_or(path)
             .to_string_lossy()
             .into_owned();
+        // Where the file is read inside the directory: its own path, or
+        // for a link the path it leads to.
+        let mut real = path.strip_prefix(input).unwrap_or(path).to_path_buf();
         if entry.path_is_symlink() {
             // Follow a link only if it stays inside the scanned directory.
             match path.canonicalize() {
@@ -95,7 +114,9 @@ pub(crate) fn read_directory(input: &Path, overlay: &Overlay) -> Result<ConfigFi
                 {
                     continue;
                 }
-                Ok(target) if target.starts_with(&root) && target.is_file() => {}
+                Ok(target) if target.starts_with(&root) && target.is_file() => {
+                    real = target.strip_prefix(&root).unwrap_or(&target).to_path_buf();
+                }
                 Ok(target) if !target.starts_with(&root) => {
                     out.notices.push(Notice {
                         path: shown,
@@ -109,7 +130,7 @@ pub(crate) fn read_directory(input: &Path, overlay: &Overlay) -> Result<ConfigFi
         } else if !entry.file_type().is_file() {
             continue;
         }
-        match read_config_file(path, overlay)? {
+        match read_config_file(path, overlay, Some((&inroot, &real)))? {
             Some(bytes) => out
                 .ids
                 .push(out.files.add(shown, None, &bytes, path.to_path_buf())),
@@ -139,7 +160,7 @@ pub(crate) fn read_named(
     let mut first = None;
     for p in paths {
         let shown = p.display().to_string();
-        match read_config_file(p, overlay) {
+        match read_config_file(p, overlay, None) {
             Ok(Some(bytes)) => out.ids.push(out.files.add(shown, None, &bytes, p.clone())),
             Ok(None) => match std::fs::metadata(p) {
                 // It may be configuration: say so as a note.

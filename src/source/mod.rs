@@ -9,6 +9,7 @@
 
 mod config;
 mod dir;
+mod inroot;
 mod resolve;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use config::{ConfigFiles, read_directory, read_named};
 pub(crate) use dir::DirTree;
+pub(crate) use inroot::{InRootError, Root, RuleDir, rule_files};
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::span::FileId;
@@ -92,6 +94,16 @@ impl FileDb {
         if let Some(&id) = self.by_path.get(&path) {
             return id;
         }
+        // What the file costs held: its text and a line start per line.
+        let lines = bytes.split(|&b| b == b'\n').count() as u64 - 1;
+        let held = bytes.len() as u64 + 8 * lines;
+        // Over the run's budget the file is kept empty: the scan fails
+        // with the reason (see `budget`), without holding more.
+        let bytes = if crate::budget::hold_bytes(held, &path) {
+            bytes
+        } else {
+            &[]
+        };
         let exact = std::str::from_utf8(bytes).is_ok();
         let text = String::from_utf8_lossy(bytes).into_owned();
         let id = FileId::from_index(self.files.len());
@@ -140,42 +152,55 @@ impl Notice {
 /// An error that stops the scan: the input cannot be read as asked.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(crate) enum InputError {
-    #[error("{path}: no such file or directory")]
+    #[error("{}: no such file or directory", crate::escape::path(.path))]
     #[diagnostic(help(
         "check the path; promready scans rootfs directories, configuration directories and configuration files"
     ))]
     Missing { path: PathBuf },
-    #[error("{path}: not a directory or a regular file")]
+    #[error("{}: not a directory or a regular file", crate::escape::path(.path))]
     #[diagnostic(help(
         "pass an unpacked rootfs directory, a directory of configuration files, or configuration files"
     ))]
     NotScannable { path: PathBuf },
-    #[error("cannot read {path}: {message}")]
+    #[error(
+        "cannot read {}: {}",
+        crate::escape::path(.path),
+        crate::escape::escape(.message, crate::escape::Shown::Inline)
+    )]
     #[diagnostic(help("nothing was changed; re-create the archive and run again"))]
     Archive { path: PathBuf, message: String },
-    #[error("{path}: {format}, which promready does not read")]
+    #[error("{}: {format}, which promready does not read", crate::escape::path(.path))]
     #[diagnostic(help("{help}"))]
     Unsupported {
         path: PathBuf,
         format: &'static str,
         help: String,
     },
-    #[error("{path}: not a tar archive: {reason}")]
+    #[error("{}: not a tar archive: {reason}", crate::escape::path(.path))]
     #[diagnostic(help(
         "promready reads rootfs archives as .tar, .tar.gz or .tar.zst (recognised by their content); re-create it with `tar -C ROOTFS -cf IMAGE.tar .` and run again"
     ))]
     NotTar { path: PathBuf, reason: &'static str },
-    #[error("{path}: no kubelet and no control-plane component: is this a node image?")]
+    #[error(
+        "{}: no kubelet and no control-plane component: is this a node image?",
+        crate::escape::path(.path)
+    )]
     #[diagnostic(help("{hint}"))]
     NotANodeImage { path: PathBuf, hint: &'static str },
     #[error(
-        "{path}: no configuration promready reads, and not a root filesystem (no etc/ beside usr/ or var/)"
+        "{}: no configuration promready reads, and not a root filesystem (no etc/ beside usr/ or var/)",
+        crate::escape::path(.path)
     )]
     #[diagnostic(help(
         "promready reads kubeadm, kubelet and kube-proxy configuration, static pod manifests, systemd units and kubelet environment files (recognised by their content); check the path, or point it at the root filesystem of a node image"
     ))]
     NothingRecognised { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
+    #[error("{}: {message}", crate::escape::path(.path))]
+    #[diagnostic(help(
+        "nothing was changed; promready refuses inputs this large (its limits, far above real node images, are listed in docs/security.md)"
+    ))]
+    Budget { path: PathBuf, message: String },
+    #[error("cannot read {}: {source}", crate::escape::path(.path))]
     #[diagnostic(help(
         "nothing was changed; make the file readable (e.g. run as root) and run again"
     ))]
@@ -197,6 +222,7 @@ impl InputError {
             | InputError::NotTar { path, .. }
             | InputError::NotANodeImage { path, .. }
             | InputError::NothingRecognised { path }
+            | InputError::Budget { path, .. }
             | InputError::Io { path, .. } => path,
         }
     }

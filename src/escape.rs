@@ -20,7 +20,8 @@ pub(crate) enum Shown {
 
 /// The one escaping rule of every text report (human, concise, GitHub,
 /// `fix`): C0 controls (tab excepted; line breaks only in snippets), DEL,
-/// C1 controls and ESC, BEL, CR are shown as visible escapes (`\x1b`,
+/// C1 controls, ESC, BEL, CR and the bidirectional formatting characters
+/// (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) are shown as visible escapes (`\x1b`,
 /// `\r`, `\u{85}`), so that nothing read from an input can move the cursor,
 /// set a link or a title, or start a line of its own. Text without any of
 /// them is returned as is.
@@ -41,7 +42,12 @@ pub(crate) fn escape_mapped(
         '\t' => false,
         '\n' => at != Shown::Snippet,
         '\r' => at != Shown::Snippet || bytes.get(i + 1) != Some(&b'\n'),
-        c => c.is_control(),
+        // Bidirectional formatting characters reorder what is shown
+        // (a path that reads as another one).
+        c => {
+            c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        }
     };
     if !leading && !s.char_indices().any(|(i, c)| needs(i, c)) {
         return std::borrow::Cow::Borrowed(s);
@@ -188,6 +194,10 @@ mod tests {
         assert_eq!(escape("a\r\nb\rc\n", Shown::Snippet), "a\r\nb\\rc\n");
         assert_eq!(escape("::error x", Shown::LineStart), "\\x3a:error x");
         assert_eq!(escape("::error x", Shown::Inline), "::error x");
+        assert_eq!(
+            escape("etc/\u{202e}lmay.fnoc", Shown::Inline),
+            "etc/\\u{202e}lmay.fnoc"
+        );
         let mut seen = Vec::new();
         let _ = escape_mapped("a\u{7}b\u{7}", Shown::Inline, |o, n| seen.push((o, n)));
         assert_eq!(seen, [(2, 5), (4, 10)]);

@@ -3,10 +3,9 @@
 //! only candidate configuration files in memory; fixing rewrites it in one
 //! pass, copying every unchanged entry byte for byte.
 
-mod ahead;
 mod decode;
 mod gzip;
-mod part;
+mod paths;
 pub(crate) mod progress;
 mod rewrite;
 mod tree;

@@ -79,9 +79,9 @@ impl BufferedFile {
         self.last_small = self.pos;
     }
 
-    /// Another handle on the same open file, and its length.
-    pub(crate) fn share(&self) -> io::Result<(std::fs::File, u64)> {
-        Ok((self.file.try_clone()?, self.len))
+    /// The archive's length.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     /// Positions the reader at absolute `offset`.
@@ -233,19 +233,6 @@ impl Walker {
     /// over tens of thousands of entries then allocates none for them.
     pub(crate) fn recycle(&mut self, e: Entry) {
         self.spare = Some((e.raw, e.path));
-    }
-
-    /// Moves a walker over a plain archive to the entry starting at `pos`;
-    /// false (and nothing done) for a stream.
-    pub(crate) fn seek_file(&mut self, pos: u64) -> bool {
-        let Input::File(f) = &mut self.input else {
-            return false;
-        };
-        f.seek_to(pos);
-        self.pos = pos;
-        self.ended = false;
-        self.zero_block = false;
-        true
     }
 
     fn block(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
@@ -491,13 +478,6 @@ impl Walker {
 fn trim_nul(data: &[u8]) -> Vec<u8> {
     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     data[..end].to_vec()
-}
-
-/// Whether `block` looks like a ustar, GNU or PAX header: the magic and a
-/// valid checksum. (File contents can look like this too, an archive stored
-/// in the archive for one.)
-pub(crate) fn looks_like_header(block: &[u8]) -> bool {
-    block.len() == BLOCK as usize && &block[257..262] == b"ustar" && check_sum(block, 0).is_ok()
 }
 
 /// Verifies a header's checksum: the sum of its bytes with the checksum

@@ -1,20 +1,33 @@
-//! The paths named by a run of archive entries, found by hash: each path
+//! The paths named by an archive's entries, found by hash: each path
 //! once, with the node of the last entry that names it, and the names each
 //! directory lists. Ancestors that no entry names are implied directories.
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use super::tree::TNode;
+/// What an archive entry is, as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum TNode {
+    File {
+        size: u64,
+        data: Option<Arc<Vec<u8>>>,
+        offset: u64,
+        ordinal: usize,
+    },
+    Dir,
+    Symlink(String),
+    Other,
+}
 
 /// Hashes in-image paths. Entry names come from the archive, so the hasher
 /// is seeded per run (no fixed collisions to craft); foldhash is several
 /// times faster than the standard `SipHash` on short paths.
 pub(super) type PathHasher = foldhash::fast::RandomState;
 
-/// An entry as a walker hands it over: its in-image path, with the hashes
-/// that a part finds it and its parent by, computed on the walker's thread.
+/// An entry as the walk hands it over: its in-image path, with the hashes
+/// that the index finds it and its parent by, computed on the walk's thread.
 #[derive(Debug)]
 pub(super) struct Named {
     path: String,
@@ -22,10 +35,7 @@ pub(super) struct Named {
     parent_len: usize,
     hash: u64,
     parent_hash: u64,
-    pub(super) node: TNode,
-    /// Whether the entry is a file whose bytes the index keeps, budget
-    /// allowing.
-    pub(super) wanted: bool,
+    node: TNode,
 }
 
 impl Named {
@@ -38,7 +48,6 @@ impl Named {
             parent_len,
             path,
             node,
-            wanted: false,
         }
     }
 }
@@ -54,22 +63,20 @@ fn parent(path: &str) -> &str {
 /// Ends a list of names in [`Record`].
 const NONE: usize = usize::MAX;
 
-/// A path of a part.
+/// A path of the index.
 #[derive(Debug)]
 struct Record {
     path: String,
     hash: u64,
     node: TNode,
-    /// Whether an entry names the path (or only the paths below it do).
-    named: bool,
     /// The directory's names form a list: its first name (the one added
     /// last), and then each name's next one in its parent's list.
     first_child: usize,
     next_sibling: usize,
 }
 
-/// The paths named by a run of entries, inserted in archive order.
-pub(super) struct Part {
+/// The paths named by the entries, inserted in archive order.
+pub(super) struct Paths {
     /// Every path, in the order the entries first imply it; the root first.
     records: Vec<Record>,
     /// Positions in `records`, found by path.
@@ -79,30 +86,24 @@ pub(super) struct Part {
     last_directory: usize,
 }
 
-impl Part {
-    /// A part holding the root directory only.
+impl Paths {
+    /// The root directory only.
     pub(super) fn new(hasher: &PathHasher) -> Self {
         Self::with_capacity(hasher, 0)
     }
 
-    /// A part holding the root directory only, with room for `paths`.
-    pub(super) fn with_capacity(hasher: &PathHasher, paths: usize) -> Self {
-        let mut part = Part {
-            records: Vec::with_capacity(paths),
-            table: HashTable::with_capacity(paths),
+    /// The root directory only, with room for `paths`.
+    pub(super) fn with_capacity(hasher: &PathHasher, capacity: usize) -> Self {
+        let mut paths = Paths {
+            records: Vec::with_capacity(capacity),
+            table: HashTable::with_capacity(capacity),
             last_directory: 0,
         };
-        part.add(
-            "/".to_owned(),
-            hasher.hash_one("/"),
-            TNode::Dir,
-            false,
-            NONE,
-        );
-        part
+        paths.add("/".to_owned(), hasher.hash_one("/"), TNode::Dir, NONE);
+        paths
     }
 
-    /// How many paths the part holds.
+    /// How many paths the index holds.
     pub(super) fn len(&self) -> usize {
         self.records.len()
     }
@@ -113,37 +114,25 @@ impl Part {
             .copied()
     }
 
-    /// The node of `path` (of hash `hash`), and whether an entry names it.
-    pub(super) fn get(&self, hash: u64, path: &str) -> Option<(&TNode, bool)> {
-        let r = &self.records[self.position(hash, path)?];
-        Some((&r.node, r.named))
+    /// The node of `path` (of hash `hash`).
+    pub(super) fn get(&self, hash: u64, path: &str) -> Option<&TNode> {
+        Some(&self.records[self.position(hash, path)?].node)
     }
 
-    /// Adds the next entry and gives its position. A later entry replaces
-    /// an earlier one of the same path, as when unpacking.
-    pub(super) fn insert(&mut self, named: Named, hasher: &PathHasher) -> usize {
+    /// Adds the next entry. A later entry replaces an earlier one of the
+    /// same path, as when unpacking.
+    pub(super) fn insert(&mut self, named: Named, hasher: &PathHasher) {
         if let Some(i) = self.position(named.hash, &named.path) {
             let r = &mut self.records[i];
             r.node = named.node;
-            r.named = true;
-            return i;
+            return;
         }
         let up = self.directory(&named.path[..named.parent_len], named.parent_hash, hasher);
-        self.add(named.path, named.hash, named.node, true, up)
-    }
-
-    /// The node at a position that [`Part::insert`] gave.
-    pub(super) fn node_mut(&mut self, i: usize) -> &mut TNode {
-        &mut self.records[i].node
-    }
-
-    /// Every node, to renumber.
-    pub(super) fn nodes_mut(&mut self) -> impl Iterator<Item = &mut TNode> {
-        self.records.iter_mut().map(|r| &mut r.node)
+        self.add(named.path, named.hash, named.node, up);
     }
 
     /// The position of the directory `path` (of hash `hash`), which lists
-    /// the names below it. A path missing from the part is added as an
+    /// the names below it. A path missing from the index is added as an
     /// implied directory, with its missing ancestors.
     fn directory(&mut self, path: &str, hash: u64, hasher: &PathHasher) -> usize {
         let last = &self.records[self.last_directory];
@@ -174,13 +163,13 @@ impl Part {
             }
         };
         for (p, hash) in missing.into_iter().rev() {
-            up = self.add(p.to_owned(), hash, TNode::Dir, false, up);
+            up = self.add(p.to_owned(), hash, TNode::Dir, up);
         }
         up
     }
 
     /// Adds a new path, listed in the directory at position `parent`.
-    fn add(&mut self, path: String, hash: u64, node: TNode, named: bool, parent: usize) -> usize {
+    fn add(&mut self, path: String, hash: u64, node: TNode, parent: usize) -> usize {
         let i = self.records.len();
         let next_sibling = match self.records.get_mut(parent) {
             Some(p) => std::mem::replace(&mut p.first_child, i),
@@ -190,7 +179,6 @@ impl Part {
             path,
             hash,
             node,
-            named,
             first_child: NONE,
             next_sibling,
         });
@@ -209,11 +197,5 @@ impl Part {
             out.push(r.path[r.path.rfind('/').map_or(0, |k| k + 1)..].to_owned());
             i = r.next_sibling;
         }
-    }
-
-    /// Every path of the part.
-    #[cfg(test)]
-    pub(super) fn paths(&self) -> impl Iterator<Item = &str> {
-        self.records.iter().map(|r| r.path.as_str())
     }
 }

@@ -148,6 +148,14 @@ enum CliError {
         "-o writes a fixed copy of one .tar, .tar.gz or .tar.zst; a directory or configuration files are fixed in place (use --diff to preview)"
     ))]
     OutputNeedsOneArchive,
+    #[error("cannot write {path}: {reason}; nothing was written")]
+    #[diagnostic(help(
+        "-o writes the fixed archive to a new file, or over a regular file, in a directory that exists"
+    ))]
+    Output {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Everything a scan or a fix needs, from the command line and the
@@ -462,6 +470,14 @@ fn fix_command(
         if !one_archive {
             return Err(Box::new(CliError::OutputNeedsOneArchive));
         }
+    }
+    if let Some(path) = &output {
+        archive::check_output(path).map_err(|e| {
+            Box::new(CliError::Output {
+                path: path.clone(),
+                reason: e.to_string(),
+            }) as Diag
+        })?;
     }
     let bind_address = match bind_address.or_else(|| p.settings.bind_address.clone()) {
         // Both sources are validated where they are read.

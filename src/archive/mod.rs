@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-pub(crate) use rewrite::rewrite;
+pub(crate) use rewrite::{check_output, rewrite};
 pub(crate) use tree::{TarIndex, TarTree};
 
 /// How an archive is compressed.

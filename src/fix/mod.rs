@@ -12,7 +12,7 @@
 pub(crate) mod edit;
 pub(crate) mod plan;
 mod verdict;
-mod write;
+pub(crate) mod write;
 mod yaml_edit;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -7,7 +7,15 @@
 //! ([`crate::interrupt`]), the temp file is removed and the original is
 //! untouched. Inside a rootfs the directory is opened with
 //! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)`, so no symlink can lead
-//! the write outside the image.
+//! the write outside the image. A file named on the command line through a
+//! symlink is replaced at its target, and the link stays a link.
+//!
+//! The temp file of `NAME` is `.NAME.promready-PID`, PID being the writing
+//! process's. Before writing, the temp files of `NAME` left by processes
+//! that no longer run (killed with SIGKILL, or by a crash) are removed;
+//! those of running processes are left alone, so that two runs at once do
+//! not remove each other's. The same holds for archives
+//! ([`crate::archive::rewrite`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -70,14 +78,23 @@ fn open_dir(place: &Place<'_>) -> Result<(OwnedFd, String), WriteError> {
             (fd, rel.file_name())
         }
         Place::Host(path) => {
-            let parent = path
+            // Through a symlink, the file is its target.
+            let target = if path.is_symlink() {
+                std::fs::canonicalize(path)?
+            } else {
+                path.to_path_buf()
+            };
+            let parent = target
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            (
-                rustix::fs::open(parent, dir_flags, Mode::empty())?,
-                path.file_name(),
-            )
+            let dir = rustix::fs::open(parent, dir_flags, Mode::empty())?;
+            let name = target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or(WriteError::NotRegular)?
+                .to_owned();
+            return Ok((dir, name));
         }
     };
     let name = name
@@ -111,11 +128,8 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?);
-    let meta = original.metadata()?;
-    let stale = format!(".{name}.promready-");
-    let tmp_name = format!("{stale}{}", std::process::id());
-    // Temp files of killed runs are ours to remove.
-    remove_stale(&dir, &stale);
+    let tmp_name = temp_name(&name);
+    remove_stale(&dir, &name);
     let tmp = rustix::fs::openat(
         &dir,
         tmp_name.as_str(),
@@ -125,9 +139,7 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
     let result = (|| -> Result<(), WriteError> {
         let mut file = File::from(tmp);
         file.write_all(bytes)?;
-        fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
-        file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        copy_xattrs(&original, &file)?;
+        keep_identity(&original, &file)?;
         crate::interrupt::check()?;
         file.sync_all()?;
         fault_delay();
@@ -143,8 +155,17 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
     result
 }
 
-/// Removes leftover temp files (`.NAME.promready-PID`) of runs that were killed.
-fn remove_stale(dir: &OwnedFd, prefix: &str) {
+/// The name of this process's temp file for replacing `name`.
+pub(crate) fn temp_name(name: &str) -> String {
+    format!(".{name}.promready-{}", std::process::id())
+}
+
+/// Removes the temp files of `name` (`.NAME.promready-PID`) in `dir` that
+/// processes which no longer run left behind. One of a running process is
+/// its write in progress, and stays. This process has none yet, so one
+/// carrying its PID is a dead process's.
+pub(crate) fn remove_stale(dir: &impl AsFd, name: &str) {
+    let prefix = format!(".{name}.promready-");
     let Ok(dup) = rustix::io::dup(dir) else {
         return;
     };
@@ -152,11 +173,35 @@ fn remove_stale(dir: &OwnedFd, prefix: &str) {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(prefix) {
-            let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !runs(pid)
+        {
+            let _ = rustix::fs::unlinkat(dir, file.as_str(), AtFlags::empty());
         }
     }
+}
+
+/// Whether process `pid` runs (in this PID namespace), other than this
+/// one. Without `/proc` nothing can be told, and every process counts as
+/// running.
+fn runs(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Gives `to` the owner, mode and extended attributes of `original`:
+/// owner first, as chown clears setuid bits.
+pub(crate) fn keep_identity(original: &File, to: &File) -> Result<(), WriteError> {
+    let meta = original.metadata()?;
+    fchown(to, Some(meta.uid()), Some(meta.gid()))?;
+    to.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    copy_xattrs(original, to)
 }
 
 /// A pause between writing the temp file and renaming it, for tests that

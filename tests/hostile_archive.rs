@@ -1,0 +1,374 @@
+//! Archive rewrites that never make an image worse: temporary files of
+//! other runs, the owner, mode and xattrs of what `fix` replaces, `-o` onto
+//! things that are not files, symlinked inputs, gzip padding.
+//!
+//! Every hostile archive is generated here, in a temporary directory.
+
+// Test code: a panic is the failure report, and a case that cannot run
+// here says so on standard error.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{BIN, run_bin, temp_files};
+
+/// `fix` on the demo image: 1, because one finding is held back.
+const FIXED_WITH_ONE_LEFT: i32 = 1;
+
+/// Runs the binary; messages are not wrapped, so they can be searched.
+fn run<S: AsRef<OsStr>>(args: &[S]) -> support::Ran {
+    run_bin(args, &[("COLUMNS", "10000")])
+}
+
+/// The demo image as a GNU tar.
+fn demo_tar(dir: &Path) -> PathBuf {
+    let out = dir.join("demo.tar");
+    let ok = Command::new("tar")
+        .args(["--format", "gnu", "-C", "testdata/demo", "-cf"])
+        .arg(&out)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// The demo image as a `.tar.gz`.
+fn demo_tar_gz(dir: &Path, name: &str) -> PathBuf {
+    let plain = std::fs::read(demo_tar(dir)).unwrap();
+    let out = dir.join(name);
+    std::fs::write(&out, gzip(&plain)).unwrap();
+    out
+}
+
+/// A process id no process has: that of a child that has exited.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn stale_temp_files_of_dead_processes_are_removed_and_those_of_running_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // This test's own process runs; a child that exited does not.
+    let (dead, live) = (dead_pid(), std::process::id());
+    let archive = demo_tar_gz(dir.path(), "image.tar.gz");
+    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    for (what, target) in [
+        ("an archive", archive.clone()),
+        ("a configuration file", config.join("cluster.yaml")),
+    ] {
+        let name = target.file_name().unwrap().to_string_lossy().into_owned();
+        let temp = |pid: u32| target.with_file_name(format!(".{name}.promready-{pid}"));
+        std::fs::write(temp(dead), "left by a killed run").unwrap();
+        std::fs::write(temp(live), "a run in progress").unwrap();
+        let input = if target == archive { &archive } else { &config };
+        let out = run(&[OsStr::new("fix"), input.as_os_str()]);
+        out.sane(&format!("fix {what}"), &[0, 1]);
+        assert!(
+            !temp(dead).exists(),
+            "{what}: the dead process's temp file is still there"
+        );
+        assert_eq!(
+            std::fs::read_to_string(temp(live)).unwrap(),
+            "a run in progress",
+            "{what}: the running process's temp file was removed"
+        );
+        std::fs::remove_file(temp(live)).unwrap();
+    }
+}
+
+#[test]
+fn two_fix_runs_on_one_directory_at_once_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let alone = {
+        let d = tempfile::tempdir().unwrap();
+        let c = support::copy_fixture("testdata/fix/repo-v1beta3-create", d.path());
+        let out = run(&[OsStr::new("fix"), c.as_os_str()]);
+        (out.status, support::tree(&c))
+    };
+    let start = || {
+        Command::new(BIN)
+            .arg("fix")
+            .arg(&config)
+            .env("PROMREADY_TEST_WRITE_DELAY_MS", "1500")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = start();
+    // The second starts while the first waits before renaming its temp file.
+    let deadline = Instant::now() + support::HANG;
+    while temp_files(&config).is_empty() {
+        assert!(Instant::now() < deadline, "the first run never wrote");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = start();
+    for (which, child) in [("first", first), ("second", second)] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            alone.0,
+            "the {which} run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(support::tree(&config), alone.1);
+    assert!(temp_files(&config).is_empty());
+}
+
+/// Sets an extended attribute; false where the file system refuses it.
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
+    rustix::fs::setxattr(path, name, value, rustix::fs::XattrFlags::empty()).is_ok()
+}
+
+fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    let n = rustix::fs::getxattr(path, name, &mut buf[..]).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+#[test]
+fn what_fix_replaces_keeps_its_owner_mode_and_extended_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Files are created with the effective user id: 0 is root.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "").unwrap();
+    let root = std::fs::metadata(&probe).unwrap().uid() == 0;
+    if !root {
+        eprintln!(
+            "SKIPPED (not root): owner preservation needs chown; mode and xattrs are checked"
+        );
+    }
+    let archive = demo_tar_gz(dir.path(), "image.tar.gz");
+    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    for (what, target, input) in [
+        ("an archive", archive.clone(), archive.clone()),
+        (
+            "a configuration file",
+            config.join("cluster.yaml"),
+            config.clone(),
+        ),
+    ] {
+        if root {
+            std::os::unix::fs::chown(&target, Some(1234), Some(5678)).unwrap();
+        }
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let user = set_xattr(&target, "user.promready-test", b"kept");
+        if !user {
+            eprintln!("SKIPPED for {what}: this file system refuses user.* xattrs");
+        }
+        let label = b"system_u:object_r:container_file_t:s0\0";
+        let selinux = set_xattr(&target, "security.selinux", label);
+        if !selinux {
+            eprintln!("SKIPPED for {what}: security.selinux cannot be set here");
+        }
+        let before = std::fs::read(&target).unwrap();
+        let out = run(&[OsStr::new("fix"), input.as_os_str()]);
+        out.sane(&format!("fix {what}"), &[0, 1]);
+        assert_ne!(std::fs::read(&target).unwrap(), before, "{what}: not fixed");
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o640, "{what}: mode");
+        if root {
+            assert_eq!((meta.uid(), meta.gid()), (1234, 5678), "{what}: owner");
+        }
+        if user {
+            assert_eq!(
+                xattr(&target, "user.promready-test").as_deref(),
+                Some(&b"kept"[..]),
+                "{what}: user xattr"
+            );
+        }
+        if selinux {
+            assert_eq!(
+                xattr(&target, "security.selinux").as_deref(),
+                Some(&label[..]),
+                "{what}: SELinux label"
+            );
+        }
+    }
+}
+
+#[test]
+fn fix_o_onto_anything_but_a_regular_file_or_a_new_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = demo_tar_gz(dir.path(), "image.tar.gz");
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let subdir = dir.path().join("a-directory");
+    std::fs::create_dir(&subdir).unwrap();
+    let real = dir.path().join("real.tar.gz");
+    std::fs::write(&real, b"not to be touched").unwrap();
+    let link = dir.path().join("link.tar.gz");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut targets = vec![
+        ("a FIFO", fifo),
+        ("a directory", subdir),
+        ("a symlink", link.clone()),
+    ];
+    // A device node like /dev/null, made here rather than risking the real one.
+    let null = dir.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        targets.push(("a character device", null));
+    } else {
+        eprintln!("SKIPPED the device node case: mknod needs root");
+    }
+    for (what, target) in targets {
+        let kind = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type();
+        let before = kind(&target);
+        let out = run(&[
+            OsStr::new("fix"),
+            OsStr::new("-o"),
+            target.as_os_str(),
+            archive.as_os_str(),
+        ]);
+        out.sane(what, &[2]);
+        assert!(
+            out.stderr.contains(&target.display().to_string()),
+            "{what}: the path is not named: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("nothing was written"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert_eq!(kind(&target), before, "{what} was replaced");
+    }
+    assert_eq!(std::fs::read(&real).unwrap(), b"not to be touched");
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn fix_o_into_a_missing_directory_names_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = demo_tar_gz(dir.path(), "image.tar.gz");
+    let missing = dir.path().join("out/dir/missing");
+    let out = run(&[
+        OsStr::new("fix"),
+        OsStr::new("-o"),
+        missing.join("x.tar.gz").as_os_str(),
+        archive.as_os_str(),
+    ]);
+    out.sane("-o into a missing directory", &[2]);
+    assert!(
+        out.stderr.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("etc/"),
+        "an entry is blamed: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_archive_or_a_file_named_through_a_symlink_is_fixed_at_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = demo_tar_gz(dir.path(), "real.tar.gz");
+    let link = dir.path().join("link.tar.gz");
+    std::os::unix::fs::symlink("real.tar.gz", &link).unwrap();
+    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let file = config.join("cluster.yaml");
+    let file_link = dir.path().join("cluster-link.yaml");
+    std::os::unix::fs::symlink(&file, &file_link).unwrap();
+    for (what, link, real, target) in [
+        ("an archive", &link, &real, "real.tar.gz"),
+        (
+            "a configuration file",
+            &file_link,
+            &file,
+            file.to_str().unwrap(),
+        ),
+    ] {
+        let before = std::fs::read(real).unwrap();
+        let out = run(&[OsStr::new("fix"), link.as_os_str()]);
+        out.sane(&format!("fix {what} through a symlink"), &[0, 1]);
+        assert!(
+            std::fs::symlink_metadata(link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{what}: the link was replaced"
+        );
+        assert_eq!(std::fs::read_link(link).unwrap(), Path::new(target));
+        assert_ne!(
+            std::fs::read(real).unwrap(),
+            before,
+            "{what}: the target was not fixed: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        let again = run(&[OsStr::new("scan"), link.as_os_str()]);
+        again.sane(&format!("scan {what} after the fix"), &[0, 1]);
+    }
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn zero_padding_after_the_gzip_stream_is_kept_byte_for_byte_by_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = demo_tar_gz(dir.path(), "clean.tar.gz");
+    let gz = std::fs::read(&clean).unwrap();
+    let padded = dir.path().join("padded.tar.gz");
+    let mut bytes = gz.clone();
+    bytes.extend_from_slice(&[0; 4096]);
+    std::fs::write(&padded, &bytes).unwrap();
+    let scan = run(&[OsStr::new("scan"), padded.as_os_str()]);
+    scan.sane("scan the padded archive", &[1]);
+    let fixed = run(&[OsStr::new("fix"), padded.as_os_str()]);
+    fixed.sane("fix the padded archive", &[FIXED_WITH_ONE_LEFT]);
+    let after = std::fs::read(&padded).unwrap();
+    assert_ne!(after, bytes, "not fixed");
+    assert_eq!(&after[after.len() - 4096..], &[0; 4096][..], "the padding");
+    // The padding follows the new member's trailer: the member decodes to
+    // exactly the bytes before it.
+    let mut d = flate2::bufread::GzDecoder::new(&after[..]);
+    std::io::copy(&mut d, &mut std::io::sink()).unwrap();
+    assert_eq!(d.into_inner().len(), 4096);
+    // Anything but zeros after the stream is still refused.
+    let mut garbage = gz;
+    garbage.extend_from_slice(b"\0\0\0garbage");
+    let bad = dir.path().join("garbage.tar.gz");
+    std::fs::write(&bad, &garbage).unwrap();
+    let out = run(&[OsStr::new("fix"), bad.as_os_str()]);
+    out.sane("fix with trailing garbage", &[2]);
+    assert!(out.stderr.contains("trailing data"), "{}", out.stderr);
+    assert_eq!(std::fs::read(&bad).unwrap(), garbage);
+}

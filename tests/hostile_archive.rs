@@ -1,6 +1,8 @@
-//! Archive rewrites that never make an image worse: temporary files of
-//! other runs, the owner, mode and xattrs of what `fix` replaces, `-o` onto
-//! things that are not files, symlinked inputs, gzip padding.
+//! Archive rewrites that never make an image worse, and archives built to
+//! exhaust the reader: temporary files of other runs, the owner, mode and
+//! xattrs of what `fix` replaces, `-o` onto things that are not files,
+//! symlinked inputs, gzip padding, and deep paths (with the peak memory of
+//! the run measured).
 //!
 //! Every hostile archive is generated here, in a temporary directory.
 
@@ -21,6 +23,10 @@ use support::{BIN, run_bin, temp_files};
 
 /// `fix` on the demo image: 1, because one finding is held back.
 const FIXED_WITH_ONE_LEFT: i32 = 1;
+
+/// The peak memory any run here may reach. A scan of a real image takes
+/// tens of MiB.
+const PEAK_LIMIT_KIB: u64 = 200 * 1024;
 
 /// Runs the binary; messages are not wrapped, so they can be searched.
 fn run<S: AsRef<OsStr>>(args: &[S]) -> support::Ran {
@@ -371,4 +377,123 @@ fn zero_padding_after_the_gzip_stream_is_kept_byte_for_byte_by_fix() {
     out.sane("fix with trailing garbage", &[2]);
     assert!(out.stderr.contains("trailing data"), "{}", out.stderr);
     assert_eq!(std::fs::read(&bad).unwrap(), garbage);
+}
+
+/// Runs the binary and gives its exit status, its standard error and the
+/// peak resident memory (KiB) of the largest process the wrapper waited
+/// for, which is this run only: `getrusage(RUSAGE_CHILDREN)` in a Python
+/// wrapper (Rust's standard library has no safe way to ask).
+fn run_measured<S: AsRef<OsStr>>(args: &[S]) -> (i32, String, u64) {
+    const WRAPPER: &str = r"
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+sys.stderr.buffer.write(p.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(p.returncode if p.returncode >= 0 else 128 - p.returncode)
+";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(WRAPPER)
+        .arg(BIN)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "10000")
+        .output()
+        .unwrap_or_else(|e| panic!("python3 (to measure peak memory): {e}"));
+    let peak = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no peak: {}", String::from_utf8_lossy(&out.stderr)));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        peak,
+    )
+}
+
+/// A tar header block.
+fn header(name: &[u8], kind: tar::EntryType, size: u64) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// `data` padded to whole blocks.
+fn padded(data: &[u8]) -> Vec<u8> {
+    let mut d = data.to_vec();
+    d.resize(data.len().div_ceil(512) * 512, 0);
+    d
+}
+
+/// A PAX record (`LEN key=value\n`).
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3;
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut r = format!("{len} {key}=").into_bytes();
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    r
+}
+
+/// A PAX extension header holding `records`.
+fn pax(records: &[u8]) -> Vec<u8> {
+    let mut out = header(
+        b"PaxHeaders/x",
+        tar::EntryType::XHeader,
+        records.len() as u64,
+    );
+    out.extend(padded(records));
+    out
+}
+
+/// A regular file entry named `path` by a PAX record.
+fn pax_file(path: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = pax(&pax_record("path", path));
+    out.extend(header(b"f", tar::EntryType::Regular, data.len() as u64));
+    out.extend(padded(data));
+    out
+}
+
+/// The end of an archive.
+fn end(mut tar: Vec<u8>) -> Vec<u8> {
+    tar.extend_from_slice(&[0; 1024]);
+    tar
+}
+
+#[test]
+fn deep_paths_within_the_limits_cost_memory_in_proportion_to_their_length() {
+    // 800 entries, each below a directory of its own, 250 components and
+    // about 4,000 bytes deep: every entry implies 249 new directories. Kept
+    // with its full path, each of those would cost about 2 KB.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
+    let below = b"component-name/".repeat(249);
+    for i in 0..800 {
+        let mut path = format!("d{i:03}/").into_bytes();
+        path.extend_from_slice(&below);
+        path.extend_from_slice(b"f");
+        assert!(path.len() <= 4096);
+        tar.extend(pax_file(&path, b""));
+    }
+    let plain = dir.path().join("deep.tar");
+    std::fs::write(&plain, end(tar)).unwrap();
+    let (status, stderr, peak) = run_measured(&[OsStr::new("scan"), plain.as_os_str()]);
+    assert!(
+        !stderr.contains("cannot read") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!([0, 1, 2].contains(&status), "{status}: {stderr}");
+    assert!(
+        peak < PEAK_LIMIT_KIB,
+        "peak memory {} MiB for a {} MB archive",
+        peak / 1024,
+        std::fs::metadata(&plain).unwrap().len() / 1_000_000
+    );
 }

@@ -1,6 +1,11 @@
 //! The paths named by an archive's entries, found by hash: each path
 //! once, with the node of the last entry that names it, and the names each
 //! directory lists. Ancestors that no entry names are implied directories.
+//!
+//! A path is kept as its last component and its parent's position, so an
+//! entry costs the index its new components, not every ancestor's full
+//! path again: a deep path implies its ancestors in memory proportional to
+//! its own length.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -52,6 +57,11 @@ impl Named {
     }
 }
 
+/// The last component of a normalised path.
+fn last_component(path: &str) -> &str {
+    &path[path.rfind('/').map_or(0, |i| i + 1)..]
+}
+
 /// The directory holding `path` (`/` for `/` itself).
 fn parent(path: &str) -> &str {
     match path.rfind('/') {
@@ -66,8 +76,13 @@ const NONE: usize = usize::MAX;
 /// A path of the index.
 #[derive(Debug)]
 struct Record {
-    path: String,
+    /// The hash of the full path.
     hash: u64,
+    /// The position of the directory holding it (of the root: [`NONE`]).
+    parent: usize,
+    /// Its last component, in [`Paths::names`].
+    name_at: usize,
+    name_len: usize,
     node: TNode,
     /// The directory's names form a list: its first name (the one added
     /// last), and then each name's next one in its parent's list.
@@ -77,8 +92,11 @@ struct Record {
 
 /// The paths named by the entries, inserted in archive order.
 pub(super) struct Paths {
-    /// Every path, in the order the entries first imply it; the root first.
+    /// Every path, in the order the entries first imply it; the root first
+    /// (`records[0]`, with an empty name).
     records: Vec<Record>,
+    /// The last components of every path, one after the other.
+    names: String,
     /// Positions in `records`, found by path.
     table: HashTable<usize>,
     /// The directory that the last new path went in: entries come
@@ -96,10 +114,11 @@ impl Paths {
     pub(super) fn with_capacity(hasher: &PathHasher, capacity: usize) -> Self {
         let mut paths = Paths {
             records: Vec::with_capacity(capacity),
+            names: String::new(),
             table: HashTable::with_capacity(capacity),
             last_directory: 0,
         };
-        paths.add("/".to_owned(), hasher.hash_one("/"), TNode::Dir, NONE);
+        paths.add("", hasher.hash_one("/"), TNode::Dir, NONE);
         paths
     }
 
@@ -109,9 +128,29 @@ impl Paths {
     }
 
     fn position(&self, hash: u64, path: &str) -> Option<usize> {
-        self.table
-            .find(hash, |&i| self.records[i].path == path)
-            .copied()
+        self.table.find(hash, |&i| self.is(i, path)).copied()
+    }
+
+    fn name(&self, r: &Record) -> &str {
+        &self.names[r.name_at..r.name_at + r.name_len]
+    }
+
+    /// Whether the record at `i` is `path`: its components, from the last,
+    /// are those of the record and its ancestors.
+    fn is(&self, mut i: usize, path: &str) -> bool {
+        let mut rest = path;
+        while i != 0 {
+            let r = &self.records[i];
+            let Some(slash) = rest.rfind('/') else {
+                return false;
+            };
+            if &rest[slash + 1..] != self.name(r) {
+                return false;
+            }
+            rest = &rest[..slash];
+            i = r.parent;
+        }
+        rest.is_empty() || rest == "/"
     }
 
     /// The node of `path` (of hash `hash`).
@@ -128,16 +167,16 @@ impl Paths {
             return;
         }
         let up = self.directory(&named.path[..named.parent_len], named.parent_hash, hasher);
-        self.add(named.path, named.hash, named.node, up);
+        self.add(last_component(&named.path), named.hash, named.node, up);
     }
 
     /// The position of the directory `path` (of hash `hash`), which lists
     /// the names below it. A path missing from the index is added as an
     /// implied directory, with its missing ancestors.
     fn directory(&mut self, path: &str, hash: u64, hasher: &PathHasher) -> usize {
-        let last = &self.records[self.last_directory];
-        if last.hash == hash && last.path == path {
-            return self.last_directory;
+        let last = self.last_directory;
+        if self.records[last].hash == hash && self.is(last, path) {
+            return last;
         }
         let i = match self.position(hash, path) {
             Some(i) => i,
@@ -163,21 +202,25 @@ impl Paths {
             }
         };
         for (p, hash) in missing.into_iter().rev() {
-            up = self.add(p.to_owned(), hash, TNode::Dir, up);
+            up = self.add(last_component(p), hash, TNode::Dir, up);
         }
         up
     }
 
-    /// Adds a new path, listed in the directory at position `parent`.
-    fn add(&mut self, path: String, hash: u64, node: TNode, parent: usize) -> usize {
+    /// Adds a new path, named `name` in the directory at position `parent`.
+    fn add(&mut self, name: &str, hash: u64, node: TNode, parent: usize) -> usize {
         let i = self.records.len();
         let next_sibling = match self.records.get_mut(parent) {
             Some(p) => std::mem::replace(&mut p.first_child, i),
             None => NONE,
         };
+        let name_at = self.names.len();
+        self.names.push_str(name);
         self.records.push(Record {
-            path,
             hash,
+            parent,
+            name_at,
+            name_len: name.len(),
             node,
             first_child: NONE,
             next_sibling,
@@ -194,7 +237,7 @@ impl Paths {
             .map_or(NONE, |d| self.records[d].first_child);
         while i != NONE {
             let r = &self.records[i];
-            out.push(r.path[r.path.rfind('/').map_or(0, |k| k + 1)..].to_owned());
+            out.push(self.name(r).to_owned());
             i = r.next_sibling;
         }
     }

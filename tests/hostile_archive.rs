@@ -1,8 +1,8 @@
 //! Archive rewrites that never make an image worse, and archives built to
 //! exhaust the reader: temporary files of other runs, the owner, mode and
 //! xattrs of what `fix` replaces, `-o` onto things that are not files,
-//! symlinked inputs, gzip padding, and deep paths (with the peak memory of
-//! the run measured).
+//! symlinked inputs, gzip padding, and paths and headers past the
+//! reader's budgets (with the peak memory of each run measured).
 //!
 //! Every hostile archive is generated here, in a temporary directory.
 
@@ -465,6 +465,139 @@ fn pax_file(path: &[u8], data: &[u8]) -> Vec<u8> {
 fn end(mut tar: Vec<u8>) -> Vec<u8> {
     tar.extend_from_slice(&[0; 1024]);
     tar
+}
+
+/// Compresses with the `gzip` command, streaming (`make` writes the tar);
+/// the test's own deflate is slow in a debug build.
+fn gzip_command(out: &Path, make: impl FnOnce(&mut dyn Write)) {
+    let mut child = Command::new("gzip")
+        .args(["-1", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(out).unwrap())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+        make(&mut stdin);
+        stdin.flush().unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+/// Asserts that scanning and fixing `archive` is an input error naming the
+/// archive, entry `entry` and `problem`, that the archive is left as it
+/// was, and that no run's peak memory reached the limit.
+fn refused_within_memory(archive: &Path, entry: &str, problem: &str) {
+    let bytes_before = std::fs::metadata(archive).unwrap().len();
+    for cmd in ["scan", "fix"] {
+        let what = format!("{cmd} {}", archive.display());
+        let (status, stderr, peak) = run_measured(&[OsStr::new(cmd), archive.as_os_str()]);
+        assert_eq!(status, 2, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot read {}", archive.display())),
+            "{what}: {stderr}"
+        );
+        assert!(stderr.contains(entry), "{what}: no {entry:?}: {stderr}");
+        assert!(stderr.contains(problem), "{what}: no {problem:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert!(
+            peak < PEAK_LIMIT_KIB,
+            "{what}: peak memory {} MiB",
+            peak / 1024
+        );
+    }
+    assert_eq!(std::fs::metadata(archive).unwrap().len(), bytes_before);
+}
+
+#[test]
+fn a_path_over_4096_bytes_is_refused_naming_the_entry_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // One PAX path of 32,000 `a/` components: a 67 KB tar.
+    let deep = b"a/".repeat(32_000);
+    let plain = dir.path().join("deep.tar");
+    std::fs::write(&plain, end(pax_file(&deep, b"x"))).unwrap();
+    refused_within_memory(
+        &plain,
+        "entry 1 at byte 0 (\"a/a/a/",
+        "its path is 64000 bytes long, over the limit of 4096",
+    );
+    // 400 of them, each below a directory of its own, in a .tar.gz.
+    let gz = dir.path().join("deep.tar.gz");
+    gzip_command(&gz, |w| {
+        for i in 0..400 {
+            let mut path = format!("d{i}/").into_bytes();
+            path.extend_from_slice(&deep);
+            w.write_all(&pax_file(&path, b"x")).unwrap();
+        }
+        w.write_all(&[0; 1024]).unwrap();
+    });
+    refused_within_memory(&gz, "entry 1 at byte 0", "over the limit of 4096");
+}
+
+#[test]
+fn a_path_of_more_than_256_components_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = Vec::new();
+    tar.extend(header(b"usr/bin/kubelet", tar::EntryType::Regular, 0));
+    tar.extend(pax_file(&b"a/".repeat(300), b"x"));
+    let plain = dir.path().join("deep.tar");
+    std::fs::write(&plain, end(tar)).unwrap();
+    refused_within_memory(
+        &plain,
+        "entry 2 at byte 512",
+        "its path has 300 components, over the limit of 256",
+    );
+    // A link target is a path too.
+    let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
+    let mut records = pax_record("linkpath", &b"b".repeat(5000));
+    records.extend(pax_record("path", b"etc/link"));
+    tar.extend(pax(&records));
+    tar.extend(header(b"l", tar::EntryType::Symlink, 0));
+    let link = dir.path().join("link.tar");
+    std::fs::write(&link, end(tar)).unwrap();
+    refused_within_memory(
+        &link,
+        "entry 2 at byte 512 (\"etc/link\")",
+        "its link target is 5000 bytes long, over the limit of 4096",
+    );
+}
+
+#[test]
+fn extension_headers_over_1_mib_for_one_entry_are_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // 400 PAX headers of 1 MiB each before one entry: a 1.8 MB .tar.gz.
+    let comment = pax_record("comment", &vec![b'c'; (1 << 20) - 20]);
+    let block = pax(&comment);
+    let gz = dir.path().join("headers.tar.gz");
+    gzip_command(&gz, |w| {
+        w.write_all(&header(b"usr/bin/kubelet", tar::EntryType::Regular, 0))
+            .unwrap();
+        for _ in 0..400 {
+            w.write_all(&block).unwrap();
+        }
+        w.write_all(&header(b"etc/x", tar::EntryType::Regular, 0))
+            .unwrap();
+        w.write_all(&[0; 1024]).unwrap();
+    });
+    refused_within_memory(
+        &gz,
+        "entry 2 at byte 512",
+        "its headers take more than 1 MiB in all",
+    );
+    // GNU long names chained the same way.
+    let mut long = header(b"././@LongLink", tar::EntryType::GNULongName, 600_000);
+    long.extend(padded(&vec![b'n'; 600_000]));
+    let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
+    tar.extend(&long);
+    tar.extend(&long);
+    tar.extend(header(b"etc/x", tar::EntryType::Regular, 0));
+    let plain = dir.path().join("longnames.tar");
+    std::fs::write(&plain, end(tar)).unwrap();
+    refused_within_memory(
+        &plain,
+        "entry 2 at byte 512",
+        "its headers take more than 1 MiB in all",
+    );
 }
 
 #[test]

@@ -10,8 +10,17 @@ use std::io::{self, Read, Write};
 
 /// Tar's block size.
 pub(crate) const BLOCK: u64 = 512;
-/// Extension data (PAX records, GNU long names) larger than this is refused.
-const MAX_EXTENSION: u64 = 1 << 20;
+/// The headers of one entry in all (extension headers with their data:
+/// PAX records, GNU long names and link names; the main header; GNU sparse
+/// blocks) at most. A real entry's take a few KiB at most (a long name, a
+/// `security.selinux` label, an ACL).
+pub(crate) const MAX_HEADERS: u64 = 1 << 20;
+/// The bytes of an entry's path or link target at most, as stored: Linux's
+/// `PATH_MAX`.
+pub(crate) const MAX_PATH: usize = 4096;
+/// The components of an entry's path at most (`.` and empty ones not
+/// counted).
+pub(crate) const MAX_DEPTH: usize = 256;
 /// Entries claiming more than this are refused as corrupt.
 const MAX_SIZE: u64 = 1 << 46;
 
@@ -208,6 +217,8 @@ pub(crate) struct Walker {
     input: Input,
     /// Bytes consumed so far.
     pub(crate) pos: u64,
+    /// Entries read so far.
+    entries: u64,
     /// Set once the end of the archive was reached.
     pub(crate) ended: bool,
     /// Whether the end was a zero block (consumed by `next`).
@@ -222,6 +233,7 @@ impl Walker {
         Self {
             input,
             pos: 0,
+            entries: 0,
             ended: false,
             zero_block: false,
             spare: None,
@@ -327,8 +339,19 @@ impl Walker {
                 .map_err(|_| corrupt(self.pos - BLOCK, "invalid size field"))?;
             match kind {
                 b'x' | b'L' | b'K' => {
-                    if size > MAX_EXTENSION {
-                        return Err(corrupt(self.pos - BLOCK, "oversized extension header"));
+                    if raw.len() as u64 + size.div_ceil(BLOCK) * BLOCK > MAX_HEADERS {
+                        let name = pax_path
+                            .as_deref()
+                            .or(gnu_path.as_deref())
+                            .map_or_else(|| header.path_bytes().into_owned(), <[u8]>::to_vec);
+                        return Err(self.over_budget(
+                            start,
+                            &name,
+                            &format!(
+                                "its headers take more than {} MiB in all (PAX records, GNU long names)",
+                                MAX_HEADERS >> 20
+                            ),
+                        ));
                     }
                     let data_at = raw.len();
                     self.read_exact_data(size.div_ceil(BLOCK) * BLOCK, &mut raw)?;
@@ -375,6 +398,20 @@ impl Walker {
                             if raw[ext_at + 504] == 0 {
                                 break;
                             }
+                            if raw.len() as u64 > MAX_HEADERS {
+                                let name = pax_path.as_deref().or(gnu_path.as_deref()).map_or_else(
+                                    || header.path_bytes().into_owned(),
+                                    <[u8]>::to_vec,
+                                );
+                                return Err(self.over_budget(
+                                    start,
+                                    &name,
+                                    &format!(
+                                        "its headers take more than {} MiB in all (sparse maps)",
+                                        MAX_HEADERS >> 20
+                                    ),
+                                ));
+                            }
                         }
                     }
                     // Entries without data, whatever their size field says.
@@ -391,6 +428,8 @@ impl Walker {
                     let link = pax_link
                         .or(gnu_link)
                         .or_else(|| header.link_name_bytes().map(std::borrow::Cow::into_owned));
+                    self.check_path(start, &path, link.as_deref())?;
+                    self.entries += 1;
                     return Ok(Some(Entry {
                         start,
                         main: at,
@@ -406,6 +445,60 @@ impl Walker {
                 }
             }
         }
+    }
+
+    /// Checks an entry's path and link target against [`MAX_PATH`] and
+    /// [`MAX_DEPTH`].
+    fn check_path(&self, start: u64, path: &[u8], link: Option<&[u8]>) -> io::Result<()> {
+        if path.len() > MAX_PATH {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!(
+                    "its path is {} bytes long, over the limit of {MAX_PATH}",
+                    path.len()
+                ),
+            ));
+        }
+        if let Some(link) = link.filter(|l| l.len() > MAX_PATH) {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!(
+                    "its link target is {} bytes long, over the limit of {MAX_PATH}",
+                    link.len()
+                ),
+            ));
+        }
+        let depth = path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .count();
+        if depth > MAX_DEPTH {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!("its path has {depth} components, over the limit of {MAX_DEPTH}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An entry over one of the reader's budgets: the archive is refused.
+    /// The entry is named by its number, offset and (the start of) its path.
+    fn over_budget(&self, start: u64, name: &[u8], what: &str) -> io::Error {
+        const SHOWN: usize = 60;
+        let mut shown = String::from_utf8_lossy(&name[..name.len().min(SHOWN)]).into_owned();
+        if name.len() > SHOWN {
+            shown.push('…');
+        }
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "entry {} at byte {start} ({shown:?}): {what}",
+                self.entries + 1
+            ),
+        )
     }
 
     /// Reads the entry's data (and skips its padding).

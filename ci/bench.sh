@@ -15,7 +15,7 @@ for tool in pigz zstd tar gzip python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install pigz zstd)" >&2; exit 2; }
 done
 cargo build --release --quiet
-bin=target/release/promready
+bin=${CARGO_TARGET_DIR:-target}/release/promready
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -547,6 +547,18 @@ fn a_path_of_more_than_256_components_is_refused() {
         "entry 2 at byte 512",
         "its path has 300 components, over the limit of 256",
     );
+    // A component longer than a file name can be.
+    let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
+    let mut long = b"etc/".to_vec();
+    long.extend(vec![b'n'; 300]);
+    tar.extend(pax_file(&long, b"x"));
+    let plain = dir.path().join("long-name.tar");
+    std::fs::write(&plain, end(tar)).unwrap();
+    refused_within_memory(
+        &plain,
+        "entry 2 at byte 512 (\"etc/nnn",
+        "its path has a component of 300 bytes, over the limit of 255",
+    );
     // A link target is a path too.
     let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
     let mut records = pax_record("linkpath", &b"b".repeat(5000));
@@ -628,5 +640,29 @@ fn deep_paths_within_the_limits_cost_memory_in_proportion_to_their_length() {
         "peak memory {} MiB for a {} MB archive",
         peak / 1024,
         std::fs::metadata(&plain).unwrap().len() / 1_000_000
+    );
+}
+
+#[test]
+fn an_archive_naming_more_than_a_million_paths_is_refused_in_bounded_memory() {
+    // 4,200 entries, each below a directory of its own and 251 components
+    // deep: in a 6 MB tar, 1.05 million paths with the directories implied.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = header(b"usr/bin/kubelet", tar::EntryType::Regular, 0);
+    let below = b"a/".repeat(250);
+    for i in 0..4200 {
+        let mut path = format!("d{i}/").into_bytes();
+        path.extend_from_slice(&below);
+        path.push(b'f');
+        tar.extend(pax_file(&path, b""));
+    }
+    let plain = dir.path().join("many.tar");
+    std::fs::write(&plain, end(tar)).unwrap();
+    refused_within_memory(
+        &plain,
+        // The kubelet, then entries of 252 paths each (`/d{i}` with its
+        // 250 directories and its file), after the root, /usr and /usr/bin.
+        "entry 4163 at byte 8522240 (\"/d4161/a/a/",
+        "the archive names more than 1048576 paths",
     );
 }

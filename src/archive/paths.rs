@@ -41,13 +41,28 @@ pub(super) struct Named {
     hash: u64,
     parent_hash: u64,
     node: TNode,
+    /// The entry's number (from 1) and offset, to name it in errors.
+    pub(super) entry: usize,
+    pub(super) start: u64,
 }
 
 impl Named {
+    pub(super) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// `path` is normalised, and its last `/` is at `slash`.
-    pub(super) fn new(path: String, slash: usize, node: TNode, hasher: &PathHasher) -> Self {
+    pub(super) fn new(
+        path: String,
+        slash: usize,
+        node: TNode,
+        (entry, start): (usize, u64),
+        hasher: &PathHasher,
+    ) -> Self {
         let parent_len = slash.max(1);
         Self {
+            entry,
+            start,
             hash: hasher.hash_one(path.as_str()),
             parent_hash: hasher.hash_one(&path[..parent_len]),
             parent_len,

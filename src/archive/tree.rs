@@ -11,7 +11,7 @@ use std::sync::mpsc::SyncSender;
 
 pub(super) use super::paths::TNode;
 use super::paths::{Named, PathHasher, Paths};
-use super::walk::{Entry, Input, Walker};
+use super::walk::{Entry, Input, Walker, over_budget};
 use super::{Compression, open};
 use crate::source::{MAX_FILE_SIZE, Node, Overlay, Tree};
 
@@ -39,6 +39,11 @@ fn expected_paths(len: u64) -> usize {
 
 /// Bytes of candidate files kept in memory at most.
 const MEMORY_BUDGET: u64 = 32 << 20;
+
+/// Paths in the index at most (those the entries name and the directories
+/// they imply): about 10 times a large distribution image's. Each costs
+/// the index about 100 bytes and its last component.
+pub(crate) const MAX_PATHS: usize = 1 << 20;
 
 /// The index of an archive, built in one pass and shared across the scans
 /// that `fix` makes.
@@ -117,6 +122,17 @@ impl TarIndex {
         };
         for batch in rx {
             for named in batch {
+                if paths.len() >= MAX_PATHS {
+                    // The walk stops at its next batch.
+                    return Err(over_budget(
+                        named.entry,
+                        named.start,
+                        named.path().as_bytes(),
+                        &format!(
+                            "the archive names more than {MAX_PATHS} paths (with the directories its entries imply)"
+                        ),
+                    ));
+                }
                 paths.insert(named, &hasher);
             }
         }
@@ -243,7 +259,13 @@ fn index_entry(
             TNode::Other
         }
     };
-    Ok(Some(Named::new(path, slash, node, hasher)))
+    Ok(Some(Named::new(
+        path,
+        slash,
+        node,
+        (ordinal, e.start),
+        hasher,
+    )))
 }
 
 /// Walks the archive, keeping candidate files' bytes, and sends its

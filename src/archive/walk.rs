@@ -21,6 +21,9 @@ pub(crate) const MAX_PATH: usize = 4096;
 /// The components of an entry's path at most (`.` and empty ones not
 /// counted).
 pub(crate) const MAX_DEPTH: usize = 256;
+/// The bytes of one component of an entry's path at most: Linux's
+/// `NAME_MAX`.
+pub(crate) const MAX_NAME: usize = 255;
 /// Entries claiming more than this are refused as corrupt.
 const MAX_SIZE: u64 = 1 << 46;
 
@@ -218,7 +221,7 @@ pub(crate) struct Walker {
     /// Bytes consumed so far.
     pub(crate) pos: u64,
     /// Entries read so far.
-    entries: u64,
+    entries: usize,
     /// Set once the end of the archive was reached.
     pub(crate) ended: bool,
     /// Whether the end was a zero block (consumed by `next`).
@@ -470,10 +473,20 @@ impl Walker {
                 ),
             ));
         }
-        let depth = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty() && *c != b".")
-            .count();
+        let mut depth = 0;
+        for c in path.split(|&b| b == b'/') {
+            if c.len() > MAX_NAME {
+                return Err(self.over_budget(
+                    start,
+                    path,
+                    &format!(
+                        "its path has a component of {} bytes, over the limit of {MAX_NAME}",
+                        c.len()
+                    ),
+                ));
+            }
+            depth += usize::from(!c.is_empty() && c != b".");
+        }
         if depth > MAX_DEPTH {
             return Err(self.over_budget(
                 start,
@@ -487,18 +500,7 @@ impl Walker {
     /// An entry over one of the reader's budgets: the archive is refused.
     /// The entry is named by its number, offset and (the start of) its path.
     fn over_budget(&self, start: u64, name: &[u8], what: &str) -> io::Error {
-        const SHOWN: usize = 60;
-        let mut shown = String::from_utf8_lossy(&name[..name.len().min(SHOWN)]).into_owned();
-        if name.len() > SHOWN {
-            shown.push('…');
-        }
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "entry {} at byte {start} ({shown:?}): {what}",
-                self.entries + 1
-            ),
-        )
+        over_budget(self.entries + 1, start, name, what)
     }
 
     /// Reads the entry's data (and skips its padding).
@@ -566,6 +568,21 @@ impl Walker {
             Input::File(_) => 0,
         }
     }
+}
+
+/// Entry `entry` (from 1), at `start` and named `name`, is over one of the
+/// reader's budgets: the archive is refused, naming the entry by its
+/// number, its offset and the start of its name.
+pub(crate) fn over_budget(entry: usize, start: u64, name: &[u8], what: &str) -> io::Error {
+    const SHOWN: usize = 60;
+    let mut shown = String::from_utf8_lossy(&name[..name.len().min(SHOWN)]).into_owned();
+    if name.len() > SHOWN {
+        shown.push('…');
+    }
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("entry {entry} at byte {start} ({shown:?}): {what}"),
+    )
 }
 
 fn trim_nul(data: &[u8]) -> Vec<u8> {

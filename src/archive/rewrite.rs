@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Mode, OFlags};
 
 use super::gzip::ParGzWriter;
+use super::input::{Compression, detect, gzip_header, open};
 use super::walk::{BLOCK, Walker, corrupt, resized_header, resized_pax};
-use super::{Compression, detect, gzip_header, open};
 use crate::fix::write;
 
 /// The output stream, compressed like the input.

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 
-pub(super) use super::paths::TNode;
-use super::paths::{Named, PathHasher, Paths};
-use super::walk::{Entry, Input, Walker, over_budget};
-use super::{Compression, open};
+use super::input::{Compression, Input, open};
+use super::paths::{Named, PathHasher, Paths, TNode};
+use super::walk::{Entry, Walker, over_budget};
 use crate::source::{MAX_FILE_SIZE, Node, Overlay, Tree};
 
 /// Files kept in memory during the scan: configuration lives there.

@@ -8,6 +8,8 @@
 
 use std::io::{self, Read, Write};
 
+use super::input::Input;
+
 /// Tar's block size.
 pub(crate) const BLOCK: u64 = 512;
 /// The headers of one entry in all (extension headers with their data:
@@ -26,151 +28,6 @@ pub(crate) const MAX_DEPTH: usize = 256;
 pub(crate) const MAX_NAME: usize = 255;
 /// Entries claiming more than this are refused as corrupt.
 const MAX_SIZE: u64 = 1 << 46;
-
-/// A reader that can skip: on a file it reads large chunks and seeks over
-/// data it does not need (most entries of a rootfs are small and share a
-/// chunk); a stream is read through.
-pub(crate) enum Input {
-    File(BufferedFile),
-    Stream(super::ReadAhead),
-}
-
-/// Reads smaller than this are small: headers, mostly.
-const PAGE: usize = 4096;
-
-/// A plain archive read with positioned reads, and data nobody needs never
-/// read at all. Where entries are small (directories, links, small files),
-/// the next header often lies in the same 4 KiB page: a small read there
-/// fills a window up to the end of the page, which later small reads are
-/// served from. Elsewhere a small read reads just what it asks for.
-pub(crate) struct BufferedFile {
-    file: std::fs::File,
-    len: u64,
-    pos: u64,
-    window: Box<[u8; PAGE]>,
-    /// The archive offset of `window`'s first byte.
-    window_at: u64,
-    /// How many bytes of `window` hold archive bytes.
-    window_len: usize,
-    /// The offset of the last small read.
-    last_small: u64,
-    /// How often, lately, a small read fell in the page of the one before,
-    /// out of 256 (a moving average).
-    density: u32,
-}
-
-/// The density from which small reads fill a window: a quarter. Filling
-/// costs about a quarter of a read saved (measured), so below that the
-/// copies cost more than the reads they save.
-const DENSE: u32 = 64;
-
-impl BufferedFile {
-    pub(crate) fn new(file: std::fs::File, len: u64) -> Self {
-        Self {
-            file,
-            len,
-            pos: 0,
-            window: Box::new([0; PAGE]),
-            window_at: 0,
-            window_len: 0,
-            last_small: u64::MAX,
-            density: 0,
-        }
-    }
-
-    /// The offset of `pos` in the window, if the window holds it.
-    fn in_window(&self) -> Option<usize> {
-        let k = usize::try_from(self.pos.checked_sub(self.window_at)?).ok()?;
-        (k < self.window_len).then_some(k)
-    }
-
-    /// Notes a small read at `pos`, and whether it fell in the page of the
-    /// small read before (a read from the window does).
-    fn note_small(&mut self, same_page: bool) {
-        self.density = self.density - self.density / 8 + if same_page { 32 } else { 0 };
-        self.last_small = self.pos;
-    }
-
-    /// The archive's length.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Positions the reader at absolute `offset`.
-    pub(crate) fn seek_to(&mut self, offset: u64) {
-        self.pos = offset;
-    }
-
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        let target = self.pos + n;
-        if target > self.len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("archive ends inside an entry at byte {}", self.len),
-            ));
-        }
-        self.pos = target;
-        Ok(())
-    }
-}
-
-impl Read for BufferedFile {
-    /// Positioned reads go straight to the system call: the C library's
-    /// `pread` also enters and leaves a thread cancellation point each
-    /// time, which shows in a walk of tens of thousands of headers.
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.len() < PAGE {
-            let in_window = self.in_window().is_some();
-            let same_page = in_window || self.pos / PAGE as u64 == self.last_small / PAGE as u64;
-            self.note_small(same_page);
-            if !in_window && self.density >= DENSE {
-                // Up to the end of the page, which holds at least what
-                // was asked for: headers never straddle a page.
-                let to_page_end = PAGE - (self.pos % PAGE as u64) as usize;
-                let want = to_page_end.max(out.len());
-                self.window_len =
-                    rustix::io::pread(&self.file, &mut self.window[..want], self.pos)?;
-                self.window_at = self.pos;
-            }
-        }
-        let n = match self.in_window() {
-            Some(k) => {
-                let n = out.len().min(self.window_len - k);
-                out[..n].copy_from_slice(&self.window[k..k + n]);
-                n
-            }
-            None => rustix::io::pread(&self.file, out, self.pos)?,
-        };
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Input {
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        match self {
-            Input::File(f) => f.skip(n),
-            Input::Stream(r) => {
-                if r.skip(n)? < n {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "archive ends inside an entry",
-                    ));
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Read for Input {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Input::File(f) => f.read(buf),
-            Input::Stream(r) => r.read(buf),
-        }
-    }
-}
 
 /// The headers of one logical entry.
 #[derive(Debug, Clone)]
@@ -673,45 +530,6 @@ fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_read_window_gives_the_bytes_at_the_offset_whatever_the_reads() {
-        let bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.tar");
-        std::fs::write(&path, &bytes).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut f = BufferedFile::new(file, bytes.len() as u64);
-        // Dense headers (the window fills), then reads of every size at
-        // offsets in and out of it, backwards too, and at the end.
-        let mut script: Vec<(u64, usize)> = (0..40).map(|i| (i * 512, 512)).collect();
-        script.push((20_480, 100));
-        for (i, len) in [1, 100, 511, 512, 513, 4095, 4096, 9000]
-            .into_iter()
-            .enumerate()
-        {
-            let i = i as u64;
-            script.extend([
-                (20_480 + i * 700, len),
-                (20_000 + i * 300, len),
-                (3_000, len),
-            ]);
-        }
-        script.extend([(39_990, 512), (40_000, 512), (39_999, 4096)]);
-        let mut windowed = 0;
-        for (at, len) in script {
-            f.seek_to(at);
-            windowed += usize::from(f.in_window().is_some());
-            let mut got = vec![0; len];
-            let n = f.read(&mut got).unwrap();
-            let end = (at as usize + len).min(bytes.len());
-            let want = bytes.get(at as usize..end).unwrap_or_default();
-            assert!(n > 0 || want.is_empty(), "nothing read at {at}");
-            assert_eq!(&got[..n], &want[..n], "at {at}, {len} bytes");
-            assert_eq!(f.pos, at + n as u64);
-        }
-        assert!(windowed > 20, "the window served {windowed} reads");
-    }
 
     #[test]
     fn pax_record_lengths_count_themselves() {

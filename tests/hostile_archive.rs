@@ -278,6 +278,34 @@ fn fix_o_onto_anything_but_a_regular_file_or_a_new_name_is_refused() {
 }
 
 #[test]
+fn an_archive_with_several_hard_links_is_left_alone_as_a_file_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = demo_tar_gz(dir.path(), "image.tar.gz");
+    let other = dir.path().join("other-name.tar.gz");
+    std::fs::hard_link(&archive, &other).unwrap();
+    let before = std::fs::read(&archive).unwrap();
+    let out = run(&[OsStr::new("fix"), archive.as_os_str()]);
+    out.sane("fix a hard-linked archive", &[2]);
+    assert!(out.stderr.contains("2 hard links"), "{}", out.stderr);
+    let out = run(&[
+        OsStr::new("fix"),
+        OsStr::new("-o"),
+        other.as_os_str(),
+        demo_tar_gz(dir.path(), "input.tar.gz").as_os_str(),
+    ]);
+    out.sane("fix -o onto a hard-linked file", &[2]);
+    assert!(
+        out.stderr
+            .contains(&format!("cannot write {}", other.display())),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(&archive).unwrap(), before);
+    assert_eq!(std::fs::metadata(&archive).unwrap().nlink(), 2);
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+#[test]
 fn fix_o_into_a_missing_directory_names_the_directory() {
     let dir = tempfile::tempdir().unwrap();
     let archive = demo_tar_gz(dir.path(), "image.tar.gz");

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
@@ -168,7 +168,8 @@ fn output_of(input: &Path, output: &Path) -> io::Result<(PathBuf, Option<File>)>
 /// Checks that `output` can take a fixed archive: a new name in a directory
 /// that exists, or a regular file (which is given back, open). Anything
 /// else is an error naming it: a device node, a FIFO, a socket, a
-/// directory or a symlink is never replaced.
+/// directory or a symlink is never replaced, nor a file with several hard
+/// links.
 pub(crate) fn check_output(output: &Path) -> io::Result<Option<File>> {
     let refuse = |what: &str| {
         io::Error::new(
@@ -229,9 +230,20 @@ pub(crate) fn check_output(output: &Path) -> io::Result<Option<File>> {
         )
         .map_err(io::Error::from)?,
     );
-    let now = file.metadata()?.file_type();
-    if !now.is_file() {
-        return Err(refuse(what(now)));
+    let now = file.metadata()?;
+    if !now.file_type().is_file() {
+        return Err(refuse(what(now.file_type())));
+    }
+    // As for configuration files: a new file renamed over one of several
+    // names would silently split them.
+    if now.nlink() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "it has {} hard links; replacing it would break them, so it was left alone",
+                now.nlink()
+            ),
+        ));
     }
     Ok(Some(file))
 }

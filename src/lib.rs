@@ -22,6 +22,7 @@ mod parse;
 mod report;
 mod rules;
 mod scan;
+mod sink;
 mod source;
 mod span;
 mod suppress;

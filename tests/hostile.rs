@@ -1522,18 +1522,19 @@ fn symlinked_files_in_a_directory_or_on_the_command_line_are_not_replaced() {
     let repo = dir.path().join("repo");
     put(&repo, "cluster.yaml", BAD_CLUSTER);
     link(&repo, "link.yaml", "cluster.yaml");
-    // Named through the link: refused, nothing written.
+    // Named through the link: fixed at its target (as an archive is), the
+    // link stays a link.
     let r = pr!("fix", repo.join("link.yaml"));
-    r.sane("named symlink", &[1]);
-    assert!(
-        r.stdout.contains("it is not a regular file"),
-        "{}",
-        r.stdout
-    );
-    assert_eq!(
+    r.sane("named symlink", &[0, 1]);
+    assert_ne!(
         std::fs::read_to_string(repo.join("cluster.yaml")).unwrap(),
         BAD_CLUSTER
     );
+    assert_eq!(
+        std::fs::read_link(repo.join("link.yaml")).unwrap(),
+        PathBuf::from("cluster.yaml")
+    );
+    put(&repo, "cluster.yaml", BAD_CLUSTER);
     // In a directory: the file is fixed, the link stays a link.
     let r = pr!("fix", repo);
     r.sane("symlink in a directory", &[0, 1]);

@@ -7,7 +7,7 @@
 //! library checks it on the decompression thread, which is the bottleneck of
 //! a scan; here the decoder skips that check and reports where each frame
 //! ends and what checksum it carries, and the reader (see
-//! [`super::ReadAhead`]) hashes the content on the other core.
+//! [`super::input::ReadAhead`]) hashes the content on the other core.
 
 use std::io::{self, BufRead, Read};
 
@@ -574,7 +574,7 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::ReadAhead;
+    use crate::archive::input::ReadAhead;
 
     /// Hands out at most `step` bytes per read, so that frame headers and
     /// checksums straddle reads.

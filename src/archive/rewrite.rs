@@ -10,16 +10,27 @@
 //! next write of output (every few KiB; the parallel gzip compressor also
 //! checks between the blocks it writes): the temporary archive is removed
 //! and the original stays as it was.
+//!
+//! The temporary archive is named and cleaned up as every file `fix`
+//! writes ([`crate::sink`]): `.NAME.promready-PID` beside the output,
+//! and those of processes that no longer run removed first. The archive it
+//! replaces keeps its owner, mode and extended attributes; an archive named
+//! through a symlink is replaced at its target. `-o` writes a new file or
+//! replaces a regular one, nothing else (not a device, a FIFO, a directory
+//! or a symlink).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags};
 
 use super::gzip::ParGzWriter;
+use super::input::{Compression, detect, gzip_header, open};
 use super::walk::{BLOCK, Walker, corrupt, resized_header, resized_pax};
-use super::{Compression, detect, gzip_header, open};
+use crate::sink as write;
 
 /// The output stream, compressed like the input.
 enum Out {
@@ -61,24 +72,30 @@ pub(crate) fn rewrite(
 ) -> io::Result<()> {
     let compression = detect(input)?
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a tar archive"))?;
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let (output, replaced) = output_of(input, output)?;
+    let dir = directory_of(&output);
     let name = output
         .file_name()
         .ok_or_else(|| io::Error::other("the output has no file name"))?
         .to_string_lossy()
         .into_owned();
-    let tmp = dir.join(format!(".{name}.promready-{}", std::process::id()));
+    let dir_file = File::open(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", dir.display())))?;
+    write::remove_stale(&dir_file, &name);
+    let tmp = dir.join(write::temp_name(&name));
     crate::interrupt::check()?;
     let result = (|| -> io::Result<()> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
-        let perms = std::fs::metadata(input)?.permissions().mode() & 0o7777;
-        file.set_permissions(std::fs::Permissions::from_mode(perms))?;
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a temporary file in {}: {e}", dir.display()),
+                )
+            })?;
         let buffered = BufWriter::with_capacity(1 << 20, file);
         let mut out = match compression {
             Compression::None => Out::Plain(buffered),
@@ -101,18 +118,134 @@ pub(crate) fn rewrite(
         let mut file = out.finish()?;
         // Zero padding after the last gzip member, as it was.
         io::copy(&mut io::repeat(0).take(walker.padding()), &mut file)?;
+        // Owner, mode and xattrs last: writing clears setuid bits and
+        // file capabilities.
+        match &replaced {
+            Some(original) => write::keep_identity(original, &file).map_err(|e| match e {
+                write::WriteError::Io(e) => e,
+                e => io::Error::other(e.to_string()),
+            })?,
+            None => {
+                let perms = std::fs::metadata(input)?.permissions().mode() & 0o7777;
+                file.set_permissions(std::fs::Permissions::from_mode(perms))?;
+            }
+        }
         crate::interrupt::check()?;
         file.sync_all()?;
         // The last moment to stop: after the rename the archive is written.
         crate::interrupt::check()?;
-        std::fs::rename(&tmp, output)?;
-        File::open(dir)?.sync_all()?;
+        std::fs::rename(&tmp, &output)?;
+        dir_file.sync_all()?;
         Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The directory `path` is in.
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Where the rewrite of `input` goes: `output`, or, when that is `input`
+/// itself, the archive a symlink leads to. With the file it replaces, if
+/// any, opened without following a symlink.
+fn output_of(input: &Path, output: &Path) -> io::Result<(PathBuf, Option<File>)> {
+    let output = if output == input {
+        std::fs::canonicalize(input)?
+    } else {
+        output.to_path_buf()
+    };
+    let replaced = check_output(&output)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", output.display())))?;
+    Ok((output, replaced))
+}
+
+/// Checks that `output` can take a fixed archive: a new name in a directory
+/// that exists, or a regular file (which is given back, open). Anything
+/// else is an error naming it: a device node, a FIFO, a socket, a
+/// directory or a symlink is never replaced, nor a file with several hard
+/// links.
+pub(crate) fn check_output(output: &Path) -> io::Result<Option<File>> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        )
+    };
+    let meta = match std::fs::symlink_metadata(output) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = directory_of(output);
+            return match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => Ok(None),
+                Ok(_) => Err(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", dir.display()),
+                )),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the directory {} does not exist", dir.display()),
+                )),
+                Err(e) => Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot read the directory {}: {e}", dir.display()),
+                )),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    let what = |t: std::fs::FileType| {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_symlink() {
+            "a symlink"
+        } else if t.is_dir() {
+            "a directory"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a special file"
+        }
+    };
+    if !meta.file_type().is_file() {
+        return Err(refuse(what(meta.file_type())));
+    }
+    // Opened without following a symlink and without waiting on a FIFO
+    // swapped in meanwhile; then checked again.
+    let file = File::from(
+        rustix::fs::open(
+            output,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)?,
+    );
+    let now = file.metadata()?;
+    if !now.file_type().is_file() {
+        return Err(refuse(what(now.file_type())));
+    }
+    // As for configuration files: a new file renamed over one of several
+    // names would silently split them.
+    if now.nlink() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "it has {} hard links; replacing it would break them, so it was left alone",
+                now.nlink()
+            ),
+        ));
+    }
+    Ok(Some(file))
 }
 
 /// Fails every write once a signal has been caught, so that copying stops

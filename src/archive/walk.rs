@@ -8,157 +8,26 @@
 
 use std::io::{self, Read, Write};
 
+use super::input::Input;
+
 /// Tar's block size.
 pub(crate) const BLOCK: u64 = 512;
-/// Extension data (PAX records, GNU long names) larger than this is refused.
-const MAX_EXTENSION: u64 = 1 << 20;
+/// The headers of one entry in all (extension headers with their data:
+/// PAX records, GNU long names and link names; the main header; GNU sparse
+/// blocks) at most. A real entry's take a few KiB at most (a long name, a
+/// `security.selinux` label, an ACL).
+pub(crate) const MAX_HEADERS: u64 = 1 << 20;
+/// The bytes of an entry's path or link target at most, as stored: Linux's
+/// `PATH_MAX`.
+pub(crate) const MAX_PATH: usize = 4096;
+/// The components of an entry's path at most (`.` and empty ones not
+/// counted).
+pub(crate) const MAX_DEPTH: usize = 256;
+/// The bytes of one component of an entry's path at most: Linux's
+/// `NAME_MAX`.
+pub(crate) const MAX_NAME: usize = 255;
 /// Entries claiming more than this are refused as corrupt.
 const MAX_SIZE: u64 = 1 << 46;
-
-/// A reader that can skip: on a file it reads large chunks and seeks over
-/// data it does not need (most entries of a rootfs are small and share a
-/// chunk); a stream is read through.
-pub(crate) enum Input {
-    File(BufferedFile),
-    Stream(super::ReadAhead),
-}
-
-/// Reads smaller than this are small: headers, mostly.
-const PAGE: usize = 4096;
-
-/// A plain archive read with positioned reads, and data nobody needs never
-/// read at all. Where entries are small (directories, links, small files),
-/// the next header often lies in the same 4 KiB page: a small read there
-/// fills a window up to the end of the page, which later small reads are
-/// served from. Elsewhere a small read reads just what it asks for.
-pub(crate) struct BufferedFile {
-    file: std::fs::File,
-    len: u64,
-    pos: u64,
-    window: Box<[u8; PAGE]>,
-    /// The archive offset of `window`'s first byte.
-    window_at: u64,
-    /// How many bytes of `window` hold archive bytes.
-    window_len: usize,
-    /// The offset of the last small read.
-    last_small: u64,
-    /// How often, lately, a small read fell in the page of the one before,
-    /// out of 256 (a moving average).
-    density: u32,
-}
-
-/// The density from which small reads fill a window: a quarter. Filling
-/// costs about a quarter of a read saved (measured), so below that the
-/// copies cost more than the reads they save.
-const DENSE: u32 = 64;
-
-impl BufferedFile {
-    pub(crate) fn new(file: std::fs::File, len: u64) -> Self {
-        Self {
-            file,
-            len,
-            pos: 0,
-            window: Box::new([0; PAGE]),
-            window_at: 0,
-            window_len: 0,
-            last_small: u64::MAX,
-            density: 0,
-        }
-    }
-
-    /// The offset of `pos` in the window, if the window holds it.
-    fn in_window(&self) -> Option<usize> {
-        let k = usize::try_from(self.pos.checked_sub(self.window_at)?).ok()?;
-        (k < self.window_len).then_some(k)
-    }
-
-    /// Notes a small read at `pos`, and whether it fell in the page of the
-    /// small read before (a read from the window does).
-    fn note_small(&mut self, same_page: bool) {
-        self.density = self.density - self.density / 8 + if same_page { 32 } else { 0 };
-        self.last_small = self.pos;
-    }
-
-    /// Another handle on the same open file, and its length.
-    pub(crate) fn share(&self) -> io::Result<(std::fs::File, u64)> {
-        Ok((self.file.try_clone()?, self.len))
-    }
-
-    /// Positions the reader at absolute `offset`.
-    pub(crate) fn seek_to(&mut self, offset: u64) {
-        self.pos = offset;
-    }
-
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        let target = self.pos + n;
-        if target > self.len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("archive ends inside an entry at byte {}", self.len),
-            ));
-        }
-        self.pos = target;
-        Ok(())
-    }
-}
-
-impl Read for BufferedFile {
-    /// Positioned reads go straight to the system call: the C library's
-    /// `pread` also enters and leaves a thread cancellation point each
-    /// time, which shows in a walk of tens of thousands of headers.
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.len() < PAGE {
-            let in_window = self.in_window().is_some();
-            let same_page = in_window || self.pos / PAGE as u64 == self.last_small / PAGE as u64;
-            self.note_small(same_page);
-            if !in_window && self.density >= DENSE {
-                // Up to the end of the page, which holds at least what
-                // was asked for: headers never straddle a page.
-                let to_page_end = PAGE - (self.pos % PAGE as u64) as usize;
-                let want = to_page_end.max(out.len());
-                self.window_len =
-                    rustix::io::pread(&self.file, &mut self.window[..want], self.pos)?;
-                self.window_at = self.pos;
-            }
-        }
-        let n = match self.in_window() {
-            Some(k) => {
-                let n = out.len().min(self.window_len - k);
-                out[..n].copy_from_slice(&self.window[k..k + n]);
-                n
-            }
-            None => rustix::io::pread(&self.file, out, self.pos)?,
-        };
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Input {
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        match self {
-            Input::File(f) => f.skip(n),
-            Input::Stream(r) => {
-                if r.skip(n)? < n {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "archive ends inside an entry",
-                    ));
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Read for Input {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Input::File(f) => f.read(buf),
-            Input::Stream(r) => r.read(buf),
-        }
-    }
-}
 
 /// The headers of one logical entry.
 #[derive(Debug, Clone)]
@@ -208,6 +77,8 @@ pub(crate) struct Walker {
     input: Input,
     /// Bytes consumed so far.
     pub(crate) pos: u64,
+    /// Entries read so far.
+    entries: usize,
     /// Set once the end of the archive was reached.
     pub(crate) ended: bool,
     /// Whether the end was a zero block (consumed by `next`).
@@ -222,6 +93,7 @@ impl Walker {
         Self {
             input,
             pos: 0,
+            entries: 0,
             ended: false,
             zero_block: false,
             spare: None,
@@ -233,19 +105,6 @@ impl Walker {
     /// over tens of thousands of entries then allocates none for them.
     pub(crate) fn recycle(&mut self, e: Entry) {
         self.spare = Some((e.raw, e.path));
-    }
-
-    /// Moves a walker over a plain archive to the entry starting at `pos`;
-    /// false (and nothing done) for a stream.
-    pub(crate) fn seek_file(&mut self, pos: u64) -> bool {
-        let Input::File(f) = &mut self.input else {
-            return false;
-        };
-        f.seek_to(pos);
-        self.pos = pos;
-        self.ended = false;
-        self.zero_block = false;
-        true
     }
 
     fn block(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
@@ -340,8 +199,19 @@ impl Walker {
                 .map_err(|_| corrupt(self.pos - BLOCK, "invalid size field"))?;
             match kind {
                 b'x' | b'L' | b'K' => {
-                    if size > MAX_EXTENSION {
-                        return Err(corrupt(self.pos - BLOCK, "oversized extension header"));
+                    if raw.len() as u64 + size.div_ceil(BLOCK) * BLOCK > MAX_HEADERS {
+                        let name = pax_path
+                            .as_deref()
+                            .or(gnu_path.as_deref())
+                            .map_or_else(|| header.path_bytes().into_owned(), <[u8]>::to_vec);
+                        return Err(self.over_budget(
+                            start,
+                            &name,
+                            &format!(
+                                "its headers take more than {} MiB in all (PAX records, GNU long names)",
+                                MAX_HEADERS >> 20
+                            ),
+                        ));
                     }
                     let data_at = raw.len();
                     self.read_exact_data(size.div_ceil(BLOCK) * BLOCK, &mut raw)?;
@@ -388,6 +258,20 @@ impl Walker {
                             if raw[ext_at + 504] == 0 {
                                 break;
                             }
+                            if raw.len() as u64 > MAX_HEADERS {
+                                let name = pax_path.as_deref().or(gnu_path.as_deref()).map_or_else(
+                                    || header.path_bytes().into_owned(),
+                                    <[u8]>::to_vec,
+                                );
+                                return Err(self.over_budget(
+                                    start,
+                                    &name,
+                                    &format!(
+                                        "its headers take more than {} MiB in all (sparse maps)",
+                                        MAX_HEADERS >> 20
+                                    ),
+                                ));
+                            }
                         }
                     }
                     // Entries without data, whatever their size field says.
@@ -404,6 +288,8 @@ impl Walker {
                     let link = pax_link
                         .or(gnu_link)
                         .or_else(|| header.link_name_bytes().map(std::borrow::Cow::into_owned));
+                    self.check_path(start, &path, link.as_deref())?;
+                    self.entries += 1;
                     return Ok(Some(Entry {
                         start,
                         main: at,
@@ -419,6 +305,59 @@ impl Walker {
                 }
             }
         }
+    }
+
+    /// Checks an entry's path and link target against [`MAX_PATH`] and
+    /// [`MAX_DEPTH`].
+    fn check_path(&self, start: u64, path: &[u8], link: Option<&[u8]>) -> io::Result<()> {
+        if path.len() > MAX_PATH {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!(
+                    "its path is {} bytes long, over the limit of {MAX_PATH}",
+                    path.len()
+                ),
+            ));
+        }
+        if let Some(link) = link.filter(|l| l.len() > MAX_PATH) {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!(
+                    "its link target is {} bytes long, over the limit of {MAX_PATH}",
+                    link.len()
+                ),
+            ));
+        }
+        let mut depth = 0;
+        for c in path.split(|&b| b == b'/') {
+            if c.len() > MAX_NAME {
+                return Err(self.over_budget(
+                    start,
+                    path,
+                    &format!(
+                        "its path has a component of {} bytes, over the limit of {MAX_NAME}",
+                        c.len()
+                    ),
+                ));
+            }
+            depth += usize::from(!c.is_empty() && c != b".");
+        }
+        if depth > MAX_DEPTH {
+            return Err(self.over_budget(
+                start,
+                path,
+                &format!("its path has {depth} components, over the limit of {MAX_DEPTH}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An entry over one of the reader's budgets: the archive is refused.
+    /// The entry is named by its number, offset and (the start of) its path.
+    fn over_budget(&self, start: u64, name: &[u8], what: &str) -> io::Error {
+        over_budget(self.entries + 1, start, name, what)
     }
 
     /// Reads the entry's data (and skips its padding).
@@ -488,16 +427,24 @@ impl Walker {
     }
 }
 
+/// Entry `entry` (from 1), at `start` and named `name`, is over one of the
+/// reader's budgets: the archive is refused, naming the entry by its
+/// number, its offset and the start of its name.
+pub(crate) fn over_budget(entry: usize, start: u64, name: &[u8], what: &str) -> io::Error {
+    const SHOWN: usize = 60;
+    let mut shown = String::from_utf8_lossy(&name[..name.len().min(SHOWN)]).into_owned();
+    if name.len() > SHOWN {
+        shown.push('…');
+    }
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("entry {entry} at byte {start} ({shown:?}): {what}"),
+    )
+}
+
 fn trim_nul(data: &[u8]) -> Vec<u8> {
     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     data[..end].to_vec()
-}
-
-/// Whether `block` looks like a ustar, GNU or PAX header: the magic and a
-/// valid checksum. (File contents can look like this too, an archive stored
-/// in the archive for one.)
-pub(crate) fn looks_like_header(block: &[u8]) -> bool {
-    block.len() == BLOCK as usize && &block[257..262] == b"ustar" && check_sum(block, 0).is_ok()
 }
 
 /// Verifies a header's checksum: the sum of its bytes with the checksum
@@ -583,45 +530,6 @@ fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_read_window_gives_the_bytes_at_the_offset_whatever_the_reads() {
-        let bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.tar");
-        std::fs::write(&path, &bytes).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut f = BufferedFile::new(file, bytes.len() as u64);
-        // Dense headers (the window fills), then reads of every size at
-        // offsets in and out of it, backwards too, and at the end.
-        let mut script: Vec<(u64, usize)> = (0..40).map(|i| (i * 512, 512)).collect();
-        script.push((20_480, 100));
-        for (i, len) in [1, 100, 511, 512, 513, 4095, 4096, 9000]
-            .into_iter()
-            .enumerate()
-        {
-            let i = i as u64;
-            script.extend([
-                (20_480 + i * 700, len),
-                (20_000 + i * 300, len),
-                (3_000, len),
-            ]);
-        }
-        script.extend([(39_990, 512), (40_000, 512), (39_999, 4096)]);
-        let mut windowed = 0;
-        for (at, len) in script {
-            f.seek_to(at);
-            windowed += usize::from(f.in_window().is_some());
-            let mut got = vec![0; len];
-            let n = f.read(&mut got).unwrap();
-            let end = (at as usize + len).min(bytes.len());
-            let want = bytes.get(at as usize..end).unwrap_or_default();
-            assert!(n > 0 || want.is_empty(), "nothing read at {at}");
-            assert_eq!(&got[..n], &want[..n], "at {at}, {len} bytes");
-            assert_eq!(f.pos, at + n as u64);
-        }
-        assert!(windowed > 20, "the window served {windowed} reads");
-    }
 
     #[test]
     fn pax_record_lengths_count_themselves() {

@@ -28,6 +28,14 @@ pub(super) fn fix_command(
             return Err(Box::new(CliError::OutputNeedsOneArchive));
         }
     }
+    if let Some(path) = &output {
+        archive::check_output(path).map_err(|e| {
+            Box::new(CliError::Output {
+                path: path.clone(),
+                reason: e.to_string(),
+            }) as Diag
+        })?;
+    }
     let bind_address = match bind_address.or_else(|| p.settings.bind_address.clone()) {
         // Both sources are validated where they are read.
         Some(a) => a,

@@ -7,10 +7,10 @@ use crate::{config, model, rules, scan, source};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(super) enum CliError {
-    #[error("no rule is called `{0}`")]
+    #[error("no rule is called `{}`", crate::escape::bounded(.0, 100))]
     #[diagnostic(help("`promready rules` lists every rule code and name"))]
     UnknownRule(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", crate::escape::path(.path))]
     #[diagnostic(help("check that the directory exists and is writable"))]
     Write {
         path: std::path::PathBuf,
@@ -22,6 +22,14 @@ pub(super) enum CliError {
         "-o writes a fixed copy of one .tar, .tar.gz or .tar.zst; a directory or configuration files are fixed in place (use --diff to preview)"
     ))]
     OutputNeedsOneArchive,
+    #[error("cannot write {}: {reason}; nothing was written", crate::escape::path(.path))]
+    #[diagnostic(help(
+        "-o writes the fixed archive to a new file, or over a regular file, in a directory that exists"
+    ))]
+    Output {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Everything a scan or a fix needs, from the command line and the

@@ -57,7 +57,7 @@ pub(super) fn scan_command(
         Format::Github => report::github::render(&run),
     };
     let write = |path: &std::path::Path, text: String| {
-        report::write_file(path, &text).map_err(|source| {
+        crate::sink::write_report(path, &text).map_err(|source| {
             Box::new(CliError::Write {
                 path: path.to_path_buf(),
                 source,

@@ -12,7 +12,6 @@
 pub(crate) mod edit;
 pub(crate) mod plan;
 mod verdict;
-mod write;
 mod yaml_edit;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -355,15 +354,15 @@ impl Fixer {
             if !opts.dry_run && o.kind != InputKind::Archive {
                 let rel = host.strip_prefix(&o.input).unwrap_or(host);
                 let place = match o.kind {
-                    InputKind::Rootfs => write::Place::InRoot {
+                    InputKind::Rootfs => crate::sink::Place::InRoot {
                         root: &o.input,
                         rel,
                     },
                     InputKind::Directory | InputKind::Files | InputKind::Archive => {
-                        write::Place::Host(host)
+                        crate::sink::Place::Host(host)
                     }
                 };
-                match write::replace(&place, bytes) {
+                match crate::sink::replace(&place, bytes) {
                     Ok(()) => progress.written.push(o.path.clone()),
                     Err(e) => {
                         error = Some(format!("not written: {e}"));
@@ -597,13 +596,13 @@ fn check_writable(t: &Target, planned: &plan::Plan) -> Result<(), String> {
         let place = match t.kind {
             // The archive itself is replaced as a whole.
             InputKind::Archive => continue,
-            InputKind::Rootfs => write::Place::InRoot {
+            InputKind::Rootfs => crate::sink::Place::InRoot {
                 root: &t.input,
                 rel: std::path::Path::new(file.path.as_str()),
             },
-            InputKind::Directory | InputKind::Files => write::Place::Host(&file.host),
+            InputKind::Directory | InputKind::Files => crate::sink::Place::Host(&file.host),
         };
-        write::check(&place).map_err(|e| format!("{}: {e}", file.path))?;
+        crate::sink::check(&place).map_err(|e| format!("{}: {e}", file.path))?;
     }
     Ok(())
 }

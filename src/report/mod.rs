@@ -15,57 +15,6 @@ use crate::source::{FileDb, InputError, Notice};
 use crate::span::Loc;
 use crate::target::Target;
 
-/// Writes a report to `path` (`scan -o FILE`, `--sarif-file FILE`) through
-/// a temporary file in the same directory, renamed over it: a reader never
-/// sees half a report, and a symbolic link or a special file (a FIFO, a
-/// device) at `path` is refused rather than written through.
-pub(crate) fn write_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let refuse = |why: &str| Err(std::io::Error::other(why.to_owned()));
-    let mode = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return refuse("it is a symbolic link; promready does not write through links");
-        }
-        Ok(m) if !m.is_file() => {
-            return refuse("it is not a regular file; promready writes reports only to files");
-        }
-        Ok(m) => Some(m.permissions().mode() & 0o7777),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file name"))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let temp = dir.join(format!(
-        ".{}.promready-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
-            .mode(mode.unwrap_or(0o666))
-            .open(&temp)?;
-        if let Some(mode) = mode {
-            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        }
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
 /// What a scan produced, as the renderers see it.
 pub(crate) struct Run<'a> {
     pub(crate) targets: &'a [Target],

@@ -1,4 +1,4 @@
-//! Replacing a file atomically, keeping what makes it the same file to the
+//! Where bytes go: replacing a file atomically, keeping what makes it the same file to the
 //! system: mode, owner, extended attributes (`security.selinux`, ACLs).
 //!
 //! temp file beside it (`O_EXCL`) → write → owner, then mode (chown clears
@@ -7,7 +7,15 @@
 //! ([`crate::interrupt`]), the temp file is removed and the original is
 //! untouched. Inside a rootfs the directory is opened with
 //! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)`, so no symlink can lead
-//! the write outside the image.
+//! the write outside the image. A file named on the command line through a
+//! symlink is replaced at its target, and the link stays a link.
+//!
+//! The temp file of `NAME` is `.NAME.promready-PID`, PID being the writing
+//! process's. Before writing, the temp files of `NAME` left by processes
+//! that no longer run (killed with SIGKILL, or by a crash) are removed;
+//! those of running processes are left alone, so that two runs at once do
+//! not remove each other's. The same holds for archives
+//! ([`crate::archive::rewrite`]) and for report files ([`write_report`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -70,14 +78,23 @@ fn open_dir(place: &Place<'_>) -> Result<(OwnedFd, String), WriteError> {
             (fd, rel.file_name())
         }
         Place::Host(path) => {
-            let parent = path
+            // Through a symlink, the file is its target.
+            let target = if path.is_symlink() {
+                std::fs::canonicalize(path)?
+            } else {
+                path.to_path_buf()
+            };
+            let parent = target
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            (
-                rustix::fs::open(parent, dir_flags, Mode::empty())?,
-                path.file_name(),
-            )
+            let dir = rustix::fs::open(parent, dir_flags, Mode::empty())?;
+            let name = target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or(WriteError::NotRegular)?
+                .to_owned();
+            return Ok((dir, name));
         }
     };
     let name = name
@@ -111,11 +128,8 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?);
-    let meta = original.metadata()?;
-    let stale = format!(".{name}.promready-");
-    let tmp_name = format!("{stale}{}", std::process::id());
-    // Temp files of killed runs are ours to remove.
-    remove_stale(&dir, &stale);
+    let tmp_name = temp_name(&name);
+    remove_stale(&dir, &name);
     let tmp = rustix::fs::openat(
         &dir,
         tmp_name.as_str(),
@@ -125,9 +139,7 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
     let result = (|| -> Result<(), WriteError> {
         let mut file = File::from(tmp);
         file.write_all(bytes)?;
-        fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
-        file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        copy_xattrs(&original, &file)?;
+        keep_identity(&original, &file)?;
         crate::interrupt::check()?;
         file.sync_all()?;
         fault_delay();
@@ -143,8 +155,17 @@ pub(crate) fn replace(place: &Place<'_>, bytes: &[u8]) -> Result<(), WriteError>
     result
 }
 
-/// Removes leftover temp files (`.NAME.promready-PID`) of runs that were killed.
-fn remove_stale(dir: &OwnedFd, prefix: &str) {
+/// The name of this process's temp file for replacing `name`.
+pub(crate) fn temp_name(name: &str) -> String {
+    format!(".{name}.promready-{}", std::process::id())
+}
+
+/// Removes the temp files of `name` (`.NAME.promready-PID`) in `dir` that
+/// processes which no longer run left behind. One of a running process is
+/// its write in progress, and stays. This process has none yet, so one
+/// carrying its PID is a dead process's.
+pub(crate) fn remove_stale(dir: &impl AsFd, name: &str) {
+    let prefix = format!(".{name}.promready-");
     let Ok(dup) = rustix::io::dup(dir) else {
         return;
     };
@@ -152,11 +173,35 @@ fn remove_stale(dir: &OwnedFd, prefix: &str) {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(prefix) {
-            let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !runs(pid)
+        {
+            let _ = rustix::fs::unlinkat(dir, file.as_str(), AtFlags::empty());
         }
     }
+}
+
+/// Whether process `pid` runs (in this PID namespace), other than this
+/// one. Without `/proc` nothing can be told, and every process counts as
+/// running.
+fn runs(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Gives `to` the owner, mode and extended attributes of `original`:
+/// owner first, as chown clears setuid bits.
+pub(crate) fn keep_identity(original: &File, to: &File) -> Result<(), WriteError> {
+    let meta = original.metadata()?;
+    fchown(to, Some(meta.uid()), Some(meta.gid()))?;
+    to.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    copy_xattrs(original, to)
 }
 
 /// A pause between writing the temp file and renaming it, for tests that
@@ -198,6 +243,53 @@ fn copy_xattrs(from: &File, to: &File) -> Result<(), WriteError> {
         )?;
     }
     Ok(())
+}
+
+/// Writes a report to `path` (`scan -o FILE`, `--sarif-file FILE`) through
+/// a temporary file in the same directory, renamed over it: a reader never
+/// sees half a report, and a symbolic link or a special file (a FIFO, a
+/// device) at `path` is refused rather than written through.
+pub(crate) fn write_report(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let refuse = |why: &str| Err(std::io::Error::other(why.to_owned()));
+    let mode = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return refuse("it is a symbolic link; promready does not write through links");
+        }
+        Ok(m) if !m.is_file() => {
+            return refuse("it is not a regular file; promready writes reports only to files");
+        }
+        Ok(m) => Some(m.permissions().mode() & 0o7777),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let temp = dir.join(temp_name(&name.to_string_lossy()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
+            .mode(mode.unwrap_or(0o666))
+            .open(&temp)?;
+        if let Some(mode) = mode {
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -218,13 +218,15 @@ fn check_executable(image: &mut Image, spec: &ComponentSpec, unit: &str, exec: &
 /// the file. Only the first document counts, and it must be of the right
 /// kind and version.
 pub(crate) fn config_doc(
-    image: &Image,
+    image: &mut Image,
     id: FileId,
     kind: &ConfigKind,
     component: &str,
 ) -> Result<yaml::Node, Problem> {
+    // Parsed once per scan, however many invocations name the file.
+    let parsed = image.memo(id, |file| yaml::parse(&file.text));
     let file = image.files.get(id);
-    match yaml::parse(&file.text) {
+    match parsed {
         Ok(docs) => {
             let first = docs.into_iter().next();
             let ok = first

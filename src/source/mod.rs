@@ -233,6 +233,9 @@ pub(crate) struct Image {
     tree: Box<dyn Tree>,
     pub(crate) files: FileDb,
     pub(crate) notices: Vec<Notice>,
+    /// What layers above made of a file, kept so each file is parsed once
+    /// per scan however many invocations name it (see [`Image::memo`]).
+    memos: HashMap<(FileId, std::any::TypeId), Box<dyn std::any::Any>>,
 }
 
 /// The result of loading an in-image path.
@@ -253,7 +256,24 @@ impl Image {
             tree,
             files: FileDb::default(),
             notices: Vec::new(),
+            memos: HashMap::new(),
         }
+    }
+
+    /// What `make` makes of file `id`, made once per scan: a later call
+    /// with the same file and result type gets a copy of the first result.
+    pub(crate) fn memo<T: Clone + 'static>(
+        &mut self,
+        id: FileId,
+        make: impl FnOnce(&SourceFile) -> T,
+    ) -> T {
+        let key = (id, std::any::TypeId::of::<T>());
+        if let Some(v) = self.memos.get(&key).and_then(|b| b.downcast_ref::<T>()) {
+            return v.clone();
+        }
+        let v = make(self.files.get(id));
+        self.memos.insert(key, Box::new(v.clone()));
+        v
     }
 
     /// The files read and the notices raised.
@@ -464,7 +484,44 @@ pub(crate) fn join(dir: &str, path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Notice;
+    use super::{Image, Node, Notice, Tree};
+
+    struct Empty;
+
+    impl Tree for Empty {
+        fn lstat(&self, _: &str) -> std::io::Result<Node> {
+            Ok(Node::Missing)
+        }
+        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
+            Ok(Vec::new())
+        }
+        fn read_dir(&self, _: &str) -> std::io::Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+        fn host_path(&self, path: &str) -> std::path::PathBuf {
+            std::path::PathBuf::from(path)
+        }
+    }
+
+    #[test]
+    fn a_file_is_made_into_a_value_once() {
+        let mut image = Image::new(Box::new(Empty));
+        let a = image.files.add("a".to_owned(), None, b"x: 1", "/a".into());
+        let b = image.files.add("b".to_owned(), None, b"y: 2", "/b".into());
+        let mut made = 0;
+        let mut len = |image: &mut Image, id| {
+            image.memo(id, |f| {
+                made += 1;
+                f.text.len()
+            })
+        };
+        assert_eq!(len(&mut image, a), 4);
+        assert_eq!(len(&mut image, a), 4);
+        assert_eq!(len(&mut image, b), 4);
+        assert_eq!(made, 2);
+        // Another result type of the same file is made of its own.
+        assert_eq!(image.memo(a, |f| f.path.clone()), "a");
+    }
 
     #[test]
     fn notices_tell_their_line() {

@@ -25,7 +25,7 @@ use super::systemd;
 use crate::model::{ComponentSpec, DefaultMode, Invocation, Origin, Setting, Source, VersionInfo};
 use crate::parse::flags::{self, Flag, Parsed};
 use crate::parse::yaml::{self, Kind, Node};
-use crate::source::{Image, InputError, Loaded};
+use crate::source::{FileDb, Image, InputError, Loaded};
 use crate::span::{FileId, Loc};
 
 /// k3s's own units, and the command each one is expected to run.
@@ -67,6 +67,15 @@ const BOOL_FLAGS: &[&str] = &[
     "secrets-encryption",
     "selinux",
     "supervisor-metrics",
+];
+
+/// The environment variables that decide which components run, and the
+/// options they set (`K3S_URL` is `--server`: a server that joins another
+/// runs etcd).
+const ENV_OPTIONS: &[(&str, &str)] = &[
+    ("K3S_URL", "server"),
+    ("K3S_DATASTORE_ENDPOINT", "datastore-endpoint"),
+    ("K3S_CLUSTER_INIT", "cluster-init"),
 ];
 
 /// The embedded components, the k3s option that carries their extra
@@ -192,6 +201,27 @@ pub(crate) fn discover(
                 o.items = vec![item];
             }
         }
+        // Options urfave/cli also takes from the environment, below the
+        // file and the command line (`EnvVar` in pkg/cli/cmds).
+        for (var, name) in ENV_OPTIONS {
+            if let Some(v) = service.vars.get(*var).filter(|v| !v.is_empty())
+                && !options.opts.contains_key(*name)
+            {
+                options.opts.insert(
+                    (*name).to_owned(),
+                    Opt {
+                        key: None,
+                        items: vec![Item {
+                            text: v.clone(),
+                            loc: None,
+                            value_loc: None,
+                            via: None,
+                            key: None,
+                        }],
+                    },
+                );
+            }
+        }
         let version = version.cloned().or_else(|| k3s_version(&service.vars));
         let config_file =
             options.files.first().copied().filter(|id| {
@@ -205,7 +235,7 @@ pub(crate) fn discover(
             command: &command_loc,
             version: version.as_ref(),
         };
-        out.extend(k3s.invocations(image, components));
+        out.extend(k3s.invocations(&image.files, components));
     }
     Ok(out)
 }
@@ -224,7 +254,7 @@ impl K3s<'_> {
     /// The components this process embeds and runs.
     fn invocations(
         &self,
-        image: &Image,
+        db: &FileDb,
         components: &BTreeMap<String, ComponentSpec>,
     ) -> Vec<Invocation> {
         let K3s {
@@ -257,7 +287,7 @@ impl K3s<'_> {
             files.extend(options.files.iter().copied());
             let mut inv = invocation::build(Parts {
                 spec,
-                db: &image.files,
+                db,
                 start,
                 files,
                 args: Parsed {
@@ -438,32 +468,37 @@ fn read_configs(image: &mut Image, path: &str) -> Result<Options, InputError> {
             }
         };
         out.files.push(id);
-        let Some(doc) = docs.into_iter().next() else {
-            continue;
-        };
-        let Kind::Map(entries) = &doc.root.kind else {
-            continue;
-        };
-        for (k, v) in entries {
-            let Some(key) = k.as_scalar() else {
-                continue;
-            };
-            let (name, append) = match key.text.strip_suffix('+') {
-                Some(n) => (n.to_owned(), true),
-                None => (key.text.clone(), false),
-            };
-            let key_loc = Loc::new(id, k.span.clone());
-            let items = items_of(id, &text, v, &key_loc);
-            let o = out.opts.entry(name).or_default();
-            o.key = Some(Loc::new(id, k.span.clone()));
-            if append && !o.items.is_empty() {
-                o.items.extend(items);
-            } else {
-                o.items = items;
-            }
+        if let Some(doc) = docs.into_iter().next() {
+            merge_file(&mut out, id, &text, &doc.root);
         }
     }
     Ok(out)
+}
+
+/// Merges one file's options into `out`: a key replaces the value so
+/// far, `key+` appends to it.
+fn merge_file(out: &mut Options, id: FileId, text: &str, root: &Node) {
+    let Kind::Map(entries) = &root.kind else {
+        return;
+    };
+    for (k, v) in entries {
+        let Some(key) = k.as_scalar() else {
+            continue;
+        };
+        let (name, append) = match key.text.strip_suffix('+') {
+            Some(n) => (n.to_owned(), true),
+            None => (key.text.clone(), false),
+        };
+        let key_loc = Loc::new(id, k.span.clone());
+        let items = items_of(id, text, v, &key_loc);
+        let o = out.opts.entry(name).or_default();
+        o.key = Some(key_loc);
+        if append && !o.items.is_empty() {
+            o.items.extend(items);
+        } else {
+            o.items = items;
+        }
+    }
 }
 
 /// A value as k3s's `toSlice` takes it: a list's items, or one scalar.
@@ -490,5 +525,173 @@ fn items_of(id: FileId, text: &str, v: &Node, key: &Loc) -> Vec<Item> {
         Kind::Seq(items) => items.iter().filter_map(one).collect(),
         Kind::Scalar(_) => one(v).into_iter().collect(),
         Kind::Map(_) => Vec::new(),
+    }
+}
+
+/// Options only a k3s (or RKE2) configuration file has: a file named
+/// `config.yaml` with one of them is taken for k3s's.
+const K3S_KEYS: &[&str] = &[
+    "kube-controller-manager-arg",
+    "kube-scheduler-arg",
+    "kube-apiserver-arg",
+    "etcd-arg",
+    "kubelet-arg",
+    "kube-proxy-arg",
+    "etcd-expose-metrics",
+    "cluster-init",
+    "disable-kube-proxy",
+    "disable-controller-manager",
+    "disable-scheduler",
+    "disable-etcd",
+    "write-kubeconfig-mode",
+    "flannel-backend",
+];
+
+/// Options only a server takes (`pkg/cli/cmds/server.go`): a
+/// configuration file with one of them is a server's; one without is
+/// judged for the components an agent runs too.
+const SERVER_KEYS: &[&str] = &[
+    "kube-controller-manager-arg",
+    "kube-scheduler-arg",
+    "kube-apiserver-arg",
+    "etcd-arg",
+    "etcd-expose-metrics",
+    "cluster-init",
+    "cluster-cidr",
+    "service-cidr",
+    "datastore-endpoint",
+    "disable",
+    "disable-controller-manager",
+    "disable-scheduler",
+    "disable-etcd",
+    "disable-agent",
+    "disable-apiserver",
+    "tls-san",
+    "write-kubeconfig-mode",
+    "flannel-backend",
+];
+
+/// k3s configuration files in a configuration repository or named on
+/// the command line: a file named `config.yaml` holding a k3s option
+/// (and the `*.yaml`/`*.yml` files of the `config.yaml.d/` beside it),
+/// outside any path that names `rke2` (RKE2 is not modelled). Returns the
+/// invocations and the files they read.
+pub(crate) fn from_files(
+    db: &FileDb,
+    ids: &[FileId],
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Vec<Invocation> {
+    let path = |id: &FileId| db.get(*id).path.clone();
+    let mut out = Vec::new();
+    for base in ids.iter().filter(|id| {
+        let p = path(id);
+        (p == "config.yaml" || p.ends_with("/config.yaml")) && !p.contains("rke2")
+    }) {
+        let dir = format!("{}.d/", path(base));
+        let mut dropins: Vec<FileId> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                path(id).strip_prefix(&dir).is_some_and(|name| {
+                    let lower = name.to_ascii_lowercase();
+                    !name.contains('/') && (lower.ends_with(".yaml") || lower.ends_with(".yml"))
+                })
+            })
+            .collect();
+        dropins.sort_by_key(path);
+        let mut options = Options::default();
+        let mut first_key = None;
+        for id in std::iter::once(*base).chain(dropins) {
+            let text = &db.get(id).text;
+            let Ok(docs) = yaml::parse(text) else {
+                continue;
+            };
+            options.files.push(id);
+            if let Some(doc) = docs.into_iter().next() {
+                if first_key.is_none()
+                    && let Some((k, _)) = doc.root.as_map().and_then(|m| m.first())
+                {
+                    first_key = Some(Loc::new(id, k.span.clone()));
+                }
+                merge_file(&mut options, id, text, &doc.root);
+            }
+        }
+        if !K3S_KEYS.iter().any(|k| options.opts.contains_key(*k)) {
+            continue;
+        }
+        let Some(command) = first_key else {
+            continue;
+        };
+        let server = SERVER_KEYS.iter().any(|k| options.opts.contains_key(*k));
+        let k3s = K3s {
+            server,
+            options: &options,
+            unit_files: &[],
+            config: Some(*base),
+            command: &command,
+            version,
+        };
+        out.extend(k3s.invocations(db, components));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(text: &str) -> Item {
+        Item {
+            text: text.to_owned(),
+            loc: None,
+            value_loc: None,
+            via: None,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn arg_items_split_as_k3s_splits_them() {
+        let opt = Opt {
+            key: None,
+            items: vec![
+                item("bind-address=0.0.0.0"),
+                item("--v=2"),
+                item("profiling"),
+                item("feature-gates+=A=true"),
+            ],
+        };
+        let got: Vec<(String, String)> = component_flags(Some(&opt))
+            .into_iter()
+            .map(|f| (f.name, f.value))
+            .collect();
+        let want = [
+            ("bind-address", "0.0.0.0"),
+            ("v", "2"),
+            ("profiling", "true"),
+            ("feature-gates", "A=true"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec()
+        );
+    }
+
+    #[test]
+    fn a_later_file_replaces_and_a_plus_key_appends() {
+        let mut o = Options::default();
+        for text in [
+            "kube-scheduler-arg: [a=1]\nkubelet-arg: [b=1]\n",
+            "kube-scheduler-arg+: [a=2]\nkubelet-arg: [b=2]\n",
+        ] {
+            let root = yaml::parse(text).unwrap().remove(0).root;
+            merge_file(&mut o, FileId::TEST, text, &root);
+        }
+        let texts = |name: &str| -> Vec<String> {
+            o.opts[name].items.iter().map(|i| i.text.clone()).collect()
+        };
+        assert_eq!(texts("kube-scheduler-arg"), ["a=1", "a=2"]);
+        assert_eq!(texts("kubelet-arg"), ["b=2"]);
     }
 }

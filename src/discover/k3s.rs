@@ -223,10 +223,14 @@ pub(crate) fn discover(
             }
         }
         let version = version.cloned().or_else(|| k3s_version(&service.vars));
-        let config_file =
-            options.files.first().copied().filter(|id| {
-                image.files.get(*id).path == crate::source::display_path(&config_path)
-            });
+        // New options go into config.yaml, or into the last drop-in when
+        // only drop-ins exist.
+        let config_file = match options.files.first() {
+            Some(id) if image.files.get(*id).path == crate::source::display_path(&config_path) => {
+                Some(*id)
+            }
+            _ => options.files.last().copied(),
+        };
         let k3s = K3s {
             server,
             options: &options,
@@ -417,6 +421,19 @@ fn component_flags(opt: Option<&Opt>) -> Vec<Flag> {
             }
         })
         .collect()
+}
+
+/// The k3s version of an image: the `INSTALL_K3S_VERSION` its k3s unit's
+/// environment carries, if any.
+pub(crate) fn version(image: &mut Image) -> Result<Option<VersionInfo>, InputError> {
+    for unit in UNITS {
+        if let Some(service) = systemd::load_service(image, unit)?
+            && let Some(v) = k3s_version(&service.vars)
+        {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
 }
 
 /// The k3s version from the install script's `INSTALL_K3S_VERSION`

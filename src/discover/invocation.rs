@@ -314,13 +314,17 @@ fn default(s: &SettingSpec, defaults: &Defaults, version: crate::model::Version)
             s.default_config.clone().or_else(|| s.default_flags.clone()),
             DefaultMode::Config,
         ),
-        DefaultMode::Kubeadm => {
-            let generated = s
-                .kubeadm
+        DefaultMode::Kubeadm | DefaultMode::K3s => {
+            let by = if defaults.mode == DefaultMode::K3s {
+                &s.k3s
+            } else {
+                &s.kubeadm
+            };
+            let generated = by
                 .as_ref()
                 .filter(|k| k.versions.iter().all(|c| version.satisfies(c)));
             match generated {
-                Some(k) => (Some(k.value.clone()), DefaultMode::Kubeadm),
+                Some(k) => (Some(k.value.clone()), defaults.mode),
                 None => (s.default_flags.clone(), DefaultMode::Flags),
             }
         }

@@ -6,6 +6,7 @@
 //! its content ([`repo`]).
 
 pub(crate) mod invocation;
+pub(crate) mod k3s;
 pub(crate) mod repo;
 pub(crate) mod rpmdb;
 pub(crate) mod service;
@@ -29,6 +30,7 @@ pub(crate) fn image(
     for spec in components.values() {
         out.extend(service::discover(image, spec, version)?);
     }
+    out.extend(k3s::discover(image, components, version)?);
     let kubelet = out.iter().find(|i| i.component == "kubelet");
     let dir = match kubelet.and_then(|k| k.setting("staticPodPath")) {
         Some(s) => s.value.clone().filter(|v| !v.is_empty()),

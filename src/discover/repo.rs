@@ -210,7 +210,7 @@ pub(crate) fn discover(
     // kubeadm, which always starts the kubelet with a kubeconfig.
     let kubeadm_repo = has_kubeadm_documents(&classified);
     let (units, consumed) = unit_groups(files, &classified);
-    let mut out = Vec::new();
+    let mut out = super::k3s::from_files(files, ids, components, version.as_ref());
     for (id, content) in &classified {
         if consumed.contains(id) {
             continue;

@@ -47,6 +47,8 @@ pub(crate) struct Service {
     pub(crate) working_directory: String,
     /// The names of the variables set in the process's environment.
     pub(crate) env: Vec<String>,
+    /// The values of those variables.
+    pub(crate) vars: HashMap<String, String>,
     /// Required environment files that are not in the image: something
     /// writes them at boot, so the command line is not fully known.
     pub(crate) written_at_boot: Vec<String>,
@@ -240,6 +242,13 @@ fn specifiers(word: &Cooked, problems: &mut Vec<Problem>) -> Cooked {
 
 /// Loads `name` (e.g. `kubelet.service`) from the image. `None` when the
 /// image has no such unit, when it is masked, or when it cannot start.
+/// The variables' values as plain strings.
+fn values(env: &HashMap<String, EnvValue>) -> HashMap<String, String> {
+    env.iter()
+        .map(|(k, v)| (k.clone(), v.value.as_str().to_owned()))
+        .collect()
+}
+
 pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Service>, InputError> {
     let Some(unit) = find_unit(image, name)? else {
         return Ok(None);
@@ -331,6 +340,7 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     let mut env: Vec<String> = merged.env.keys().cloned().collect();
     env.sort();
     Ok(Some(Service {
+        vars: values(&merged.env),
         refused,
         written_at_boot,
         env,

@@ -68,7 +68,7 @@ pub(crate) fn detect(image: &mut Image) -> Result<Option<VersionInfo>, InputErro
             }
         }
     }
-    Ok(None)
+    super::k3s::version(image)
 }
 
 /// The version of the `kubelet` (or `kubeadm`) package in rpm's database.

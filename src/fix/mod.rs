@@ -10,6 +10,7 @@
 //! and the report says what was written ([`Interruption`]).
 
 pub(crate) mod edit;
+mod k3s;
 pub(crate) mod plan;
 mod verdict;
 mod yaml_edit;

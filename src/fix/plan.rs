@@ -149,6 +149,9 @@ fn set_setting(
     s: &SettingSpec,
     value: &str,
 ) -> Result<Edit, String> {
+    if matches!(inv.source, Source::K3s { .. }) {
+        return super::k3s::set_setting(files, inv, s, value);
+    }
     let origin = inv.setting(&s.name).map(|x| &x.origin);
     match origin {
         Some(Origin::Flag(f)) => match &f.value_loc {
@@ -278,6 +281,7 @@ fn add_setting(
         Source::KubeletExtraArgs { .. } => {
             Err("only what the file sets is known; nothing to add".to_owned())
         }
+        Source::K3s { .. } => super::k3s::set_setting(files, inv, s, value),
     }
 }
 
@@ -350,7 +354,10 @@ fn remove_flag(files: &FileDb, inv: &Invocation, f: &Flag) -> Result<Vec<Edit>, 
             }
             Ok(edits)
         }
-        Source::CommandLine => {
+        Source::K3s { files: configs, .. } if super::k3s::is_yaml(files, loc, configs) => {
+            Ok(vec![yaml_item_removal(t, loc)?])
+        }
+        Source::CommandLine | Source::K3s { .. } => {
             let end = match (&f.value_loc, f.separate_value) {
                 (Some(vl), true) if vl.file == loc.file => vl.span.end,
                 _ => loc.span.end,

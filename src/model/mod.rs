@@ -29,6 +29,8 @@ pub(crate) enum DefaultMode {
     Config,
     /// Predicted from a kubeadm configuration: what kubeadm generates.
     Kubeadm,
+    /// A k3s server or agent: what k3s passes to the component it embeds.
+    K3s,
     /// Only part of the configuration is known (a lone environment file):
     /// settings nobody set have no known value.
     Unknown,
@@ -76,6 +78,7 @@ impl Origin {
                 DefaultMode::Flags => "flag default",
                 DefaultMode::Config => "config-file default",
                 DefaultMode::Kubeadm => "kubeadm default",
+                DefaultMode::K3s => "k3s default",
                 DefaultMode::Unknown => "not set",
             }
             .to_owned(),
@@ -120,6 +123,19 @@ pub(crate) enum Source {
     ConfigDoc { file: FileId, doc_start: usize },
     /// `nodeRegistration.kubeletExtraArgs` of a kubeadm document.
     KubeletExtraArgs { file: FileId, doc_start: usize },
+    /// A component embedded in k3s: its flags are the items of the k3s
+    /// option `option` (`kube-controller-manager-arg`). `files` are the
+    /// k3s configuration files in merge order (`config.yaml`, then
+    /// `config.yaml.d/*.yaml`), those that exist; `config` is where a new
+    /// option goes (`config.yaml` when it exists), and `command` the
+    /// `server`/`agent` word of `ExecStart=`, after which a flag goes
+    /// when there is no configuration file.
+    K3s {
+        option: &'static str,
+        files: Vec<FileId>,
+        config: Option<FileId>,
+        command: Loc,
+    },
 }
 
 /// How a kubeadm `extraArgs` (or `kubeletExtraArgs`) is written.

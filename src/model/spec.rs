@@ -61,6 +61,8 @@ struct SerializableSetting {
     ty: SettingType,
     default: Option<SerializableDefaults>,
     kubeadm: Option<SerializableKubeadm>,
+    /// What k3s passes to its embedded component (same shape as `kubeadm`).
+    k3s: Option<SerializableKubeadm>,
     introduced_in: Option<String>,
     deprecated_in: Option<String>,
     removed_in: Option<String>,
@@ -161,6 +163,9 @@ pub(crate) struct SettingSpec {
     /// The configuration file API's default.
     pub(crate) default_config: Option<String>,
     pub(crate) kubeadm: Option<KubeadmDefault>,
+    /// What k3s passes to the component it embeds when the user's
+    /// `*-arg` options leave the setting out.
+    pub(crate) k3s: Option<KubeadmDefault>,
     pub(crate) introduced_in: Option<Version>,
     pub(crate) removed_in: Option<Version>,
     /// From this version only these values are accepted.
@@ -340,23 +345,27 @@ fn constraint(src: &Source, c: &str, at: &At) -> Result<Constraint, DataError> {
 /// Compiles the setting `s`, found at `at`.
 fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec, DataError> {
     version(src, s.deprecated_in, &at.key("deprecated_in"))?;
-    let kubeadm = match s.kubeadm {
-        None => None,
-        Some(k) => Some(KubeadmDefault {
-            value: k.value.text(),
-            versions: match k.versions {
-                None => Vec::new(),
-                // `>=1.19, <1.23`: a range.
-                Some(c) => c
-                    .split(',')
-                    .map(|one| {
-                        let one = one.trim();
-                        constraint(src, one, &at.key("kubeadm").key("versions").within(one))
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-        }),
+    let generated = |g: Option<SerializableKubeadm>, key: &str| -> Result<_, DataError> {
+        Ok(match g {
+            None => None,
+            Some(k) => Some(KubeadmDefault {
+                value: k.value.text(),
+                versions: match k.versions {
+                    None => Vec::new(),
+                    // `>=1.19, <1.23`: a range.
+                    Some(c) => c
+                        .split(',')
+                        .map(|one| {
+                            let one = one.trim();
+                            constraint(src, one, &at.key(key).key("versions").within(one))
+                        })
+                        .collect::<Result<_, _>>()?,
+                },
+            }),
+        })
     };
+    let kubeadm = generated(s.kubeadm, "kubeadm")?;
+    let k3s = generated(s.k3s, "k3s")?;
     let only_values = match s.only_values {
         None => None,
         Some(o) => Some((
@@ -406,6 +415,7 @@ fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec,
             .as_ref()
             .and_then(|d| d.config.as_ref().map(ScalarText::text)),
         kubeadm,
+        k3s,
         introduced_in: version(src, s.introduced_in, &at.key("introduced_in"))?,
         removed_in: version(src, s.removed_in, &at.key("removed_in"))?,
         only_values,
@@ -541,6 +551,7 @@ mod tests {
             default_flags: Some("10252".into()),
             default_config: None,
             kubeadm: None,
+            k3s: None,
             introduced_in: None,
             removed_in: Some(v("1.24")),
             only_values: Some((v("1.22"), vec!["0".into()])),

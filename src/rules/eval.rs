@@ -583,7 +583,8 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
                         && matches!(
                             s.origin,
                             Origin::Default {
-                                mode: crate::model::DefaultMode::Kubeadm,
+                                mode: crate::model::DefaultMode::Kubeadm
+                                    | crate::model::DefaultMode::K3s,
                                 ..
                             }
                         );

@@ -407,36 +407,11 @@ fn zero_padding_after_the_gzip_stream_is_kept_byte_for_byte_by_fix() {
     assert_eq!(std::fs::read(&bad).unwrap(), garbage);
 }
 
-/// Runs the binary and gives its exit status, its standard error and the
-/// peak resident memory (KiB) of the largest process the wrapper waited
-/// for, which is this run only: `getrusage(RUSAGE_CHILDREN)` in a Python
-/// wrapper (Rust's standard library has no safe way to ask).
+/// Runs the binary and gives its exit status, its standard error and its
+/// peak resident memory in KiB.
 fn run_measured<S: AsRef<OsStr>>(args: &[S]) -> (i32, String, u64) {
-    const WRAPPER: &str = r"
-import resource, subprocess, sys
-p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-sys.stderr.buffer.write(p.stderr)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-sys.exit(p.returncode if p.returncode >= 0 else 128 - p.returncode)
-";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(WRAPPER)
-        .arg(BIN)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "10000")
-        .output()
-        .unwrap_or_else(|e| panic!("python3 (to measure peak memory): {e}"));
-    let peak = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("no peak: {}", String::from_utf8_lossy(&out.stderr)));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        peak,
-    )
+    let m = support::measure(args, Path::new("."), &[("COLUMNS", "10000")]);
+    (m.status.unwrap_or(-1), m.stderr, m.peak_rss / 1024)
 }
 
 /// A tar header block.

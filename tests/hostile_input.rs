@@ -23,86 +23,13 @@
 #[macro_use]
 mod support;
 
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use support::{BIN, HANG, link, put};
-
-/// What one run of the binary produced, with its peak memory.
-struct Measured {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-    /// The child's peak resident set size (`VmHWM`), in bytes, as last read
-    /// from `/proc/PID/status` while it ran (sampled every millisecond; the
-    /// blow-ups below take seconds to build up, so the sample is close).
-    peak_rss: u64,
-}
-
-impl Measured {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn vm_hwm(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Runs the binary with `args` in `cwd` and `env`, killing it after the
-/// watchdog's limit, and samples its peak memory.
-fn measure<S: AsRef<OsStr>>(args: &[S], cwd: &Path, env: &[(&str, &str)]) -> Measured {
-    let out = tempfile::tempdir().unwrap();
-    let (o, e) = (out.path().join("stdout"), out.path().join("stderr"));
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(File::create(&o).unwrap())
-        .stderr(File::create(&e).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(hwm) = vm_hwm(child.id()) {
-            peak = peak.max(hwm);
-        }
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{args:?}: still running after {HANG:?}",
-                args = cmd.get_args()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    // Some bytes of output are not text (a test looks for them).
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
-    Measured {
-        status: status.code(),
-        stdout: read(&o),
-        stderr: read(&e),
-        elapsed: start.elapsed(),
-        peak_rss: peak,
-    }
-}
+use support::{link, measure, put};
 
 const MB: u64 = 1024 * 1024;
 

@@ -288,3 +288,90 @@ pub fn remove(p: &Path) {
         Err(_) => {}
     }
 }
+
+/// A run of the binary with its peak memory.
+#[derive(Debug)]
+pub struct Measured {
+    /// Exit status; `None` when a signal ended it.
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// The child's peak resident set size in bytes, as the kernel counted
+    /// it (`getrusage(RUSAGE_CHILDREN)` of a wrapper that ran only it).
+    pub peak_rss: u64,
+}
+
+impl Measured {
+    /// Standard output and standard error, for failure messages.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the binary with `args` in `cwd` with `env`, killing it after
+/// [`HANG`], and measures its peak memory. Rust's standard library has no
+/// safe way to ask the kernel, and the tests forbid unsafe code, so a
+/// `python3` wrapper runs the binary and reports `ru_maxrss`.
+pub fn measure<S: AsRef<OsStr>>(args: &[S], cwd: &Path, env: &[(&str, &str)]) -> Measured {
+    const WRAPPER: &str = r"
+import resource, subprocess, sys
+out, err, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with open(out, 'wb') as o, open(err, 'wb') as e:
+    try:
+        p = subprocess.run(sys.argv[4:], stdin=subprocess.DEVNULL, stdout=o, stderr=e, timeout=limit)
+        code = p.returncode
+    except subprocess.TimeoutExpired:
+        code = 'timeout'
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+";
+    let dir = tempfile::tempdir().unwrap();
+    let (o, e) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(WRAPPER)
+        .arg(&o)
+        .arg(&e)
+        .arg(HANG.as_secs().to_string())
+        .arg(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("PROMREADY_TEST_WRITE_DELAY_MS")
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("python3 (to measure peak memory): {e}"));
+    let elapsed = start.elapsed();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = report.split_whitespace();
+    let code = words.next().unwrap_or_default();
+    assert!(
+        code != "timeout",
+        "{args:?}: still running after {HANG:?}",
+        args = cmd.get_args()
+    );
+    let peak_kib: u64 = words
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no peak from the wrapper: {report}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    // Some bytes of output are not text (a test looks for them).
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    Measured {
+        // A negative code is the signal that ended it.
+        status: code.parse::<i32>().ok().filter(|c| *c >= 0),
+        stdout: read(&o),
+        stderr: read(&e),
+        elapsed,
+        peak_rss: peak_kib * 1024,
+    }
+}

@@ -180,18 +180,12 @@ fn append(
     }
     match config {
         Some(file) => {
-            let t = &files.get(file).text;
-            let nl = newline(t);
-            let sep = if t.is_empty() || t.ends_with('\n') {
-                ""
-            } else {
-                nl
-            };
-            Ok(Edit {
+            let nl = newline(&files.get(file).text);
+            Ok(append_line(
+                files,
                 file,
-                range: t.len()..t.len(),
-                text: format!("{sep}{option}:{nl}  - {rendered}{nl}"),
-            })
+                &format!("{option}:{nl}  - {rendered}{nl}"),
+            ))
         }
         None => Ok(after(command, &format!(" --{option}={item}"))),
     }
@@ -211,16 +205,22 @@ fn add_key(files: &FileDb, file: FileId, key: &str, value: &str) -> Result<Edit,
         });
     }
     let nl = newline(t);
+    Ok(append_line(files, file, &format!("{key}: {value}{nl}")))
+}
+
+/// An edit that appends `text` at the end of a file, on a line of its own.
+fn append_line(files: &FileDb, file: FileId, text: &str) -> Edit {
+    let t = &files.get(file).text;
     let sep = if t.is_empty() || t.ends_with('\n') {
         ""
     } else {
-        nl
+        newline(t)
     };
-    Ok(Edit {
+    Edit {
         file,
         range: t.len()..t.len(),
-        text: format!("{sep}{key}: {value}{nl}"),
-    })
+        text: format!("{sep}{text}"),
+    }
 }
 
 /// Removes an item of a k3s list option (a whole YAML line), or a flag

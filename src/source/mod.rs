@@ -8,6 +8,7 @@
 //! finding.
 
 mod dir;
+mod memory;
 mod resolve;
 
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub(crate) use dir::DirTree;
+#[allow(unused_imports)] // MemEntry: for tests and the fuzz entry points
+pub(crate) use memory::{MemEntry, MemTree};
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::text::LineIndex;

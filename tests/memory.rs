@@ -11,8 +11,11 @@ use std::path::Path;
 
 use common::{all_cases, cases, finding_lines, run};
 
+/// Files (path and bytes) and symlinks (path and target).
+type Tree = (Vec<(String, Vec<u8>)>, Vec<(String, String)>);
+
 /// Every file and symlink below `root`, as in-image paths.
-fn load(root: &Path) -> (Vec<(String, Vec<u8>)>, Vec<(String, String)>) {
+fn load(root: &Path) -> Tree {
     let (mut files, mut links) = (Vec::new(), Vec::new());
     let mut todo = vec![root.to_path_buf()];
     while let Some(dir) = todo.pop() {

@@ -6,7 +6,7 @@
 //! fuzzer or a test can scan an image built from bytes in a few
 //! microseconds. Parent directories of every entry exist implicitly.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,14 +25,16 @@ pub(crate) enum MemEntry {
 /// the in-image path below `root`, which need not exist.
 pub(crate) struct MemTree {
     root: PathBuf,
-    entries: BTreeMap<String, MemEntry>,
+    /// Keyed by normalised in-image path. A hash map: lookups are most of
+    /// what a scan does, and a fuzzer intercepts every string comparison.
+    entries: HashMap<String, MemEntry, foldhash::fast::RandomState>,
     overlay: Arc<Overlay>,
 }
 
 impl MemTree {
     /// An image whose host paths are below `root`: the root directory alone.
     pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
-        let mut entries = BTreeMap::new();
+        let mut entries = HashMap::default();
         entries.insert("/".to_owned(), MemEntry::Dir);
         Self {
             root: root.into(),
@@ -87,8 +89,10 @@ impl MemTree {
     }
 
     fn entry(&self, path: &str) -> io::Result<&MemEntry> {
+        // Paths from `resolve` are normalised already; others are made so.
         self.entries
-            .get(&normalize(path))
+            .get(path)
+            .or_else(|| self.entries.get(&normalize(path)))
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
 }
@@ -127,15 +131,16 @@ impl Tree for MemTree {
             _ => return Err(io::Error::from(io::ErrorKind::NotADirectory)),
         }
         let prefix = if dir == "/" { dir } else { format!("{dir}/") };
-        Ok(self
+        let mut names: Vec<String> = self
             .entries
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .filter_map(|(p, _)| {
-                let name = &p[prefix.len()..];
+            .keys()
+            .filter_map(|p| {
+                let name = p.strip_prefix(&prefix)?;
                 (!name.is_empty() && !name.contains('/')).then(|| name.to_owned())
             })
-            .collect())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     fn host_path(&self, path: &str) -> PathBuf {

@@ -274,3 +274,121 @@ fn render(scanned: &Scanned, rules: &[Rule]) -> Report {
         ..Report::default()
     }
 }
+
+/// The bytes as the one file of a [`FileDb`] (invalid UTF-8 replaced, as a
+/// scan reads it).
+fn one_file(bytes: &[u8]) -> (FileDb, crate::source::FileId) {
+    let mut db = FileDb::default();
+    let id = db.add("fuzz".to_owned(), None, bytes, PathBuf::from(ROOT));
+    (db, id)
+}
+
+/// Panics unless `loc` is a range of `text` on character boundaries: every
+/// report slices the file's text with it.
+fn check_loc(text: &str, loc: Option<&crate::source::Loc>, what: &str) {
+    if let Some(l) = loc {
+        check_span(text, &l.span, what);
+    }
+}
+
+fn check_span(text: &str, r: &std::ops::Range<usize>, what: &str) {
+    {
+        assert!(
+            r.start <= r.end
+                && r.end <= text.len()
+                && text.is_char_boundary(r.start)
+                && text.is_char_boundary(r.end),
+            "{what}: span {r:?} is not a range of the {}-byte text",
+            text.len()
+        );
+    }
+}
+
+/// Splits a value into words as `mode` has it and parses them as a
+/// component's flags (`--v` and `--anonymous-auth` as bools), checking every
+/// span.
+fn words_and_flags(text: &str, value: &crate::text::Cooked, mode: crate::parse::words::Mode) {
+    use crate::parse::{flags, words};
+    let split = words::split(value, mode);
+    for w in &split.words {
+        check_loc(text, w.loc().as_ref(), "word");
+    }
+    let args: Vec<flags::Word> = split
+        .words
+        .into_iter()
+        .map(|text| flags::Word { text, via: None })
+        .collect();
+    let bools: std::collections::HashSet<String> =
+        ["anonymous-auth", "v"].map(str::to_owned).into();
+    let parsed = flags::parse(&args, &bools);
+    for f in parsed.flags.iter().chain(&parsed.missing_value) {
+        check_loc(text, f.loc.as_ref(), "flag");
+        check_loc(text, f.value_loc.as_ref(), "flag value");
+        let _ = parsed.last(&f.name);
+    }
+}
+
+/// Parses `bytes` as a systemd unit or drop-in, splits every value as
+/// `ExecStart=` and as `Environment=` would, and parses the words as flags;
+/// every span must lie in the text. The parser alone, for speed.
+pub fn unit_parser(bytes: &[u8]) {
+    use crate::parse::words::Mode;
+    let (db, id) = one_file(bytes);
+    let text = &db.get(id).text;
+    for e in crate::parse::unit::parse(id, text) {
+        check_loc(text, e.value.loc().as_ref(), "unit value");
+        for mode in [Mode::Exec, Mode::Environ] {
+            words_and_flags(text, &e.value, mode);
+        }
+    }
+}
+
+/// Parses `bytes` as an environment file and splits each value as a `$VAR`
+/// on a command line is split; every span must lie in the text.
+pub fn envfile_parser(bytes: &[u8]) {
+    let (db, id) = one_file(bytes);
+    let text = &db.get(id).text;
+    let _ = crate::parse::envfile::continued_comments(text);
+    for a in crate::parse::envfile::parse(id, text) {
+        check_loc(text, a.value.loc().as_ref(), "environment value");
+        let _ = crate::parse::envfile::is_env_name(&a.name);
+        words_and_flags(text, &a.value, crate::parse::words::Mode::Value);
+    }
+}
+
+/// Parses `bytes` as YAML with Kubernetes' rules, reads every scalar's
+/// value and each document's `apiVersion` and `kind`; every node's span
+/// must lie in the text, and an error's offset too.
+pub fn yaml_parser(bytes: &[u8]) {
+    use crate::parse::yaml::{Kind, Node};
+    fn walk(text: &str, node: &Node) {
+        check_span(text, &node.span, "YAML node");
+        match &node.kind {
+            Kind::Scalar(s) => {
+                let _ = s.value().to_flag_text();
+            }
+            Kind::Seq(items) => items.iter().for_each(|n| walk(text, n)),
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    walk(text, k);
+                    walk(text, v);
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(bytes);
+    match crate::parse::yaml::parse(&text) {
+        Ok(docs) => {
+            for d in &docs {
+                let _ = d.type_meta();
+                walk(&text, &d.root);
+            }
+        }
+        Err(e) => assert!(
+            e.offset <= text.len(),
+            "YAML error offset {} past the end ({} bytes): {e}",
+            e.offset,
+            text.len()
+        ),
+    }
+}

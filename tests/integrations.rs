@@ -230,11 +230,15 @@ fn integration_checks_keep_their_state_per_checkout() {
     assert!(a.starts_with(&tmp.path().display().to_string()), "{a}");
     let given = tmp.path().join("shared").display().to_string();
     assert_eq!(cache_of("a", Some(&given)), given);
-    // run.sh computes the same default as lib.sh.
-    let run_sh = read("ci/integration/run.sh");
-    let lib_sh = read("ci/integration/lib.sh");
+    // run.sh and the fuzz runner compute the same default as lib.sh.
     let default = "promready-ci-cache-$(printf '%s' ";
-    assert!(run_sh.contains(default) && lib_sh.contains(default));
+    for script in [
+        "ci/integration/lib.sh",
+        "ci/integration/run.sh",
+        "ci/fuzz/run.sh",
+    ] {
+        assert!(read(script).contains(default), "{script}");
+    }
 }
 
 #[test]

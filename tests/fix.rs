@@ -233,16 +233,16 @@ fn fix_options_are_checked() {
 }
 
 /// Needs root (to give a file another owner). Without root it says it was
-/// skipped, on standard error; with `PROMREADY_TESTS_AS_ROOT=1` (set by
-/// `.ci/run`, which runs as root) it fails instead, so CI cannot skip it.
+/// skipped, on standard error; with `PROMREADY_TESTS_AS_ROOT=1` (`.ci/run`
+/// sets it: CI runs as root) it fails instead, so CI cannot skip it.
 #[test]
 #[allow(clippy::print_stderr)] // the visible skip
 fn owner_survives_when_running_as_root() {
     use std::os::unix::fs::MetadataExt;
     if !common::is_root() {
         assert!(
-            std::env::var_os("PROMREADY_TESTS_AS_ROOT").is_none(),
-            "PROMREADY_TESTS_AS_ROOT is set, but the tests do not run as root"
+            std::env::var("PROMREADY_TESTS_AS_ROOT").as_deref() != Ok("1"),
+            "PROMREADY_TESTS_AS_ROOT=1, but the tests do not run as root"
         );
         eprintln!("owner_survives_when_running_as_root: skipped: needs root");
         return;

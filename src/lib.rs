@@ -16,6 +16,9 @@ mod escape;
 mod exit;
 mod finding;
 mod fix;
+/// In-process entry points for the fuzz targets in `ci/fuzz/` (not an interface).
+#[doc(hidden)]
+pub mod fuzzing;
 mod interrupt;
 mod model;
 mod parse;

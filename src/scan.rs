@@ -306,7 +306,8 @@ fn scan_rootfs(
     scan_image(input, Image::new(Box::new(tree)), components, opts)
 }
 
-fn scan_image(
+/// Scans an image seen through any [`source::Tree`] (also an in-memory one).
+pub(crate) fn scan_image(
     input: &Path,
     mut image: Image,
     components: &BTreeMap<String, ComponentSpec>,
@@ -489,7 +490,7 @@ fn scan_files(
     })
 }
 
-fn evaluate_all(
+pub(crate) fn evaluate_all(
     t: &mut Target,
     components: &BTreeMap<String, ComponentSpec>,
     rules: &[Rule],

@@ -25,16 +25,7 @@ const FIXED_WITH_PR002_LEFT: u8 = 1;
 /// name, a hard link, absolute and relative symlinks, an xattr, a FIFO and
 /// (as root) a device node.
 fn rich_tree(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let ok = Command::new("cp")
-        .args([
-            "-a",
-            "testdata/fix/kubelet-1.10-dropin",
-            root.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let root = common::scratch_as("testdata/fix/kubelet-1.10-dropin", &dir.join("rootfs"));
     let deep = root.join(
         "usr/share/doc/a-rather-long-directory-name-for-tar-headers/and-another-level-below-it",
     );
@@ -162,10 +153,7 @@ fn every_format_and_compression_scans_and_fixes_like_the_tree() {
             // ustar cannot hold the long name; drop it for this format.
             let short = dir.path().join("short");
             let _ = std::fs::remove_dir_all(&short);
-            Command::new("cp")
-                .args(["-a", root.to_str().unwrap(), short.to_str().unwrap()])
-                .status()
-                .unwrap();
+            common::scratch_as(&root, &short);
             std::fs::remove_dir_all(short.join("usr/share/doc")).unwrap();
             std::fs::remove_file(short.join("etc/abs-link")).unwrap();
             std::fs::remove_file(short.join("etc/rel-link")).unwrap();

@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[macro_use]
+mod common;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{BIN, copy_fixture, temp_files, tree};
+use common::scratch;
+use support::{BIN, temp_files, tree};
 
 /// The pause before each rename.
 const DELAY_MS: u64 = 120;
@@ -45,7 +47,7 @@ struct Fixture {
 impl Fixture {
     fn new(name: &'static str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let root = copy_fixture(&format!("testdata/fix/{name}"), dir.path());
+        let root = scratch(format!("testdata/fix/{name}"), dir.path());
         let original = tree(&root);
         let start = Instant::now();
         let out = pr!("fix", root);
@@ -76,7 +78,7 @@ impl Fixture {
     /// A fresh copy to kill `fix` in.
     fn copy(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
-        let root = copy_fixture(&format!("testdata/fix/{}", self.name), dir.path());
+        let root = scratch(format!("testdata/fix/{}", self.name), dir.path());
         assert_eq!(tree(&root), self.original);
         (dir, root)
     }

@@ -10,6 +10,7 @@
 // here says so on standard error.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod common;
 mod support;
 
 use std::ffi::OsStr;
@@ -74,7 +75,7 @@ fn stale_temp_files_of_dead_processes_are_removed_and_those_of_running_ones_kept
     // This test's own process runs; a child that exited does not.
     let (dead, live) = (dead_pid(), std::process::id());
     let archive = demo_tar_gz(dir.path(), "image.tar.gz");
-    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let config = common::scratch("testdata/fix/repo-v1beta3-create", dir.path());
     for (what, target) in [
         ("an archive", archive.clone()),
         ("a configuration file", config.join("cluster.yaml")),
@@ -102,10 +103,10 @@ fn stale_temp_files_of_dead_processes_are_removed_and_those_of_running_ones_kept
 #[test]
 fn two_fix_runs_on_one_directory_at_once_both_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let config = common::scratch("testdata/fix/repo-v1beta3-create", dir.path());
     let alone = {
         let d = tempfile::tempdir().unwrap();
-        let c = support::copy_fixture("testdata/fix/repo-v1beta3-create", d.path());
+        let c = common::scratch("testdata/fix/repo-v1beta3-create", d.path());
         let out = run(&[OsStr::new("fix"), c.as_os_str()]);
         (out.status, support::tree(&c))
     };
@@ -167,7 +168,7 @@ fn what_fix_replaces_keeps_its_owner_mode_and_extended_attributes() {
         );
     }
     let archive = demo_tar_gz(dir.path(), "image.tar.gz");
-    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let config = common::scratch("testdata/fix/repo-v1beta3-create", dir.path());
     for (what, target, input) in [
         ("an archive", archive.clone(), archive.clone()),
         (
@@ -338,7 +339,7 @@ fn an_archive_or_a_file_named_through_a_symlink_is_fixed_at_its_target() {
     let real = demo_tar_gz(dir.path(), "real.tar.gz");
     let link = dir.path().join("link.tar.gz");
     std::os::unix::fs::symlink("real.tar.gz", &link).unwrap();
-    let config = support::copy_fixture("testdata/fix/repo-v1beta3-create", dir.path());
+    let config = common::scratch("testdata/fix/repo-v1beta3-create", dir.path());
     let file = config.join("cluster.yaml");
     let file_link = dir.path().join("cluster-link.yaml");
     std::os::unix::fs::symlink(&file, &file_link).unwrap();

@@ -374,14 +374,7 @@ fn with_several_inputs_a_wrong_one_is_reported_and_the_others_still_scanned() {
 #[test]
 fn fix_with_a_wrong_input_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("demo");
-    assert!(
-        Command::new("cp")
-            .args(["-a", "testdata/demo", copy.to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let copy = common::scratch("testdata/demo", dir.path());
     let before = std::fs::read(copy.join("etc/default/kubelet")).unwrap();
     let out = run(&["fix", copy.to_str().unwrap(), "testdata/no-such-dir"]);
     assert_eq!(out.status, 2, "{}", out.stdout);

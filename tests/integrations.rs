@@ -12,8 +12,10 @@
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn repo() -> PathBuf {
@@ -62,28 +64,12 @@ fn command_lines(text: &str) -> Vec<Vec<String>> {
     found
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().unwrap();
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if kind.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 /// Runs `args` (from `file`) with its variables bound to test inputs, in a
 /// scratch copy of the demo image and the pre-commit fixture, and checks that
 /// promready accepted the command line (exit status 0 or 1, not 2).
 fn run_accepted(file: &str, args: &[String], extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo().join("testdata/demo"), &dir.path().join("image"));
+    common::scratch_as("testdata/demo", &dir.path().join("image"));
     fs::copy(
         repo().join("testdata/integration/pre-commit/cluster.yaml"),
         dir.path().join("cluster.yaml"),
@@ -244,11 +230,15 @@ fn integration_checks_keep_their_state_per_checkout() {
     assert!(a.starts_with(&tmp.path().display().to_string()), "{a}");
     let given = tmp.path().join("shared").display().to_string();
     assert_eq!(cache_of("a", Some(&given)), given);
-    // run.sh computes the same default as lib.sh.
-    let run_sh = read("ci/integration/run.sh");
-    let lib_sh = read("ci/integration/lib.sh");
+    // run.sh and the fuzz runner compute the same default as lib.sh.
     let default = "promready-ci-cache-$(printf '%s' ";
-    assert!(run_sh.contains(default) && lib_sh.contains(default));
+    for script in [
+        "ci/integration/lib.sh",
+        "ci/integration/run.sh",
+        "ci/fuzz/run.sh",
+    ] {
+        assert!(read(script).contains(default), "{script}");
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[macro_use]
+mod common;
 mod support;
 
 use std::collections::BTreeMap;
@@ -25,7 +26,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use support::{BIN, copy_fixture, temp_files, tree};
+use common::scratch;
+use support::{BIN, temp_files, tree};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
@@ -46,7 +48,7 @@ fn archives() -> &'static Archives {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let root = copy_fixture("testdata/fix/kubelet-1.10-dropin", &dir);
+        let root = scratch("testdata/fix/kubelet-1.10-dropin", &dir);
         let filler = root.join("usr/lib/filler");
         std::fs::create_dir_all(&filler).unwrap();
         // xorshift64, repeated every 4 MiB: farther apart than any window of
@@ -281,7 +283,7 @@ type Tree = BTreeMap<PathBuf, Vec<u8>>;
 /// changes, in the order it writes them (sorted by path).
 fn reference(name: &str) -> (Tree, Tree, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
-    let root = copy_fixture(&format!("testdata/fix/{name}"), dir.path());
+    let root = scratch(format!("testdata/fix/{name}"), dir.path());
     let original = tree(&root);
     pr!("fix", root).sane(&format!("{name}: reference fix"), &[0, 1]);
     let fixed = tree(&root);
@@ -309,7 +311,7 @@ fn interrupt_during_pause(name: &str, n: usize, signal: i32) {
     );
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let root = copy_fixture(&format!("testdata/fix/{name}"), dir.path());
+    let root = scratch(format!("testdata/fix/{name}"), dir.path());
     let mut child = spawn_fix(&[&root], out.path(), Some(DELAY_MS));
     let temp_name = format!(
         ".{}.promready-{}",

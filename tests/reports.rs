@@ -157,14 +157,7 @@ fn notes_in_an_archive_name_the_archive_and_the_entry() {
 #[test]
 fn with_several_inputs_human_locations_name_their_input() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("other-image");
-    assert!(
-        Command::new("cp")
-            .args(["-a", "testdata/demo", copy.to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let copy = common::scratch_as("testdata/demo", &dir.path().join("other-image"));
     let c = copy.to_str().unwrap();
     let out = run(&["scan", "testdata/demo", c]);
     assert!(

@@ -4,10 +4,13 @@
 # Safe to run again: it only adds files. Run from anywhere:
 #
 #     ci/fuzz/seed.sh
+#
+# FUZZ_CORPUS=DIR fills DIR/<target>/ instead (ci/fuzz/run.sh keeps its
+# corpora in the CI cache).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-corpus=ci/fuzz/corpus
+corpus=${FUZZ_CORPUS:-ci/fuzz/corpus}
 
 # add TARGET FILE...: copies each file into the target's corpus.
 add() {

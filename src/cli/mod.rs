@@ -7,6 +7,8 @@ mod man;
 mod prepare;
 mod scan;
 
+pub(crate) use scan::status_for;
+
 use std::collections::BTreeMap;
 
 pub use args::Cli;
@@ -45,7 +47,7 @@ impl Terminal {
 type Diag = Box<dyn miette::Diagnostic + Send + Sync>;
 
 /// An error as miette draws it, in the terminal's width and colours.
-fn render_error(diag: &dyn miette::Diagnostic, term: Terminal) -> String {
+pub(crate) fn render_error(diag: &dyn miette::Diagnostic, term: Terminal) -> String {
     let theme = if term.color {
         miette::GraphicalTheme::unicode()
     } else {
@@ -62,7 +64,7 @@ fn render_error(diag: &dyn miette::Diagnostic, term: Terminal) -> String {
 }
 
 /// Loads the components and the rules (built-in, and from `extra`).
-fn load_rules(
+pub(crate) fn load_rules(
     extra: &[RuleDir],
 ) -> Result<(BTreeMap<String, ComponentSpec>, Vec<rules::Rule>), Diag> {
     let components = model::load_components()

@@ -96,7 +96,7 @@ pub(super) fn scan_command(
 }
 
 /// The exit status for findings that are not suppressed.
-pub(super) fn status_for(targets: &[target::Target], fail_on: config::FailOn) -> u8 {
+pub(crate) fn status_for(targets: &[target::Target], fail_on: config::FailOn) -> u8 {
     let live = targets
         .iter()
         .flat_map(|t| &t.findings)

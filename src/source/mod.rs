@@ -10,6 +10,7 @@
 mod config;
 mod dir;
 mod inroot;
+mod memory;
 mod resolve;
 
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ use std::path::{Path, PathBuf};
 pub(crate) use config::{ConfigFiles, read_directory, read_named};
 pub(crate) use dir::DirTree;
 pub(crate) use inroot::{InRootError, Root, RuleDir, rule_files};
+#[allow(unused_imports)] // MemEntry: for tests and the fuzz entry points
+pub(crate) use memory::{MemEntry, MemTree};
 pub(crate) use resolve::{Node, Resolved, Tree, resolve};
 
 use crate::span::FileId;

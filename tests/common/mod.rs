@@ -6,16 +6,43 @@ use std::path::{Path, PathBuf};
 
 pub use promready::Outcome;
 
-/// A scratch copy of `fixture` (`cp -a`, so modes and links survive) in
-/// `dir`; returns the copy.
-pub fn scratch(fixture: &str, dir: &Path) -> PathBuf {
+/// A scratch copy of `fixture` (a path relative to the repository, or
+/// absolute) in `dir`, under the fixture's own name; returns the copy.
+pub fn scratch(fixture: impl AsRef<Path>, dir: &Path) -> PathBuf {
+    let fixture = fixture.as_ref();
+    scratch_as(fixture, &dir.join(fixture.file_name().unwrap_or_default()))
+}
+
+/// A scratch copy of `from` at `to` (which must not exist yet), made with
+/// `cp -a` so that modes, links and hard links inside it survive; returns
+/// `to`. A relative `from` is relative to the repository.
+pub fn scratch_as(from: impl AsRef<Path>, to: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(from.as_ref());
     let status = std::process::Command::new("cp")
-        .args(["-a", fixture])
-        .arg(dir)
+        .arg("-a")
+        .arg(&from)
+        .arg(to)
         .status()
         .unwrap_or_else(|e| panic!("cp: {e}"));
-    assert!(status.success(), "cp -a {fixture}");
-    dir.join(Path::new(fixture).file_name().unwrap_or_default())
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+    to.to_path_buf()
+}
+
+/// Whether the tests run as root (effective user id 0, from
+/// `/proc/self/status`).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let uids = s.lines().find_map(|l| l.strip_prefix("Uid:"))?.to_owned();
+            uids.split_whitespace().nth(1).map(|euid| euid == "0")
+        })
+        .unwrap_or(false)
 }
 
 /// The findings of one rule in a JSON report.

@@ -249,20 +249,6 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Copies a fixture (`cp -a`, so modes and links survive) into `dir`;
-/// returns the copy.
-pub fn copy_fixture(fixture: &str, dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(&src)
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cp -a {}", src.display());
-    dir.join(src.file_name().unwrap())
-}
-
 /// Writes `bytes` to `root/rel`, creating parent directories.
 pub fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let p = root.join(rel);

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a drop-in of the kubelet unit: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a drop-in: the unit parser, then every value split into words and parsed as flags.
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as the kubelet's environment file: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as an environment file: its parser, then every value split as `$VAR` and parsed as flags.
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a file in a kubeadm configuration directory: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a kubeadm configuration file: the YAML parser (seeded with kubeadm configurations).
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as the kubelet's `KubeletConfiguration` (`--config`): `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a `KubeletConfiguration`: the YAML parser (seeded with kubelet configurations).
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a configuration file named on the command line: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a named file (configuration or a rootfs tarball): the whole scan pipeline, in memory.
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a static pod manifest: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a static pod manifest: the YAML parser (seeded with static pods).
 
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as the kubelet unit of an image: `scan`, `fix --diff`, `fix`.
+//! Arbitrary bytes as a kubelet unit: the unit parser, then every value split into words and parsed as flags.
 
 #![no_main]
 

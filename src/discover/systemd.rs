@@ -240,6 +240,34 @@ fn specifiers(word: &Cooked, problems: &mut Vec<Problem>) -> Cooked {
     out
 }
 
+/// The specifiers of an `EnvironmentFile=` path that name the unit
+/// itself (systemd.unit(5)): `%n` the full name, `%N` without the type
+/// suffix, `%p` the prefix (before `@`), `%%` a percent sign. The RKE2
+/// units read `/usr/local/lib/systemd/system/%N.env`.
+fn name_specifiers(path: &str, unit: &str) -> String {
+    let stem = unit.rsplit_once('.').map_or(unit, |(s, _)| s);
+    let prefix = stem.split_once('@').map_or(stem, |(p, _)| p);
+    let mut out = String::with_capacity(path.len());
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push_str(unit),
+            Some('N') => out.push_str(stem),
+            Some('p') => out.push_str(prefix),
+            Some('%') | None => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
 /// Loads `name` (e.g. `kubelet.service`) from the image. `None` when the
 /// image has no such unit, when it is masked, or when it cannot start.
 /// The variables' values as plain strings.
@@ -278,7 +306,8 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     // earlier one, so only its last place counts.
     let mut env_files: Vec<(FileId, String)> = Vec::new();
     for (pattern, optional) in std::mem::take(&mut merged.env_files) {
-        let paths = glob(image, pattern.as_str())?;
+        let pattern = name_specifiers(pattern.as_str(), name);
+        let paths = glob(image, &pattern)?;
         let mut loaded = false;
         for path in paths {
             if let Loaded::File(id) = image.load(&path)? {
@@ -289,10 +318,10 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
         }
         if !loaded && !optional {
             image.notice(
-                pattern.as_str(),
-                format!("{name} needs EnvironmentFile={} (no `-`), which is not in the image: the image relies on something writing it at boot (nodeadm, a bootstrap script), and systemd refuses to start the service until then; the variables it sets are unknown, so no finding rests on a default of this command", pattern.as_str()),
+                &pattern,
+                format!("{name} needs EnvironmentFile={pattern} (no `-`), which is not in the image: the image relies on something writing it at boot (nodeadm, a bootstrap script), and systemd refuses to start the service until then; the variables it sets are unknown, so no finding rests on a default of this command"),
             );
-            written_at_boot.push(pattern.as_str().to_owned());
+            written_at_boot.push(pattern);
         }
     }
     apply_env_files(image, env_files, &mut merged, &mut files);
@@ -681,6 +710,20 @@ mod tests {
         // Extended forms are not supported on command lines.
         assert_eq!(run("/usr/bin/kubelet --p=${P:-0}", &e).1, ["--p=${P:-0}"]);
         assert_eq!(run("/usr/bin/kubelet --x=10%%", &e).1, ["--x=10%"]);
+    }
+
+    #[test]
+    fn environment_file_paths_take_the_unit_names() {
+        let got = |p: &str, u: &str| name_specifiers(p, u);
+        assert_eq!(
+            got(
+                "/usr/local/lib/systemd/system/%N.env",
+                "rke2-server.service"
+            ),
+            "/usr/local/lib/systemd/system/rke2-server.env"
+        );
+        assert_eq!(got("/etc/%p/%n", "a@b.service"), "/etc/a/a@b.service");
+        assert_eq!(got("/etc/100%%/%H", "x.service"), "/etc/100%/%H");
     }
 
     #[test]

@@ -314,11 +314,11 @@ fn default(s: &SettingSpec, defaults: &Defaults, version: crate::model::Version)
             s.default_config.clone().or_else(|| s.default_flags.clone()),
             DefaultMode::Config,
         ),
-        DefaultMode::Kubeadm | DefaultMode::K3s => {
-            let by = if defaults.mode == DefaultMode::K3s {
-                &s.k3s
-            } else {
-                &s.kubeadm
+        DefaultMode::Kubeadm | DefaultMode::K3s | DefaultMode::Rke2 => {
+            let by = match defaults.mode {
+                DefaultMode::K3s => &s.k3s,
+                DefaultMode::Rke2 => &s.rke2,
+                _ => &s.kubeadm,
             };
             let generated = by
                 .as_ref()

@@ -31,6 +31,8 @@ pub(crate) enum DefaultMode {
     Kubeadm,
     /// A k3s server or agent: what k3s passes to the component it embeds.
     K3s,
+    /// An RKE2 server or agent: what RKE2 passes to the component it runs.
+    Rke2,
     /// Only part of the configuration is known (a lone environment file):
     /// settings nobody set have no known value.
     Unknown,
@@ -79,6 +81,7 @@ impl Origin {
                 DefaultMode::Config => "config-file default",
                 DefaultMode::Kubeadm => "kubeadm default",
                 DefaultMode::K3s => "k3s default",
+                DefaultMode::Rke2 => "RKE2 default",
                 DefaultMode::Unknown => "not set",
             }
             .to_owned(),

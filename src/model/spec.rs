@@ -63,6 +63,8 @@ struct SerializableSetting {
     kubeadm: Option<SerializableKubeadm>,
     /// What k3s passes to its embedded component (same shape as `kubeadm`).
     k3s: Option<SerializableKubeadm>,
+    /// What RKE2 passes to the component it runs (same shape).
+    rke2: Option<SerializableKubeadm>,
     introduced_in: Option<String>,
     deprecated_in: Option<String>,
     removed_in: Option<String>,
@@ -166,6 +168,8 @@ pub(crate) struct SettingSpec {
     /// What k3s passes to the component it embeds when the user's
     /// `*-arg` options leave the setting out.
     pub(crate) k3s: Option<KubeadmDefault>,
+    /// The same for RKE2.
+    pub(crate) rke2: Option<KubeadmDefault>,
     pub(crate) introduced_in: Option<Version>,
     pub(crate) removed_in: Option<Version>,
     /// From this version only these values are accepted.
@@ -366,6 +370,7 @@ fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec,
     };
     let kubeadm = generated(s.kubeadm, "kubeadm")?;
     let k3s = generated(s.k3s, "k3s")?;
+    let rke2 = generated(s.rke2, "rke2")?;
     let only_values = match s.only_values {
         None => None,
         Some(o) => Some((
@@ -416,6 +421,7 @@ fn setting(src: &Source, s: SerializableSetting, at: &At) -> Result<SettingSpec,
             .and_then(|d| d.config.as_ref().map(ScalarText::text)),
         kubeadm,
         k3s,
+        rke2,
         introduced_in: version(src, s.introduced_in, &at.key("introduced_in"))?,
         removed_in: version(src, s.removed_in, &at.key("removed_in"))?,
         only_values,
@@ -552,6 +558,7 @@ mod tests {
             default_config: None,
             kubeadm: None,
             k3s: None,
+            rke2: None,
             introduced_in: None,
             removed_in: Some(v("1.24")),
             only_values: Some((v("1.22"), vec!["0".into()])),

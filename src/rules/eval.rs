@@ -584,7 +584,8 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
                             s.origin,
                             Origin::Default {
                                 mode: crate::model::DefaultMode::Kubeadm
-                                    | crate::model::DefaultMode::K3s,
+                                    | crate::model::DefaultMode::K3s
+                                    | crate::model::DefaultMode::Rke2,
                                 ..
                             }
                         );

@@ -28,11 +28,64 @@ use crate::parse::yaml::{self, Kind, Node};
 use crate::source::{FileDb, Image, InputError, Loaded};
 use crate::span::{FileId, Loc};
 
-/// k3s's own units, and the command each one is expected to run.
-const UNITS: &[&str] = &["k3s.service", "k3s-agent.service"];
+/// A distribution built on k3s's command line: its units, binary,
+/// environment variables and default configuration file, and what its
+/// servers run. RKE2 parses its command line and configuration files with
+/// k3s's `pkg/configfilearg` (`app.Run(configfilearg.MustParse(os.Args))`
+/// in rancher/rke2 `main.go`) and runs k3s's server and agent
+/// (`server.RunWithControllers`, `agent.Run` in `pkg/rke2/rke2.go`), with
+/// an executor that writes static pods instead of embedding the
+/// components (`pkg/podexecutor/staticpod.go`).
+#[derive(Debug)]
+pub(crate) struct Distro {
+    /// The name in messages: `k3s`, `RKE2`.
+    pub(crate) name: &'static str,
+    /// The server's and the agent's units.
+    units: &'static [&'static str],
+    /// The binary's file name.
+    binary: &'static str,
+    /// The prefix of its environment variables (`K3S_CONFIG_FILE`).
+    env: &'static str,
+    /// The install script's version variable.
+    install_version: &'static str,
+    /// The default configuration file.
+    pub(crate) config: &'static str,
+    /// Whose `*:` values in `rules/components` apply.
+    mode: DefaultMode,
+    /// Whether every server runs etcd unless it is disabled or an external
+    /// datastore is named (RKE2, `disabledItems` in `pkg/rke2/rke2.go`);
+    /// k3s needs `cluster-init` or `server` for it.
+    etcd_on_every_server: bool,
+}
 
-/// The default configuration file (`pkg/configfilearg/defaultparser.go`).
-pub(crate) const DEFAULT_CONFIG: &str = "/etc/rancher/k3s/config.yaml";
+/// k3s (k3s-io/k3s, `pkg/configfilearg/defaultparser.go`).
+pub(crate) const K3S: Distro = Distro {
+    name: "k3s",
+    units: &["k3s.service", "k3s-agent.service"],
+    binary: "k3s",
+    env: "K3S_",
+    install_version: "INSTALL_K3S_VERSION",
+    config: "/etc/rancher/k3s/config.yaml",
+    mode: DefaultMode::K3s,
+    etcd_on_every_server: false,
+};
+
+/// RKE2 (rancher/rke2: `rke2-server.service`/`rke2-agent.service` of its
+/// install script, `--config`'s default `/etc/rancher/rke2/config.yaml`
+/// and `$RKE2_CONFIG_FILE`; k3s's `K3S_` variables are renamed `RKE2_`
+/// by `mustCmdFromK3S` in `pkg/cli/cmds`).
+pub(crate) const RKE2: Distro = Distro {
+    name: "RKE2",
+    units: &["rke2-server.service", "rke2-agent.service"],
+    binary: "rke2",
+    env: "RKE2_",
+    install_version: "INSTALL_RKE2_VERSION",
+    config: "/etc/rancher/rke2/config.yaml",
+    mode: DefaultMode::Rke2,
+    etcd_on_every_server: true,
+};
+
+const DISTROS: &[&Distro] = &[&K3S, &RKE2];
 
 /// The k3s flags that take no value (urfave/cli `BoolFlag`s of
 /// `pkg/cli/cmds/server.go` and `agent.go`): a bare `--flag` is true and
@@ -73,9 +126,9 @@ const BOOL_FLAGS: &[&str] = &[
 /// options they set (`K3S_URL` is `--server`: a server that joins another
 /// runs etcd).
 const ENV_OPTIONS: &[(&str, &str)] = &[
-    ("K3S_URL", "server"),
-    ("K3S_DATASTORE_ENDPOINT", "datastore-endpoint"),
-    ("K3S_CLUSTER_INIT", "cluster-init"),
+    ("URL", "server"),
+    ("DATASTORE_ENDPOINT", "datastore-endpoint"),
+    ("CLUSTER_INIT", "cluster-init"),
 ];
 
 /// The embedded components, the k3s option that carries their extra
@@ -143,11 +196,27 @@ pub(crate) fn discover(
     version: Option<&VersionInfo>,
 ) -> Result<Vec<Invocation>, InputError> {
     let mut out = Vec::new();
-    for unit in UNITS {
+    for distro in DISTROS {
+        out.extend(discover_distro(image, distro, components, version)?);
+    }
+    Ok(out)
+}
+
+/// Every component started by one distribution's units.
+fn discover_distro(
+    image: &mut Image,
+    distro: &'static Distro,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Result<Vec<Invocation>, InputError> {
+    let mut out = Vec::new();
+    for unit in distro.units {
         let Some(service) = systemd::load_service(image, unit)? else {
             continue;
         };
-        if service.refused.is_some() || !is_k3s(service.exec.text.as_str()) {
+        if service.refused.is_some()
+            || service.exec.text.as_str().rsplit('/').next() != Some(distro.binary)
+        {
             continue;
         }
         // The subcommand: the first word that is not a flag.
@@ -172,7 +241,7 @@ pub(crate) fn discover(
         let cli = flags::parse(cli_words, &bools);
         let config_path = service
             .vars
-            .get("K3S_CONFIG_FILE")
+            .get(&format!("{}CONFIG_FILE", distro.env))
             .filter(|v| !v.is_empty())
             .cloned()
             .or_else(|| {
@@ -182,9 +251,9 @@ pub(crate) fn discover(
                     .find(|f| f.name == "config" || f.name == "c")
                     .map(|f| f.value.clone())
             })
-            .unwrap_or_else(|| DEFAULT_CONFIG.to_owned());
+            .unwrap_or_else(|| distro.config.to_owned());
         let config_path = crate::source::join(&service.working_directory, &config_path);
-        let mut options = read_configs(image, &config_path)?;
+        let mut options = read_configs(image, &config_path, distro)?;
         for f in &cli.flags {
             let item = Item {
                 text: f.value.clone(),
@@ -201,28 +270,10 @@ pub(crate) fn discover(
                 o.items = vec![item];
             }
         }
-        // Options urfave/cli also takes from the environment, below the
-        // file and the command line (`EnvVar` in pkg/cli/cmds).
-        for (var, name) in ENV_OPTIONS {
-            if let Some(v) = service.vars.get(*var).filter(|v| !v.is_empty())
-                && !options.opts.contains_key(*name)
-            {
-                options.opts.insert(
-                    (*name).to_owned(),
-                    Opt {
-                        key: None,
-                        items: vec![Item {
-                            text: v.clone(),
-                            loc: None,
-                            value_loc: None,
-                            via: None,
-                            key: None,
-                        }],
-                    },
-                );
-            }
-        }
-        let version = version.cloned().or_else(|| k3s_version(&service.vars));
+        env_options(&mut options, &service.vars, distro);
+        let version = version
+            .cloned()
+            .or_else(|| k3s_version(&service.vars, distro));
         // New options go into config.yaml, or into the last drop-in when
         // only drop-ins exist.
         let config_file = match options.files.first() {
@@ -232,6 +283,7 @@ pub(crate) fn discover(
             _ => options.files.last().copied(),
         };
         let k3s = K3s {
+            distro,
             server,
             options: &options,
             unit_files: &service.files,
@@ -244,8 +296,35 @@ pub(crate) fn discover(
     Ok(out)
 }
 
+/// Options urfave/cli also takes from the environment, below the file and
+/// the command line (`EnvVar` in pkg/cli/cmds).
+fn env_options(options: &mut Options, vars: &HashMap<String, String>, distro: &Distro) {
+    for (var, name) in ENV_OPTIONS {
+        if let Some(v) = vars
+            .get(&format!("{}{var}", distro.env))
+            .filter(|v| !v.is_empty())
+            && !options.opts.contains_key(*name)
+        {
+            options.opts.insert(
+                (*name).to_owned(),
+                Opt {
+                    key: None,
+                    items: vec![Item {
+                        text: v.clone(),
+                        loc: None,
+                        value_loc: None,
+                        via: None,
+                        key: None,
+                    }],
+                },
+            );
+        }
+    }
+}
+
 /// One k3s process: what its unit and configuration say.
 struct K3s<'a> {
+    distro: &'static Distro,
     server: bool,
     options: &'a Options,
     unit_files: &'a [FileId],
@@ -262,6 +341,7 @@ impl K3s<'_> {
         components: &BTreeMap<String, ComponentSpec>,
     ) -> Vec<Invocation> {
         let K3s {
+            distro,
             server,
             options,
             unit_files,
@@ -275,7 +355,7 @@ impl K3s<'_> {
             if !server && !on_agent {
                 continue;
             }
-            if !runs(server, component, options) {
+            if !runs(distro, server, component, options) {
                 continue;
             }
             let Some(spec) = components.get(*component) else {
@@ -300,9 +380,15 @@ impl K3s<'_> {
                 },
                 configs: Vec::new(),
                 defaults: Defaults {
-                    mode: DefaultMode::K3s,
+                    mode: distro.mode,
                     reason: format!(
-                        "not set in {option}, so k3s passes its own value to the {component} it embeds"
+                        "not set in {option}, so {} passes its own value to the {component} it {}",
+                        distro.name,
+                        if distro.etcd_on_every_server {
+                            "runs"
+                        } else {
+                            "embeds"
+                        }
                     ),
                 },
                 version: version.cloned(),
@@ -322,18 +408,13 @@ impl K3s<'_> {
     }
 }
 
-/// Whether `exe` is the k3s binary.
-fn is_k3s(exe: &str) -> bool {
-    exe.rsplit('/').next() == Some("k3s")
-}
-
 /// The k3s options that are lists (`StringSliceFlag`s) among those read.
 fn is_list(name: &str) -> bool {
     name.ends_with("-arg") || matches!(name, "disable" | "node-label" | "node-taint" | "tls-san")
 }
 
 /// Whether a server (or agent) runs `component`.
-fn runs(server: bool, component: &str, o: &Options) -> bool {
+fn runs(distro: &Distro, server: bool, component: &str, o: &Options) -> bool {
     let agent_off = server && o.is_true("disable-agent");
     match component {
         "kube-controller-manager" => !o.is_true("disable-controller-manager"),
@@ -341,10 +422,12 @@ fn runs(server: bool, component: &str, o: &Options) -> bool {
         // Embedded etcd runs with --cluster-init or when joining another
         // server, unless an external datastore is named
         // (pkg/cluster/managed.go): the default is SQLite through kine.
+        // RKE2 runs etcd on every server (`disabledItems` in
+        // pkg/rke2/rke2.go).
         "etcd" => {
             !o.is_true("disable-etcd")
                 && !o.is_set("datastore-endpoint")
-                && (o.is_true("cluster-init") || o.is_set("server"))
+                && (distro.etcd_on_every_server || o.is_true("cluster-init") || o.is_set("server"))
         }
         "kubelet" => !agent_off,
         "kube-proxy" => !agent_off && !o.is_true("disable-kube-proxy"),
@@ -426,11 +509,13 @@ fn component_flags(opt: Option<&Opt>) -> Vec<Flag> {
 /// The k3s version of an image: the `INSTALL_K3S_VERSION` its k3s unit's
 /// environment carries, if any.
 pub(crate) fn version(image: &mut Image) -> Result<Option<VersionInfo>, InputError> {
-    for unit in UNITS {
-        if let Some(service) = systemd::load_service(image, unit)?
-            && let Some(v) = k3s_version(&service.vars)
-        {
-            return Ok(Some(v));
+    for distro in DISTROS {
+        for unit in distro.units {
+            if let Some(service) = systemd::load_service(image, unit)?
+                && let Some(v) = k3s_version(&service.vars, distro)
+            {
+                return Ok(Some(v));
+            }
         }
     }
     Ok(None)
@@ -439,18 +524,21 @@ pub(crate) fn version(image: &mut Image) -> Result<Option<VersionInfo>, InputErr
 /// The k3s version from the install script's `INSTALL_K3S_VERSION`
 /// (`v1.30.4+k3s1` is Kubernetes 1.30.4) when the unit's environment
 /// carries it.
-fn k3s_version(vars: &HashMap<String, String>) -> Option<VersionInfo> {
-    let raw = vars.get("INSTALL_K3S_VERSION")?;
+fn k3s_version(vars: &HashMap<String, String>, distro: &Distro) -> Option<VersionInfo> {
+    let raw = vars.get(distro.install_version)?;
     let version = crate::model::Version::parse(raw)?;
     Some(VersionInfo {
         version,
-        source: format!("INSTALL_K3S_VERSION={raw} in the k3s unit's environment"),
+        source: format!(
+            "{}={raw} in the {} unit's environment",
+            distro.install_version, distro.name
+        ),
     })
 }
 
 /// The configuration file and its `.d` drop-ins, merged as k3s merges
 /// them.
-fn read_configs(image: &mut Image, path: &str) -> Result<Options, InputError> {
+fn read_configs(image: &mut Image, path: &str, distro: &Distro) -> Result<Options, InputError> {
     let mut paths = Vec::new();
     if let Loaded::File(_) = image.load(path)? {
         paths.push(path.to_owned());
@@ -477,8 +565,8 @@ fn read_configs(image: &mut Image, path: &str) -> Result<Options, InputError> {
                 image.notice(
                     &p,
                     format!(
-                        "invalid YAML at {line}:{col}: {}; k3s will not start with it",
-                        e.message
+                        "invalid YAML at {line}:{col}: {}; {} will not start with it",
+                        e.message, distro.name
                     ),
                 );
                 continue;
@@ -591,8 +679,8 @@ const SERVER_KEYS: &[&str] = &[
 /// k3s configuration files in a configuration repository or named on
 /// the command line: a file named `config.yaml` holding a k3s option
 /// (and the `*.yaml`/`*.yml` files of the `config.yaml.d/` beside it),
-/// outside any path that names `rke2` (RKE2 is not modelled). Returns the
-/// invocations and the files they read.
+/// taken for RKE2's when its path names `rke2`. Returns the invocations
+/// and the files they read.
 pub(crate) fn from_files(
     db: &FileDb,
     ids: &[FileId],
@@ -603,8 +691,13 @@ pub(crate) fn from_files(
     let mut out = Vec::new();
     for base in ids.iter().filter(|id| {
         let p = path(id);
-        (p == "config.yaml" || p.ends_with("/config.yaml")) && !p.contains("rke2")
+        p == "config.yaml" || p.ends_with("/config.yaml")
     }) {
+        let distro: &'static Distro = if path(base).contains("rke2") {
+            &RKE2
+        } else {
+            &K3S
+        };
         let dir = format!("{}.d/", path(base));
         let mut dropins: Vec<FileId> = ids
             .iter()
@@ -642,6 +735,7 @@ pub(crate) fn from_files(
         };
         let server = SERVER_KEYS.iter().any(|k| options.opts.contains_key(*k));
         let k3s = K3s {
+            distro,
             server,
             options: &options,
             unit_files: &[],

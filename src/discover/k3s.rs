@@ -56,6 +56,9 @@ pub(crate) struct Distro {
     /// datastore is named (RKE2, `disabledItems` in `pkg/rke2/rke2.go`);
     /// k3s needs `cluster-init` or `server` for it.
     etcd_on_every_server: bool,
+    /// Server-only options of this distribution alone, which mark a
+    /// configuration file as its server's (RKE2's `cni`, `pkg/cli/cmds`).
+    server_keys: &'static [&'static str],
 }
 
 /// k3s (k3s-io/k3s, `pkg/configfilearg/defaultparser.go`).
@@ -68,6 +71,7 @@ pub(crate) const K3S: Distro = Distro {
     config: "/etc/rancher/k3s/config.yaml",
     mode: DefaultMode::K3s,
     etcd_on_every_server: false,
+    server_keys: &[],
 };
 
 /// RKE2 (rancher/rke2: `rke2-server.service`/`rke2-agent.service` of its
@@ -83,6 +87,7 @@ pub(crate) const RKE2: Distro = Distro {
     config: "/etc/rancher/rke2/config.yaml",
     mode: DefaultMode::Rke2,
     etcd_on_every_server: true,
+    server_keys: &["cni"],
 };
 
 const DISTROS: &[&Distro] = &[&K3S, &RKE2];
@@ -727,13 +732,14 @@ pub(crate) fn from_files(
                 merge_file(&mut options, id, text, &doc.root);
             }
         }
-        if !K3S_KEYS.iter().any(|k| options.opts.contains_key(*k)) {
+        let has = |keys: &[&str]| keys.iter().any(|k| options.opts.contains_key(*k));
+        if !has(K3S_KEYS) && !has(distro.server_keys) {
             continue;
         }
         let Some(command) = first_key else {
             continue;
         };
-        let server = SERVER_KEYS.iter().any(|k| options.opts.contains_key(*k));
+        let server = has(SERVER_KEYS) || has(distro.server_keys);
         let k3s = K3s {
             distro,
             server,

@@ -1,6 +1,9 @@
-//! k3s servers and agents: one `k3s` process embeds the controller
-//! manager, the scheduler, etcd, the kubelet and kube-proxy, and passes
-//! each the arguments k3s chooses plus the user's `*-arg` options.
+//! k3s and RKE2 servers and agents: one `k3s` process embeds the
+//! controller manager, the scheduler, etcd, the kubelet and kube-proxy,
+//! and passes each the arguments k3s chooses plus the user's `*-arg`
+//! options; `rke2` runs the same code and starts the same components with
+//! the same arguments, as static pods it writes at run time. A [`Distro`]
+//! holds what differs (units, binary, variables, paths, defaults).
 //!
 //! What is read, as k3s reads it (k3s-io/k3s):
 //! - `k3s.service` / `k3s-agent.service` through systemd's rules (drop-ins,

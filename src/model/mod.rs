@@ -126,7 +126,8 @@ pub(crate) enum Source {
     ConfigDoc { file: FileId, doc_start: usize },
     /// `nodeRegistration.kubeletExtraArgs` of a kubeadm document.
     KubeletExtraArgs { file: FileId, doc_start: usize },
-    /// A component embedded in k3s: its flags are the items of the k3s
+    /// A component embedded in k3s (or started by RKE2, which reads its
+    /// configuration the same way): its flags are the items of the k3s
     /// option `option` (`kube-controller-manager-arg`). `files` are the
     /// k3s configuration files in merge order (`config.yaml`, then
     /// `config.yaml.d/*.yaml`), those that exist; `config` is where a new

@@ -89,10 +89,9 @@ pub(crate) fn discover(
             };
             load_config_file(image, spec, &f, &cwd, &mut found)?;
             (files, configs, defaults) = (found.files, found.configs, found.defaults);
+            // The file decides every setting: the flags are ignored (the
+            // invocation notes them) and no variable was read.
             refused.extend(found.problems);
-            // The file decides every setting: the flags and the variables
-            // are ignored.
-            args = Parsed::default();
         } else if let Some(kind) = &spec.config_kind {
             let cwd = service.working_directory.clone();
             let mut found = Configured {

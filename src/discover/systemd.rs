@@ -343,11 +343,9 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     env.sort();
     Ok(Some(Service {
         vars: values(&merged.env),
-        cooked: merged
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value.clone()))
-            .collect(),
+        // Moved, not copied: values with their origins are the largest
+        // thing a unit holds.
+        cooked: merged.env.into_iter().map(|(k, v)| (k, v.value)).collect(),
         refused,
         written_at_boot,
         env,

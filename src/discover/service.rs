@@ -56,9 +56,9 @@ pub(crate) fn discover(
         let mut args = flags::parse(&service.args, &spec.bool_flags);
         check_executable(image, spec, unit, &service.exec, &start);
         let mut files = service.files.clone();
-        let mut env_problems = Vec::new();
+        let (mut env_problems, mut env_notes) = (Vec::new(), Vec::new());
         if let Some(prefix) = &spec.env_prefix {
-            env_problems = env_flags(spec, prefix, &service, &mut args);
+            (env_problems, env_notes) = env_flags(spec, prefix, &service, &mut args);
         }
         let mut defaults = Defaults {
             mode: DefaultMode::Flags,
@@ -116,6 +116,7 @@ pub(crate) fn discover(
             source: Source::CommandLine,
         });
         inv.problems.extend(refused);
+        inv.notes.extend(env_notes);
         let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
         invocation::env_problems(&mut inv, spec, &env);
         invocation::webhook_client_problems(&mut inv, spec);
@@ -130,13 +131,14 @@ pub(crate) fn discover(
 /// line leaves out; an empty value sets nothing). They go before the
 /// command-line flags, which therefore win. A variable shadowed by a flag
 /// makes etcd exit (`verifyEnv`: "conflicting environment variable ... is
-/// shadowed by corresponding command-line flag").
+/// shadowed by corresponding command-line flag"). Returns what the
+/// component refuses and notes on variables it ignores.
 fn env_flags(
     spec: &ComponentSpec,
     prefix: &str,
     service: &systemd::Service,
     args: &mut Parsed,
-) -> Vec<Problem> {
+) -> (Vec<Problem>, Vec<Problem>) {
     let mut problems = Vec::new();
     let var_of = |name: &str| format!("{prefix}_{}", name.replace('-', "_").to_uppercase());
     // The configuration file is looked up first, from the flag or its
@@ -164,7 +166,25 @@ fn env_flags(
                 },
             );
         }
-        return problems;
+        // With a configuration file etcd calls no SetFlagsFromEnv.
+        let notes = spec
+            .settings
+            .iter()
+            .filter_map(|s| s.flag.as_deref())
+            .filter_map(|name| {
+                let var = var_of(name);
+                let value = service.cooked.get(&var).filter(|v| !v.is_empty())?;
+                Some(Problem {
+                    loc: value.loc(),
+                    message: format!(
+                        "{var}={} has no effect: {} is started with a configuration file (--{flag}) and reads no other variable",
+                        value.as_str(),
+                        spec.name
+                    ),
+                })
+            })
+            .collect();
+        return (problems, notes);
     }
     let mut names: Vec<&str> = spec
         .settings
@@ -201,7 +221,7 @@ fn env_flags(
     }
     from_env.append(&mut args.flags);
     args.flags = from_env;
-    problems
+    (problems, Vec::new())
 }
 
 /// Loads the YAML configuration file named by `flag` (etcd's

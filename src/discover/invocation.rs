@@ -73,8 +73,16 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         .as_ref()
         .and_then(|k| args.last(&k.flag))
         .filter(|f| !f.value.is_empty());
-    let config_decides =
-        spec.flags_with_config == crate::model::FlagsWithConfig::Ignored && config_flag.is_some();
+    // etcd started with --config-file reads only that file.
+    let file_flag = spec
+        .config_file_flag
+        .as_deref()
+        .and_then(|f| args.last(f))
+        .filter(|f| !f.value.is_empty());
+    let config_decides = (spec.flags_with_config == crate::model::FlagsWithConfig::Ignored
+        && config_flag.is_some())
+        || file_flag.is_some();
+    let config_flag = config_flag.or(file_flag);
     let mut notes = Vec::new();
     let mut settings = BTreeMap::new();
     for s in &spec.settings {
@@ -260,7 +268,18 @@ fn ignored_flags(
         .filter(|f| Some(f.name.as_str()) == s.flag.as_deref())
         .map(|f| Problem {
             loc: f.loc.clone(),
-            message: format!(
+            message: if config.is_some_and(|c| spec.config_file_flag.as_deref() == Some(&c.name)) {
+                format!(
+                    "--{}={} has no effect: {} is started with --{}={} and reads only that file, which decides `{}` (\"other configuration command line flags and environment variables will be ignored if provided\")",
+                    f.name,
+                    f.value,
+                    spec.name,
+                    config.map_or("", |c| c.name.as_str()),
+                    config.map_or("", |c| c.value.as_str()),
+                    s.config.as_deref().unwrap_or_default(),
+                )
+            } else {
+                format!(
                 "--{}={} has no effect: {} is started with --{}={}, and that file decides `{}` (the flag's help: \"This parameter is ignored if a config file is specified by --config\")",
                 f.name,
                 f.value,
@@ -268,7 +287,8 @@ fn ignored_flags(
                 config.map_or("config", |c| c.name.as_str()),
                 config.map_or("", |c| c.value.as_str()),
                 s.config.as_deref().unwrap_or_default(),
-            ),
+            )
+            },
         })
         .collect()
 }

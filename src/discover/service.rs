@@ -53,9 +53,13 @@ pub(crate) fn discover(
             out.push(inv);
             continue;
         }
-        let args = flags::parse(&service.args, &spec.bool_flags);
+        let mut args = flags::parse(&service.args, &spec.bool_flags);
         check_executable(image, spec, unit, &service.exec, &start);
         let mut files = service.files.clone();
+        let (mut env_problems, mut env_notes) = (Vec::new(), Vec::new());
+        if let Some(prefix) = &spec.env_prefix {
+            (env_problems, env_notes) = env_flags(spec, prefix, &service, &mut args);
+        }
         let mut defaults = Defaults {
             mode: DefaultMode::Flags,
             reason: format!(
@@ -72,8 +76,23 @@ pub(crate) fn discover(
             };
         }
         let mut configs = Vec::new();
-        let mut refused = Vec::new();
-        if let Some(kind) = &spec.config_kind {
+        let mut refused = env_problems;
+        if let Some(flag) = &spec.config_file_flag
+            && let Some(f) = args.last(flag).filter(|f| !f.value.is_empty()).cloned()
+        {
+            let cwd = service.working_directory.clone();
+            let mut found = Configured {
+                files: std::mem::take(&mut files),
+                configs: Vec::new(),
+                defaults,
+                problems: Vec::new(),
+            };
+            load_config_file(image, spec, &f, &cwd, &mut found)?;
+            (files, configs, defaults) = (found.files, found.configs, found.defaults);
+            // The file decides every setting: the flags are ignored (the
+            // invocation notes them) and no variable was read.
+            refused.extend(found.problems);
+        } else if let Some(kind) = &spec.config_kind {
             let cwd = service.working_directory.clone();
             let mut found = Configured {
                 files: std::mem::take(&mut files),
@@ -97,12 +116,176 @@ pub(crate) fn discover(
             source: Source::CommandLine,
         });
         inv.problems.extend(refused);
+        inv.notes.extend(env_notes);
         let env: Vec<&str> = service.env.iter().map(String::as_str).collect();
         invocation::env_problems(&mut inv, spec, &env);
         invocation::webhook_client_problems(&mut inv, spec);
         out.push(inv);
     }
     Ok(out)
+}
+
+/// Flags set by variables of the process's environment (etcd's
+/// `flags.SetFlagsFromEnv` in pkg/flags/flag.go: `ETCD_` and the flag's
+/// name upper-cased with dashes as underscores, for every flag the command
+/// line leaves out; an empty value sets nothing). They go before the
+/// command-line flags, which therefore win. A variable shadowed by a flag
+/// makes etcd exit (`verifyEnv`: "conflicting environment variable ... is
+/// shadowed by corresponding command-line flag"). Returns what the
+/// component refuses and notes on variables it ignores.
+fn env_flags(
+    spec: &ComponentSpec,
+    prefix: &str,
+    service: &systemd::Service,
+    args: &mut Parsed,
+) -> (Vec<Problem>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let var_of = |name: &str| format!("{prefix}_{}", name.replace('-', "_").to_uppercase());
+    // The configuration file is looked up first, from the flag or its
+    // variable: with it, etcd reads no other variable (and so refuses none).
+    if let Some(flag) = &spec.config_file_flag
+        && (args.last(flag).is_some_and(|f| !f.value.is_empty())
+            || service
+                .cooked
+                .get(&var_of(flag))
+                .is_some_and(|v| !v.is_empty()))
+    {
+        if args.last(flag).is_none()
+            && let Some(value) = service.cooked.get(&var_of(flag))
+        {
+            let loc = value.loc();
+            args.flags.insert(
+                0,
+                flags::Flag {
+                    name: flag.clone(),
+                    value: value.as_str().to_owned(),
+                    loc: loc.clone(),
+                    value_loc: loc,
+                    separate_value: false,
+                    via: None,
+                },
+            );
+        }
+        // With a configuration file etcd calls no SetFlagsFromEnv.
+        let notes = spec
+            .settings
+            .iter()
+            .filter_map(|s| s.flag.as_deref())
+            .filter_map(|name| {
+                let var = var_of(name);
+                let value = service.cooked.get(&var).filter(|v| !v.is_empty())?;
+                Some(Problem {
+                    loc: value.loc(),
+                    message: format!(
+                        "{var}={} has no effect: {} is started with a configuration file (--{flag}) and reads no other variable",
+                        value.as_str(),
+                        spec.name
+                    ),
+                })
+            })
+            .collect();
+        return (problems, notes);
+    }
+    let mut names: Vec<&str> = spec
+        .settings
+        .iter()
+        .filter_map(|s| s.flag.as_deref())
+        .chain(spec.config_file_flag.as_deref())
+        .collect();
+    names.dedup();
+    let mut from_env = Vec::new();
+    for name in names {
+        let var = var_of(name);
+        let Some(value) = service.cooked.get(&var).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let loc = value.loc();
+        if let Some(f) = args.last(name) {
+            problems.push(Problem {
+                loc: f.loc.clone().or_else(|| loc.clone()),
+                message: format!(
+                    "--{name} is given on the command line and {var} in the environment: {} exits (the variable is shadowed by the flag)",
+                    spec.name
+                ),
+            });
+            continue;
+        }
+        from_env.push(flags::Flag {
+            name: name.to_owned(),
+            value: value.as_str().to_owned(),
+            loc: loc.clone(),
+            value_loc: loc,
+            separate_value: false,
+            via: None,
+        });
+    }
+    from_env.append(&mut args.flags);
+    args.flags = from_env;
+    (problems, Vec::new())
+}
+
+/// Loads the YAML configuration file named by `flag` (etcd's
+/// `--config-file`), whose keys are the flags' names.
+fn load_config_file(
+    image: &mut Image,
+    spec: &ComponentSpec,
+    flag: &flags::Flag,
+    cwd: &str,
+    out: &mut Configured,
+) -> Result<(), InputError> {
+    let path = source::join(cwd, &flag.value);
+    match image.load(&path)? {
+        Loaded::File(id) => {
+            out.files.push(id);
+            out.defaults = Defaults {
+                mode: DefaultMode::Flags,
+                reason: format!(
+                    "not set in {}, so {}'s default applies",
+                    image.files.get(id).path,
+                    spec.name
+                ),
+            };
+            let parsed = image.memo(id, |file| yaml::parse(&file.text));
+            let file = image.files.get(id);
+            match parsed {
+                Ok(docs) => {
+                    if let Some(d) = docs.into_iter().next() {
+                        out.configs.push(ConfigDoc {
+                            file: id,
+                            root: d.root,
+                        });
+                    }
+                }
+                Err(e) => {
+                    let at = e.offset.min(file.text.len());
+                    out.problems.push(Problem {
+                        loc: Some(Loc::new(id, at..at)),
+                        message: format!(
+                            "{} is invalid YAML ({}): {} will not start with it",
+                            file.path, e.message, spec.name
+                        ),
+                    });
+                }
+            }
+        }
+        _ => {
+            image.notice(
+                &path,
+                format!(
+                    "{} is started with --{}={} but the file is not in the image: what it sets is unknown, so no finding rests on a default",
+                    spec.name, flag.name, flag.value
+                ),
+            );
+            out.defaults = Defaults {
+                mode: DefaultMode::Unknown,
+                reason: format!(
+                    "{} is written at boot, and what it sets is unknown",
+                    source::display_path(&path)
+                ),
+            };
+        }
+    }
+    Ok(())
 }
 
 /// The files an invocation reads, its configuration documents and the

@@ -49,6 +49,8 @@ pub(crate) struct Service {
     pub(crate) env: Vec<String>,
     /// The values of those variables.
     pub(crate) vars: HashMap<String, String>,
+    /// The same values with the bytes they were written as.
+    pub(crate) cooked: HashMap<String, Cooked>,
     /// Required environment files that are not in the image: something
     /// writes them at boot, so the command line is not fully known.
     pub(crate) written_at_boot: Vec<String>,
@@ -370,6 +372,9 @@ pub(crate) fn load_service(image: &mut Image, name: &str) -> Result<Option<Servi
     env.sort();
     Ok(Some(Service {
         vars: values(&merged.env),
+        // Moved, not copied: values with their origins are the largest
+        // thing a unit holds.
+        cooked: merged.env.into_iter().map(|(k, v)| (k, v.value)).collect(),
         refused,
         written_at_boot,
         env,

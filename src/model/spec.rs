@@ -138,6 +138,8 @@ struct SerializableComponent {
     flags_with_config: FlagsWithConfig,
     #[serde(default)]
     bool_flags: Vec<String>,
+    env_prefix: Option<String>,
+    config_file_flag: Option<String>,
     webhook_client: Option<SerializableWebhookClient>,
     #[serde(default)]
     rewritten: Vec<SerializableRewritten>,
@@ -277,6 +279,13 @@ pub(crate) struct ComponentSpec {
     pub(crate) config_kind: Option<ConfigKind>,
     pub(crate) flags_with_config: FlagsWithConfig,
     pub(crate) bool_flags: HashSet<String>,
+    /// Variables named `<prefix>_<FLAG>` set flags the command line leaves
+    /// out (etcd's `ETCD_LISTEN_METRICS_URLS`).
+    pub(crate) env_prefix: Option<String>,
+    /// A flag naming a YAML file whose keys are flag names; when it is
+    /// given, the file decides and the flags and variables are ignored
+    /// (etcd's `--config-file`).
+    pub(crate) config_file_flag: Option<String>,
     pub(crate) webhook_client: Option<WebhookClient>,
     pub(crate) rewritten: Vec<Rewritten>,
     pub(crate) settings: Vec<SettingSpec>,
@@ -518,6 +527,8 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
         }),
         flags_with_config: raw.flags_with_config,
         bool_flags: raw.bool_flags.into_iter().collect(),
+        env_prefix: raw.env_prefix,
+        config_file_flag: raw.config_file_flag,
         webhook_client,
         rewritten,
         settings,

@@ -268,26 +268,31 @@ fn ignored_flags(
         .filter(|f| Some(f.name.as_str()) == s.flag.as_deref())
         .map(|f| Problem {
             loc: f.loc.clone(),
-            message: if config.is_some_and(|c| spec.config_file_flag.as_deref() == Some(&c.name)) {
+            message: {
+                // etcd's `--config-file` replaces every flag; kube-proxy's
+                // `--config` only the flags it holds.
+                let (verb, why) = if config
+                    .is_some_and(|c| spec.config_file_flag.as_deref() == Some(&c.name))
+                {
+                    (
+                        " and reads only that file, which decides",
+                        "\"other configuration command line flags and environment variables will be ignored if provided\"",
+                    )
+                } else {
+                    (
+                        ", and that file decides",
+                        "the flag's help: \"This parameter is ignored if a config file is specified by --config\"",
+                    )
+                };
                 format!(
-                    "--{}={} has no effect: {} is started with --{}={} and reads only that file, which decides `{}` (\"other configuration command line flags and environment variables will be ignored if provided\")",
+                    "--{}={} has no effect: {} is started with --{}={}{verb} `{}` ({why})",
                     f.name,
                     f.value,
                     spec.name,
-                    config.map_or("", |c| c.name.as_str()),
+                    config.map_or("config", |c| c.name.as_str()),
                     config.map_or("", |c| c.value.as_str()),
                     s.config.as_deref().unwrap_or_default(),
                 )
-            } else {
-                format!(
-                "--{}={} has no effect: {} is started with --{}={}, and that file decides `{}` (the flag's help: \"This parameter is ignored if a config file is specified by --config\")",
-                f.name,
-                f.value,
-                spec.name,
-                config.map_or("config", |c| c.name.as_str()),
-                config.map_or("", |c| c.value.as_str()),
-                s.config.as_deref().unwrap_or_default(),
-            )
             },
         })
         .collect()

@@ -75,35 +75,33 @@ pub(crate) fn discover(
                 reason: format!("{path} is written at boot, and the variables it sets are unknown"),
             };
         }
-        let mut configs = Vec::new();
-        let mut refused = env_problems;
-        if let Some(flag) = &spec.config_file_flag
-            && let Some(f) = args.last(flag).filter(|f| !f.value.is_empty()).cloned()
-        {
-            let cwd = service.working_directory.clone();
-            let mut found = Configured {
-                files: std::mem::take(&mut files),
-                configs: Vec::new(),
-                defaults,
-                problems: Vec::new(),
-            };
-            load_config_file(image, spec, &f, &cwd, &mut found)?;
-            (files, configs, defaults) = (found.files, found.configs, found.defaults);
-            // The file decides every setting: the flags are ignored (the
-            // invocation notes them) and no variable was read.
-            refused.extend(found.problems);
+        // A configuration file: etcd's `--config-file` decides every
+        // setting (the flags are ignored, the invocation notes them, and no
+        // variable was read); `--config` the settings it holds.
+        let config_file = spec
+            .config_file_flag
+            .as_ref()
+            .and_then(|flag| args.last(flag).filter(|f| !f.value.is_empty()).cloned());
+        let mut found = Configured {
+            files: std::mem::take(&mut files),
+            configs: Vec::new(),
+            defaults,
+            problems: Vec::new(),
+        };
+        let cwd = service.working_directory.clone();
+        if let Some(f) = &config_file {
+            load_config_file(image, spec, f, &cwd, &mut found)?;
         } else if let Some(kind) = &spec.config_kind {
-            let cwd = service.working_directory.clone();
-            let mut found = Configured {
-                files: std::mem::take(&mut files),
-                configs: Vec::new(),
-                defaults,
-                problems: Vec::new(),
-            };
             load_configs(image, spec, kind, &args, &cwd, &mut found)?;
-            (files, configs, defaults) = (found.files, found.configs, found.defaults);
-            refused = found.problems;
         }
+        let Configured {
+            files,
+            configs,
+            defaults,
+            problems,
+        } = found;
+        let mut refused = env_problems;
+        refused.extend(problems);
         let mut inv = invocation::build(Parts {
             spec,
             db: &image.files,

@@ -220,14 +220,7 @@ fn what_fix_replaces_keeps_its_owner_mode_and_extended_attributes() {
 fn fix_o_onto_anything_but_a_regular_file_or_a_new_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let archive = demo_tar_gz(dir.path(), "image.tar.gz");
-    let fifo = dir.path().join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let fifo = support::fifo(&dir.path().join("fifo"));
     let subdir = dir.path().join("a-directory");
     std::fs::create_dir(&subdir).unwrap();
     let real = dir.path().join("real.tar.gz");

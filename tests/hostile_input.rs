@@ -26,7 +26,6 @@ mod support;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use support::{link, measure, put};
@@ -504,14 +503,7 @@ fn reports_are_not_written_through_symlinks_or_into_fifos() {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
         assert!(out.is_symlink());
     }
-    let fifo = dir.path().join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let fifo = support::fifo(&dir.path().join("fifo"));
     let r = measure(
         &["scan", "-o", fifo.to_str().unwrap(), repo_s],
         dir.path(),

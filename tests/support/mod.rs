@@ -249,6 +249,13 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Makes a FIFO at `path`; returns the path.
+pub fn fifo(path: &Path) -> PathBuf {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+    path.to_path_buf()
+}
+
 /// Writes `bytes` to `root/rel`, creating parent directories.
 pub fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let p = root.join(rel);

@@ -75,7 +75,13 @@ pub(crate) fn escape_mapped(
 /// through, and a terminal showing the report could act on them. They can
 /// only occur inside strings, where the escape means the same character.
 pub(crate) fn json_controls(json: String) -> String {
-    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+    // In UTF-8, DEL is the byte 0x7f and U+0080..U+009F are 0xc2 followed
+    // by 0x80..0x9f: a byte scan, as reports are mostly ASCII.
+    let bytes = json.as_bytes();
+    let control = |i: usize| {
+        bytes[i] == 0x7f || (bytes[i] == 0xc2 && bytes.get(i + 1).is_some_and(|b| *b <= 0x9f))
+    };
+    if !(0..bytes.len()).any(control) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 64);
@@ -207,6 +213,21 @@ mod tests {
             serde_json::from_str::<String>(&json).unwrap_or_default(),
             "a\u{1b}\u{7f}\u{9b}b"
         );
+        // Each control alone is found; U+00A0 and other two-byte
+        // characters starting 0xc2 are not controls.
+        for (c, escaped) in [
+            ('\u{7f}', "\\u007f"),
+            ('\u{80}', "\\u0080"),
+            ('\u{9f}', "\\u009f"),
+        ] {
+            assert_eq!(
+                json_controls(format!("\"x{c}\"")),
+                format!("\"x{escaped}\"")
+            );
+        }
+        for s in ["\"\u{a0}\u{bf}é\"", "\"plain\""] {
+            assert_eq!(json_controls(s.to_owned()), s);
+        }
     }
 
     #[test]

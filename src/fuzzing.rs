@@ -3,8 +3,8 @@
 //!
 //! Each entry point scans bytes held in memory the way the command line
 //! scans what it is given (an image is an in-memory [`MemTree`], resolved by
-//! the same code as a directory or an archive), renders every report
-//! format, then applies the fixes the findings suggest round by round, each
+//! the same code as a directory or an archive), renders the report formats
+//! asked for ([`Formats`]), then applies the fixes the findings suggest round by round, each
 //! followed by a scan of the result, as `fix` does. Rules and component
 //! settings are loaded once per process. Nothing touches the disk: a named
 //! file lives in a `memfd`.
@@ -26,7 +26,42 @@ use crate::target::{InputKind, Target};
 /// scan more; one round exercises planning, editing and reading the result.
 const MAX_ROUNDS: usize = 1;
 
-/// What scanning the bytes produced.
+/// The report formats a run renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    All,
+    Json,
+    Sarif,
+    Human,
+    Concise,
+    Github,
+}
+
+impl Formats {
+    /// One format, chosen by a hash of `data`: a fuzz target renders one
+    /// report per input (rendering all five took most of a run's time),
+    /// and its corpus of inputs covers every format.
+    #[must_use]
+    pub fn one_for(data: &[u8]) -> Self {
+        // FNV-1a.
+        let hash = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        [
+            Self::Json,
+            Self::Sarif,
+            Self::Human,
+            Self::Concise,
+            Self::Github,
+        ][(hash % 5) as usize]
+    }
+
+    fn has(self, format: Self) -> bool {
+        self == Self::All || self == format
+    }
+}
+
+/// What scanning the bytes produced; a report not asked for is empty.
 #[derive(Debug, Default)]
 pub struct Report {
     /// 0 (no finding), 1 (findings) or 2 (an input error), as `scan` exits.
@@ -40,9 +75,10 @@ pub struct Report {
     pub errors: String,
     /// Rounds in which a fix changed something.
     pub fix_rounds: usize,
-    /// The JSON report of the last scan after the fixes (empty when there
-    /// was nothing to fix).
-    pub fixed_json: String,
+    /// The report of the last scan after the fixes, in the one format
+    /// asked for (JSON for [`Formats::All`]); empty when there was nothing
+    /// to fix.
+    pub fixed_report: String,
     /// Each changed file as reports name it, with its text after the fixes.
     pub fixed: Vec<(String, String)>,
 }
@@ -67,10 +103,10 @@ const ROOT: &str = "/promready-fuzz";
 /// Scans an image made of `files` (in-image path and bytes) and `links`
 /// (in-image path and symlink target).
 #[must_use]
-pub fn image(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Report {
+pub fn image(files: &[(&str, &[u8])], links: &[(&str, &str)], formats: Formats) -> Report {
     let l = loaded();
     let input = Path::new(ROOT);
-    exercise(l, |overlay| {
+    exercise(l, formats, |overlay| {
         let mut tree = MemTree::new(ROOT).with_overlay(Arc::clone(&overlay));
         for (path, bytes) in files {
             tree = tree.file(path, *bytes);
@@ -102,9 +138,9 @@ pub fn image(files: &[(&str, &[u8])], links: &[(&str, &str)]) -> Report {
 /// Scans a configuration directory holding `files` (relative path and
 /// bytes), as `scan DIR` reads a kubeadm configuration repository.
 #[must_use]
-pub fn directory(files: &[(&str, &[u8])]) -> Report {
+pub fn directory(files: &[(&str, &[u8])], formats: Formats) -> Report {
     let l = loaded();
-    exercise(l, |overlay| {
+    exercise(l, formats, |overlay| {
         let opts = Options {
             overlay: Arc::clone(&overlay),
             ..Options::default()
@@ -147,14 +183,14 @@ pub fn directory(files: &[(&str, &[u8])]) -> Report {
 /// format promready refuses. The file is a `memfd`, named by its
 /// `/proc/self/fd` path.
 #[must_use]
-pub fn named_file(bytes: &[u8]) -> Report {
+pub fn named_file(bytes: &[u8], formats: Formats) -> Report {
     let l = loaded();
     let fd = rustix::fs::memfd_create("promready-fuzz", rustix::fs::MemfdFlags::CLOEXEC)
         .expect("memfd_create");
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes).expect("write to a memfd");
     let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    let report = exercise(l, |overlay| {
+    let report = exercise(l, formats, |overlay| {
         let opts = Options {
             overlay,
             ..Options::default()
@@ -165,10 +201,10 @@ pub fn named_file(bytes: &[u8]) -> Report {
     report
 }
 
-/// Renders every format for `scanned`, then fixes round by round.
-fn exercise(l: &Loaded, scan: impl Fn(Arc<Overlay>) -> Scanned) -> Report {
+/// Renders `formats` for `scanned`, then fixes round by round.
+fn exercise(l: &Loaded, formats: Formats, scan: impl Fn(Arc<Overlay>) -> Scanned) -> Report {
     let scanned = scan(Arc::default());
-    let mut report = render(&scanned, l);
+    let mut report = render(&scanned, l, formats);
     if !scanned.errors.is_empty() {
         return report;
     }
@@ -220,7 +256,14 @@ fn exercise(l: &Loaded, scan: impl Fn(Arc<Overlay>) -> Scanned) -> Report {
         }
         report.fix_rounds += 1;
         last = scan(Arc::new(overlay.clone()));
-        report.fixed_json = report::json::render(&run(&last));
+        let again = render(&last, l, formats);
+        report.fixed_report = match formats {
+            Formats::All | Formats::Json => again.json,
+            Formats::Sarif => again.sarif,
+            Formats::Human => again.human,
+            Formats::Concise => again.concise,
+            Formats::Github => again.github,
+        };
         if !last.errors.is_empty() {
             break;
         }
@@ -243,7 +286,7 @@ fn run(scanned: &Scanned) -> report::Run<'_> {
     }
 }
 
-fn render(scanned: &Scanned, l: &Loaded) -> Report {
+fn render(scanned: &Scanned, l: &Loaded, formats: Formats) -> Report {
     let rules = &l.rules;
     let status = if scanned.errors.is_empty() {
         crate::cli::status_for(&scanned.targets, crate::config::FailOn::Warning)
@@ -251,24 +294,29 @@ fn render(scanned: &Scanned, l: &Loaded) -> Report {
         crate::exit::EXIT_ERROR
     };
     let run = run(scanned);
-    // The SARIF log describes every rule, the same for every input: only
-    // the rules with a finding are described here, which keeps a run fast
-    // and still exercises each result's rule reference.
-    let found: Vec<Rule> = rules
-        .iter()
-        .filter(|r| {
-            scanned
-                .targets
-                .iter()
-                .flat_map(|t| &t.findings)
-                .any(|f| f.code == r.code)
-        })
-        .cloned()
-        .collect();
-    Report {
-        status,
-        json: report::json::render(&run),
-        sarif: report::sarif::render(
+    let when = |format: Formats, make: &dyn Fn() -> String| {
+        if formats.has(format) {
+            make()
+        } else {
+            String::new()
+        }
+    };
+    let sarif = || {
+        // The SARIF log describes every rule, the same for every input:
+        // only the rules with a finding are described here, which keeps a
+        // run fast and still exercises each result's rule reference.
+        let found: Vec<Rule> = rules
+            .iter()
+            .filter(|r| {
+                scanned
+                    .targets
+                    .iter()
+                    .flat_map(|t| &t.findings)
+                    .any(|f| f.code == r.code)
+            })
+            .cloned()
+            .collect();
+        report::sarif::render(
             &run,
             &found,
             &report::sarif::Fixing {
@@ -276,16 +324,23 @@ fn render(scanned: &Scanned, l: &Loaded) -> Report {
                 bind_address: crate::fix::DEFAULT_BIND,
             },
             status,
-        ),
-        human: human::render(
-            &run,
-            human::Style {
-                color: false,
-                width: 100,
-            },
-        ),
-        concise: report::concise::render(&run),
-        github: report::github::render(&run),
+        )
+    };
+    Report {
+        status,
+        json: when(Formats::Json, &|| report::json::render(&run)),
+        sarif: when(Formats::Sarif, &sarif),
+        human: when(Formats::Human, &|| {
+            human::render(
+                &run,
+                human::Style {
+                    color: false,
+                    width: 100,
+                },
+            )
+        }),
+        concise: when(Formats::Concise, &|| report::concise::render(&run)),
+        github: when(Formats::Github, &|| report::github::render(&run)),
         errors: scanned
             .errors
             .iter()

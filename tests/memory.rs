@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::{all_cases, cases, finding_lines, run};
+use promready::fuzzing::Formats;
 
 /// Files (path and bytes) and symlinks (path and target).
 type Tree = (Vec<(String, Vec<u8>)>, Vec<(String, String)>);
@@ -50,7 +51,7 @@ fn an_image_in_memory_has_the_findings_of_the_directory() {
             .iter()
             .map(|(p, t)| (p.as_str(), t.as_str()))
             .collect();
-        let memory = promready::fuzzing::image(&files, &links);
+        let memory = promready::fuzzing::image(&files, &links, Formats::Json);
         let disk = run(&["scan", "--format", "json", root.to_str().unwrap()]);
         assert_eq!(memory.status, disk.status, "{name}: {}", memory.errors);
         assert_eq!(
@@ -79,7 +80,8 @@ fn a_directory_and_a_named_file_in_memory_have_the_findings_of_the_disk() {
         // disk only.
         let disk = run(&["scan", "--format", "json", path.to_str().unwrap()]);
         if path.is_file() {
-            let memory = promready::fuzzing::named_file(&std::fs::read(&path).unwrap());
+            let memory =
+                promready::fuzzing::named_file(&std::fs::read(&path).unwrap(), Formats::Json);
             assert_eq!(memory.status, disk.status, "{name}: {}", memory.errors);
             assert_eq!(
                 codes_and_lines(&memory.json),
@@ -93,7 +95,7 @@ fn a_directory_and_a_named_file_in_memory_have_the_findings_of_the_disk() {
                 .filter(|(p, _)| !p.split('/').any(|c| c.starts_with('.')))
                 .map(|(p, b)| (p.as_str(), b.as_slice()))
                 .collect();
-            let memory = promready::fuzzing::directory(&files);
+            let memory = promready::fuzzing::directory(&files, Formats::Json);
             assert_eq!(memory.status, disk.status, "{name}: {}", memory.errors);
             assert_eq!(
                 finding_lines(&memory.json),

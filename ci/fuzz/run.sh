@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets once (cargo fuzz: nightly, AddressSanitizer,
-# debug assertions) and runs each of them in turn, then prints one line per
+# Builds the fuzz targets once (cargo fuzz: nightly, optimised, with debug
+# assertions and overflow checks, no sanitizer; the pipeline targets without
+# comparison tracing; see README.md, Speed) and runs each of them in turn, then prints one line per
 # target: executions, executions per second (libFuzzer's own figures), peak
 # memory and crashes. Fails if any target crashes (a panic, a failed check,
 # a timeout of one input, running out of memory) or cannot run.
@@ -16,7 +17,8 @@
 #
 # Nothing is written in the repository. Kept between runs, in the cache of
 # the integration checks (${PROMREADY_CI_CACHE:-/tmp/promready-ci-cache-<hash
-# of the checkout's path>}): the fuzz build (fuzz-target/), the corpora
+# of the checkout's path>}): the fuzz builds (fuzz-target/ for the parser
+# targets, fuzz-target-pipeline/ for image and named_file), the corpora
 # (fuzz-corpus/<target>/, seeded from testdata/ by seed.sh and grown by every
 # run) and crash reproducers (fuzz-artifacts/<target>/). cargo-fuzz is
 # installed there (cargo-fuzz/bin/) when it is not on PATH.
@@ -47,7 +49,7 @@ fail() {
 
 export CARGO_TERM_COLOR=never
 if ! cargo +nightly --version >/dev/null 2>&1; then
-  fail "cargo +nightly is missing: the fuzz targets need a nightly toolchain (cargo-fuzz passes -Zsanitizer=address); install it with \`rustup toolchain install nightly\`"
+  fail "cargo +nightly is missing: the fuzz targets need a nightly toolchain (cargo-fuzz passes unstable compiler flags for libFuzzer's coverage instrumentation); install it with \`rustup toolchain install nightly\`"
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   export PATH="$cache/cargo-fuzz/bin:$PATH"
@@ -63,18 +65,56 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cd "$repo"
-target_dir="$cache/fuzz-target"
-start=$SECONDS
-echo "== fuzz: build ($(cargo fuzz --version), $(cargo +nightly --version), CARGO_TARGET_DIR=$target_dir)"
-cargo +nightly fuzz build --fuzz-dir ci/fuzz --target-dir "$target_dir" >"$cache/fuzz-build.log" 2>&1 || {
-  cat "$cache/fuzz-build.log" >&2
-  fail "cargo +nightly fuzz build failed"
+# No sanitizer: promready forbids unsafe code (`unsafe_code = "forbid"` in
+# Cargo.toml), so what AddressSanitizer adds is checking the few unsafe
+# blocks of its dependencies, at several times the cost of every run; a
+# panic, an overflow, a failed debug assertion, a hang and running out of
+# memory are all caught without it. The two pipeline targets run a whole
+# scan per input: tracing every comparison (to steer mutations past them)
+# halved their speed, and their seeds already hold the words the code
+# compares against, so they are built without it, in a target directory of
+# their own (different compiler flags).
+pipeline=(image named_file)
+host=$(rustc +nightly -vV | sed -n 's/^host: //p')
+build() { # target-dir [cargo fuzz build options...]
+  local dir=$1
+  shift
+  cargo +nightly fuzz build --sanitizer none --fuzz-dir ci/fuzz --target-dir "$dir" "$@" \
+    >>"$cache/fuzz-build.log" 2>&1 || {
+    cat "$cache/fuzz-build.log" >&2
+    fail "cargo +nightly fuzz build --sanitizer none $* failed"
+  }
 }
-echo "   $(( SECONDS - start ))s"
-bin_dir="$target_dir/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
+is_pipeline() {
+  local p
+  for p in "${pipeline[@]}"; do [ "$p" = "$1" ] && return 0; done
+  return 1
+}
+bin_of() {
+  if is_pipeline "$1"; then
+    echo "$cache/fuzz-target-pipeline/$host/release/$1"
+  else
+    echo "$cache/fuzz-target/$host/release/$1"
+  fi
+}
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list --fuzz-dir ci/fuzz)
 fi
+start=$SECONDS
+echo "== fuzz: build ($(cargo fuzz --version), $(cargo +nightly --version), in $cache/fuzz-target{,-pipeline})"
+: >"$cache/fuzz-build.log"
+parsers=0
+for t in "${targets[@]}"; do
+  if is_pipeline "$t"; then
+    build "$cache/fuzz-target-pipeline" --no-trace-compares "$t"
+  else
+    parsers=1
+  fi
+done
+if [ "$parsers" -eq 1 ]; then
+  build "$cache/fuzz-target"
+fi
+echo "   $(( SECONDS - start ))s"
 
 corpora="$cache/fuzz-corpus"
 FUZZ_CORPUS="$corpora" bash "$here/seed.sh" >"$cache/fuzz-seed.log" 2>&1 || {
@@ -88,7 +128,7 @@ limits=()
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-  bin="$bin_dir/$t"
+  bin=$(bin_of "$t")
   [ -x "$bin" ] || fail "no fuzz target $t (cargo fuzz list --fuzz-dir ci/fuzz)"
   artifacts="$cache/fuzz-artifacts/$t"
   mkdir -p "$artifacts" "$corpora/$t"

@@ -9,14 +9,18 @@
 //!   (reports slice the text with them). Thousands of inputs a second.
 //! - `image` and `named_file` drive the whole scan pipeline: an in-memory
 //!   image, or a named file in a `memfd` (configuration, or a rootfs
-//!   tarball), through discovery, the rules, every report format, then one
-//!   round of the fixes the findings suggest and a scan of the result.
+//!   tarball), through discovery, the rules, one report format (chosen by
+//!   a hash of the input, so the corpus covers all five), then one round of
+//!   the fixes the findings suggest and a scan of the result, reported in
+//!   the same format.
 //!   Exit status 0 or 1 (the inputs are always there and readable), valid
-//!   JSON and SARIF. A named file may be refused (exit status 2: a
+//!   JSON and SARIF before and after the fixes. A named file may be refused (exit status 2: a
 //!   truncated or corrupt archive, a format promready does not read, a
 //!   tarball that is no node image); the refusal must then name the file.
 //!
 //! A panic anywhere is a crash for libFuzzer.
+
+use promready::fuzzing::Formats;
 
 /// Which file the bytes become.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +58,11 @@ pub fn check(kind: Kind, data: &[u8]) {
         Kind::KubeletConfig | Kind::StaticPod | Kind::KubeadmDir => {
             promready::fuzzing::yaml_parser(data);
         }
-        Kind::NamedFile => verify(&promready::fuzzing::named_file(data), true),
+        Kind::NamedFile => verify(
+            &promready::fuzzing::named_file(data, Formats::one_for(data)),
+            Formats::one_for(data),
+            true,
+        ),
     }
 }
 
@@ -78,7 +86,12 @@ pub fn check_image(data: &[u8]) {
         .into_iter()
         .zip(parts),
     );
-    verify(&promready::fuzzing::image(&files, &[]), false);
+    let formats = Formats::one_for(data);
+    verify(
+        &promready::fuzzing::image(&files, &[], formats),
+        formats,
+        false,
+    );
 }
 
 fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
@@ -94,15 +107,18 @@ fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
 
 /// The checks every run must pass; `refusable` allows a clear refusal of
 /// the input (exit status 2).
-fn verify(r: &promready::fuzzing::Report, refusable: bool) {
+fn verify(r: &promready::fuzzing::Report, formats: Formats, refusable: bool) {
     let refused =
         r.status == promready::EXIT_ERROR && refusable && r.errors.contains("/proc/self/fd/");
+    let shown = [&r.human, &r.concise, &r.github, &r.json, &r.sarif]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map_or("", String::as_str);
     assert!(
         r.status <= promready::EXIT_FINDINGS || refused,
-        "exit status {}\nerrors:\n{}\nreport:\n{}",
+        "exit status {}\nerrors:\n{}\nreport:\n{shown}",
         r.status,
-        r.errors,
-        r.human
+        r.errors
     );
     assert!(
         r.status == promready::EXIT_ERROR || r.errors.is_empty(),
@@ -110,18 +126,21 @@ fn verify(r: &promready::fuzzing::Report, refusable: bool) {
         r.status,
         r.errors
     );
-    for (what, text) in [("JSON", &r.json), ("SARIF", &r.sarif)] {
+    let json = |what: &str, text: &str| {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
-            panic!("scan: invalid {what} ({e}):\n{text}");
+            panic!("{what}: invalid JSON ({e}):\n{text}");
         }
-    }
-    if r.fix_rounds > 0
-        && let Err(e) = serde_json::from_str::<serde_json::Value>(&r.fixed_json)
-    {
-        panic!(
-            "scan after {} rounds of fixes: invalid JSON ({e}):\n{}",
-            r.fix_rounds, r.fixed_json
-        );
+    };
+    for (format, text) in [(Formats::Json, &r.json), (Formats::Sarif, &r.sarif)] {
+        if formats == format {
+            json(&format!("scan, {format:?}"), text);
+            if r.fix_rounds > 0 {
+                json(
+                    &format!("scan after {} rounds of fixes, {format:?}", r.fix_rounds),
+                    &r.fixed_report,
+                );
+            }
+        }
     }
 }
 

@@ -327,3 +327,71 @@ fn sarif_suggests_what_fix_writes_with_the_configured_bind_address() {
     let diff = run(&["fix", "--diff", "--config", config.to_str().unwrap(), input]);
     assert!(diff.stdout.contains(wanted), "{}", diff.stdout);
 }
+
+/// `component layout` for every component of the JSON report of `path`.
+fn layouts(path: &str) -> Vec<String> {
+    let report: serde_json::Value =
+        serde_json::from_str(&run(&["scan", "--format", "json", path]).stdout).unwrap();
+    let mut out: Vec<String> = report["targets"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["component"].as_str().unwrap(),
+                c["layout"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn json_names_the_layout_each_component_came_from() {
+    assert_eq!(
+        layouts("testdata/repos/capi-v1beta1"),
+        [
+            "etcd cluster-api",
+            "kube-controller-manager cluster-api",
+            "kube-scheduler cluster-api",
+            "kubelet cluster-api"
+        ]
+    );
+    assert_eq!(
+        layouts("testdata/repos/kubeadm-v1beta3-fixed"),
+        [
+            "etcd kubeadm-cluster-configuration",
+            "kube-controller-manager kubeadm-cluster-configuration",
+            "kube-proxy component-config",
+            "kube-scheduler kubeadm-cluster-configuration",
+            "kubelet component-config",
+            "kubelet kubeadm-node-registration"
+        ]
+    );
+    assert!(
+        layouts("testdata/repos/k3s-config")
+            .iter()
+            .all(|l| l.ends_with(" k3s"))
+    );
+    assert!(
+        layouts("testdata/repos/rke2-config")
+            .iter()
+            .all(|l| l.ends_with(" rke2"))
+    );
+    let demo = layouts("testdata/demo");
+    assert!(
+        demo.contains(&"kubelet systemd-unit".to_owned()),
+        "{demo:?}"
+    );
+    let mixed = layouts("testdata/repos/mixed-kinds");
+    for want in [
+        "kube-scheduler static-pod",
+        "kubelet environment-file",
+        "kubelet systemd-unit",
+    ] {
+        assert!(mixed.contains(&want.to_owned()), "{want}: {mixed:?}");
+    }
+}

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    ComponentSpec, DefaultMode, Invocation, Origin, Problem, Setting, SettingSpec, SettingType,
-    Source, VersionInfo,
+    ComponentSpec, DefaultMode, Invocation, Layout, Origin, Problem, Setting, SettingSpec,
+    SettingType, Source, VersionInfo,
 };
 use crate::parse::flags::{Parsed, parse_bool};
 use crate::parse::yaml::{Kind, Node, Value, go_parse_int};
@@ -39,6 +39,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) configs: Vec<ConfigDoc>,
     pub(crate) defaults: Defaults,
     pub(crate) version: Option<VersionInfo>,
+    pub(crate) layout: Layout,
     pub(crate) source: Source,
 }
 
@@ -54,6 +55,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         configs,
         defaults,
         version,
+        layout,
         source,
     } = parts;
     let mut problems = command_line_problems(spec, &args);
@@ -139,6 +141,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         config_doc: configs.first().map(|c| (c.file, c.root.span.start)),
         config_decides,
         wrong_arg_forms: Vec::new(),
+        layout,
     }
 }
 
@@ -533,6 +536,7 @@ mod tests {
                 reason: String::new(),
             },
             version: None,
+            layout: Layout::SystemdUnit,
             source: Source::CommandLine,
         })
     }

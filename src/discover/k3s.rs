@@ -25,7 +25,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::invocation::{self, Defaults, Parts};
 use super::systemd;
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Origin, Setting, Source, VersionInfo};
+use crate::model::{
+    ComponentSpec, DefaultMode, Invocation, Layout, Origin, Setting, Source, VersionInfo,
+};
 use crate::parse::flags::{self, Flag, Parsed};
 use crate::parse::yaml::{self, Kind, Node};
 use crate::source::{FileDb, Image, InputError, Loaded};
@@ -55,6 +57,7 @@ pub(crate) struct Distro {
     pub(crate) config: &'static str,
     /// Whose `*:` values in `rules/components` apply.
     mode: DefaultMode,
+    layout: Layout,
     /// Whether every server runs etcd unless it is disabled or an external
     /// datastore is named (RKE2, `disabledItems` in `pkg/rke2/rke2.go`);
     /// k3s needs `cluster-init` or `server` for it.
@@ -73,6 +76,7 @@ pub(crate) const K3S: Distro = Distro {
     install_version: "INSTALL_K3S_VERSION",
     config: "/etc/rancher/k3s/config.yaml",
     mode: DefaultMode::K3s,
+    layout: Layout::K3s,
     etcd_on_every_server: false,
     server_keys: &[],
 };
@@ -89,6 +93,7 @@ pub(crate) const RKE2: Distro = Distro {
     install_version: "INSTALL_RKE2_VERSION",
     config: "/etc/rancher/rke2/config.yaml",
     mode: DefaultMode::Rke2,
+    layout: Layout::Rke2,
     etcd_on_every_server: true,
     server_keys: &["cni"],
 };
@@ -400,6 +405,7 @@ impl K3s<'_> {
                     ),
                 },
                 version: version.cloned(),
+                layout: distro.layout,
                 source: Source::K3s {
                     option,
                     files: options.files.clone(),

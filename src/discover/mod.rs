@@ -5,6 +5,7 @@
 //! In a configuration repository or named files: every file, classified by
 //! its content ([`repo`]).
 
+pub(crate) mod capi;
 pub(crate) mod invocation;
 pub(crate) mod k3s;
 pub(crate) mod repo;
@@ -85,6 +86,7 @@ pub(crate) fn image(
                                     reason: format!("{path} does not parse"),
                                 },
                                 version: version.cloned(),
+                                layout: crate::model::Layout::StaticPod,
                                 source: crate::model::Source::CommandLine,
                             });
                             inv.problems.push(crate::model::Problem {

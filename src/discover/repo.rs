@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::{staticpod, systemd};
 use crate::model::{
-    ArgsForm, ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo, WrongArgsForm,
+    ArgsForm, ComponentSpec, DefaultMode, Invocation, Layout, Source, Version, VersionInfo,
+    WrongArgsForm,
 };
 use crate::parse::envfile;
 use crate::parse::flags::{self, Flag, Parsed, Word};
@@ -194,13 +195,15 @@ pub(crate) fn discover(
         classified.iter().find_map(|(id, c)| match c {
             Content::Yaml(docs) => docs.iter().find_map(|d| {
                 let (api, kind) = d.type_meta()?;
-                if !api.starts_with("kubeadm.k8s.io/") || kind != "ClusterConfiguration" {
-                    return None;
-                }
-                let v = Version::parse(d.root.get_str("kubernetesVersion")?)?;
+                let (text, key) =
+                    if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
+                        (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
+                    } else {
+                        super::capi::version(api, kind, &d.root)?
+                    };
                 Some(VersionInfo {
-                    version: v,
-                    source: format!("kubernetesVersion in {}", files.get(*id).path),
+                    version: Version::parse(text)?,
+                    source: format!("{key} in {}", files.get(*id).path),
                 })
             }),
             _ => None,
@@ -262,6 +265,7 @@ pub(crate) fn discover(
                     &env,
                     components,
                     version.as_ref(),
+                    Layout::EnvironmentFile,
                 ));
             }
             Content::BrokenYaml(offset, message) => {
@@ -289,6 +293,23 @@ fn kind_loc(id: FileId, doc: &Document) -> Loc {
     }
 }
 
+/// kubeadm's configuration for one node or cluster: a document of its own
+/// (`kubeadm.k8s.io/*`) or a field of a Cluster API object.
+pub(crate) struct KubeadmDoc<'a> {
+    /// The API version that decides how `extraArgs` are written: the
+    /// document's, or the Cluster API object's.
+    pub(crate) api: &'a str,
+    /// `ClusterConfiguration`, `InitConfiguration` or `JoinConfiguration`.
+    pub(crate) kind: &'static str,
+    pub(crate) root: &'a Node,
+    /// The key path of `root` in its document, ending in `.` (empty for a
+    /// document of its own), for messages.
+    pub(crate) prefix: String,
+    /// Where a finding about the whole configuration points.
+    pub(crate) at: Loc,
+    pub(crate) layout: Layout,
+}
+
 fn from_document(
     files: &FileDb,
     id: FileId,
@@ -299,49 +320,105 @@ fn from_document(
     let Some((api, kind)) = doc.type_meta() else {
         return Vec::new();
     };
-    let path = &files.get(id).path;
-    if api.starts_with("kubeadm.k8s.io/") {
-        let forms = wrong_arg_forms(id, &files.get(id).text, doc);
-        let mut found = match kind {
-            "ClusterConfiguration" => kubeadm_cluster(files, id, doc, components, version),
-            "InitConfiguration" | "JoinConfiguration" => {
-                let Some((key, args)) = doc.root.lookup("nodeRegistration.kubeletExtraArgs") else {
-                    return Vec::new();
-                };
-                let Some(spec) = components.get("kubelet") else {
-                    return Vec::new();
-                };
-                vec![invocation::build(Parts {
-                    spec,
-                    db: files,
-                    start: Loc::new(id, key.span.clone()),
-                    files: vec![id],
-                    args: Parsed {
-                        flags: extra_args(id, args),
-                        ..Parsed::default()
-                    },
-                    configs: Vec::new(),
-                    defaults: Defaults {
-                        mode: DefaultMode::Unknown,
-                        reason: format!("kubeletExtraArgs in {path} only add flags"),
-                    },
-                    version: version.cloned(),
-                    source: Source::KubeletExtraArgs {
-                        file: id,
-                        doc_start: doc.root.span.start,
-                    },
-                })]
-            }
-            _ => Vec::new(),
-        };
-        // Every invocation of the document carries them; the scan keeps one
-        // finding per key.
-        for inv in &mut found {
-            inv.wrong_arg_forms.clone_from(&forms);
-        }
-        return found;
+    if let Some(kd) = kubeadm_doc(id, doc) {
+        return from_kubeadm(files, id, &kd, components, version);
     }
-    // A component configuration document, as if passed with --config.
+    let embedded = super::capi::kubeadm_docs(id, api, kind, &doc.root);
+    if !embedded.is_empty() {
+        return embedded
+            .iter()
+            .flat_map(|kd| from_kubeadm(files, id, kd, components, version))
+            .collect();
+    }
+    config_document(files, id, doc, api, kind, components, version)
+}
+
+/// A kubeadm document of its own.
+fn kubeadm_doc(id: FileId, doc: &Document) -> Option<KubeadmDoc<'_>> {
+    let (api, kind) = doc.type_meta()?;
+    if !api.starts_with("kubeadm.k8s.io/") {
+        return None;
+    }
+    let (kind, layout) = match kind {
+        "ClusterConfiguration" => ("ClusterConfiguration", Layout::KubeadmClusterConfiguration),
+        "InitConfiguration" => ("InitConfiguration", Layout::KubeadmNodeRegistration),
+        "JoinConfiguration" => ("JoinConfiguration", Layout::KubeadmNodeRegistration),
+        _ => return None,
+    };
+    Some(KubeadmDoc {
+        api,
+        kind,
+        root: &doc.root,
+        prefix: String::new(),
+        at: kind_loc(id, doc),
+        layout,
+    })
+}
+
+/// What kubeadm starts from one of its configurations.
+fn from_kubeadm(
+    files: &FileDb,
+    id: FileId,
+    kd: &KubeadmDoc<'_>,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Vec<Invocation> {
+    let path = &files.get(id).path;
+    let forms = wrong_arg_forms(id, &files.get(id).text, kd);
+    let mut found = match kd.kind {
+        "ClusterConfiguration" => kubeadm_cluster(files, id, kd, components, version),
+        _ => {
+            let Some((key, args)) = kd.root.lookup("nodeRegistration.kubeletExtraArgs") else {
+                return Vec::new();
+            };
+            let Some(spec) = components.get("kubelet") else {
+                return Vec::new();
+            };
+            vec![invocation::build(Parts {
+                spec,
+                db: files,
+                start: Loc::new(id, key.span.clone()),
+                files: vec![id],
+                args: Parsed {
+                    flags: extra_args(id, args),
+                    ..Parsed::default()
+                },
+                configs: Vec::new(),
+                defaults: Defaults {
+                    mode: DefaultMode::Unknown,
+                    reason: format!(
+                        "{}nodeRegistration.kubeletExtraArgs in {path} only add flags",
+                        kd.prefix
+                    ),
+                },
+                version: version.cloned(),
+                layout: kd.layout,
+                source: Source::KubeletExtraArgs {
+                    file: id,
+                    doc_start: kd.root.span.start,
+                },
+            })]
+        }
+    };
+    // Every invocation of the document carries them; the scan keeps one
+    // finding per key.
+    for inv in &mut found {
+        inv.wrong_arg_forms.clone_from(&forms);
+    }
+    found
+}
+
+/// A component configuration document, as if passed with `--config`.
+fn config_document(
+    files: &FileDb,
+    id: FileId,
+    doc: &Document,
+    api: &str,
+    kind: &str,
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+) -> Vec<Invocation> {
+    let path = &files.get(id).path;
     let Some(spec) = components.values().find(|c| {
         c.config_kind
             .as_ref()
@@ -364,6 +441,7 @@ fn from_document(
             reason: format!("not set in {path}, so the {api} default applies"),
         },
         version: version.cloned(),
+        layout: Layout::ComponentConfig,
         source: Source::ConfigDoc {
             file: id,
             doc_start: doc.root.span.start,
@@ -434,22 +512,24 @@ fn extra_args_paths(kind: &str) -> &'static [&'static str] {
 /// The extra arguments of a kubeadm document written in the form its API
 /// version does not decode (a v1beta3 map in v1beta4, or the reverse):
 /// kubeadm refuses the whole file.
-fn wrong_arg_forms(id: FileId, text: &str, doc: &Document) -> Vec<WrongArgsForm> {
-    let Some((api, kind)) = doc.type_meta() else {
+fn wrong_arg_forms(id: FileId, text: &str, kd: &KubeadmDoc<'_>) -> Vec<WrongArgsForm> {
+    let Some(wants) = ArgsForm::wanted_by(kd.api) else {
         return Vec::new();
     };
-    let Some(wants) = ArgsForm::wanted_by(api) else {
-        return Vec::new();
-    };
-    extra_args_paths(kind)
+    extra_args_paths(kd.kind)
         .iter()
         .filter_map(|path| {
-            let (key, node) = doc.root.lookup(path)?;
+            let (key, node) = kd.root.lookup(path)?;
             let found = args_form(node).filter(|f| *f != wants)?;
             Some(WrongArgsForm {
                 key: Loc::new(id, key.span.clone()),
-                path: (*path).to_owned(),
-                api_version: api.to_owned(),
+                path: format!("{}{path}", kd.prefix),
+                api_version: kd.api.to_owned(),
+                refused: if kd.layout == Layout::ClusterApi {
+                    "the API server refuses this object (Cluster API's schema)"
+                } else {
+                    "kubeadm refuses this file"
+                },
                 found,
                 wants,
                 example: args_example(text, node, wants),
@@ -498,10 +578,11 @@ fn args_example(text: &str, node: &Node, wants: ArgsForm) -> String {
 fn kubeadm_cluster(
     files: &FileDb,
     id: FileId,
-    doc: &Document,
+    kd: &KubeadmDoc<'_>,
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
 ) -> Vec<Invocation> {
+    let root = kd.root;
     let path = &files.get(id).path;
     let mut out = Vec::new();
     for (key, component, section_path) in [
@@ -516,18 +597,17 @@ fn kubeadm_cluster(
         let Some(spec) = components.get(component) else {
             continue;
         };
-        let section = doc.root.entry(key);
+        let section = root.entry(key);
         let args_node = if component == "etcd" {
             // External etcd is not generated by kubeadm.
-            if doc.root.lookup("etcd.external").is_some() {
+            if root.lookup("etcd.external").is_some() {
                 continue;
             }
-            doc.root.lookup("etcd.local.extraArgs").map(|(_, v)| v)
+            root.lookup("etcd.local.extraArgs").map(|(_, v)| v)
         } else {
             section.and_then(|(_, v)| v.get("extraArgs"))
         };
-        let start =
-            section.map_or_else(|| kind_loc(id, doc), |(k, _)| Loc::new(id, k.span.clone()));
+        let start = section.map_or_else(|| kd.at.clone(), |(k, _)| Loc::new(id, k.span.clone()));
         out.push(invocation::build(Parts {
             spec,
             db: files,
@@ -541,14 +621,21 @@ fn kubeadm_cluster(
             defaults: Defaults {
                 mode: DefaultMode::Kubeadm,
                 reason: format!(
-                    "not set in the extraArgs of {path}, so kubeadm generates its own value"
+                    "not set in the {} of {path}, so kubeadm generates its own value",
+                    if kd.prefix.is_empty() {
+                        "extraArgs".to_owned()
+                    } else {
+                        format!("{}{section_path}.extraArgs", kd.prefix)
+                    }
                 ),
             },
             version: version.cloned(),
+            layout: kd.layout,
             source: Source::Kubeadm {
                 file: id,
-                doc_start: doc.root.span.start,
+                doc_start: root.span.start,
                 section: section_path,
+                api_version: kd.api.to_owned(),
             },
         }));
     }
@@ -647,9 +734,16 @@ fn from_unit(
     }
 
     let Some(exec) = &merged.exec else {
-        return kubelet_fragment(files, id, &merged.env, components, version)
-            .into_iter()
-            .collect();
+        return kubelet_fragment(
+            files,
+            id,
+            &merged.env,
+            components,
+            version,
+            Layout::SystemdUnit,
+        )
+        .into_iter()
+        .collect();
     };
     let mut problems = merged.problems.clone();
     let line = systemd::command_line(&exec.value, &merged.env, &mut problems);
@@ -703,6 +797,7 @@ fn from_unit(
             }
         },
         version: version.cloned(),
+        layout: Layout::SystemdUnit,
         source: Source::CommandLine,
     })]
 }
@@ -732,6 +827,7 @@ fn kubelet_fragment(
     env: &HashMap<String, systemd::EnvValue>,
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
+    layout: Layout,
 ) -> Option<Invocation> {
     let spec = components.get("kubelet")?;
     let mut names: Vec<&String> = env.keys().filter(|k| k.starts_with("KUBELET_")).collect();
@@ -757,6 +853,7 @@ fn kubelet_fragment(
             reason: format!("{} only adds flags", files.get(id).path),
         },
         version: version.cloned(),
+        layout,
         source: Source::CommandLine,
     }))
 }
@@ -788,7 +885,8 @@ mod tests {
         yaml::parse(text)
             .unwrap()
             .iter()
-            .flat_map(|d| wrong_arg_forms(FileId::TEST, text, d))
+            .filter_map(|d| kubeadm_doc(FileId::TEST, d))
+            .flat_map(|kd| wrong_arg_forms(FileId::TEST, text, &kd))
             .map(|w| {
                 assert_eq!(
                     &text[w.key.span.clone()],

@@ -11,7 +11,7 @@
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::systemd::{self, word_loc};
 use crate::model::{
-    ComponentSpec, ConfigKind, DefaultMode, Invocation, Problem, Source, VersionInfo,
+    ComponentSpec, ConfigKind, DefaultMode, Invocation, Layout, Problem, Source, VersionInfo,
 };
 use crate::parse::flags::{self, Parsed, Word};
 use crate::parse::yaml;
@@ -47,6 +47,7 @@ pub(crate) fn discover(
                     reason: format!("systemd refuses to load the command line of {unit}"),
                 },
                 version: version.cloned(),
+                layout: Layout::SystemdUnit,
                 source: Source::CommandLine,
             });
             inv.problems.push(problem);
@@ -111,6 +112,7 @@ pub(crate) fn discover(
             configs,
             defaults,
             version: version.cloned(),
+            layout: Layout::SystemdUnit,
             source: Source::CommandLine,
         });
         inv.problems.extend(refused);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::invocation::{self, Defaults, Parts};
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Source, Version, VersionInfo};
+use crate::model::{ComponentSpec, DefaultMode, Invocation, Layout, Source, Version, VersionInfo};
 use crate::parse::flags::{self, Word};
 use crate::parse::yaml::{self, Kind, Node};
 use crate::source::FileDb;
@@ -150,6 +150,7 @@ pub(crate) fn from_file(
                     ),
                 },
                 version: own.or_else(|| version.cloned()),
+                layout: Layout::StaticPod,
                 source: Source::StaticPod {
                     last: Loc::new(id, last_item.span.clone()),
                 },

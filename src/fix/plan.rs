@@ -254,10 +254,11 @@ fn add_setting(
             file,
             doc_start,
             section,
+            api_version,
         } => {
             let flag = s.flag.as_deref().ok_or("this setting has no flag")?;
             let t = &files.get(*file).text;
-            let list = extra_args_form(t, *doc_start, section)? == ArgsForm::List;
+            let list = extra_args_form(t, *doc_start, section, api_version)? == ArgsForm::List;
             let rendered = yaml_edit::render(value, SettingType::String);
             let mut path: Vec<&str> = section.split('.').collect();
             path.push("extraArgs");
@@ -313,14 +314,13 @@ fn add_to_config(
 /// earlier versions a map). An existing node of another form is refused:
 /// kubeadm rejects the file (PR013) and an entry of either form would
 /// leave it wrong.
-fn extra_args_form(text: &str, doc_start: usize, section: &str) -> Result<ArgsForm, String> {
-    let docs = crate::parse::yaml::parse(text).map_err(|e| e.message)?;
-    let root = docs
-        .into_iter()
-        .map(|d| d.root)
-        .find(|r| r.span.start == doc_start)
-        .ok_or("the document moved; run fix again")?;
-    let api = root.get_str("apiVersion").unwrap_or_default();
+fn extra_args_form(
+    text: &str,
+    doc_start: usize,
+    section: &str,
+    api: &str,
+) -> Result<ArgsForm, String> {
+    let root = yaml_edit::document(text, doc_start)?;
     let wants = ArgsForm::wanted_by(api).ok_or_else(|| {
         format!("promready does not know how `{api}` writes extraArgs; edit it by hand")
     })?;
@@ -416,8 +416,14 @@ mod tests {
                 "apiVersion: kubeadm.k8s.io/{api}\nkind: ClusterConfiguration\nscheduler:{scheduler}\n"
             )
         };
-        let form =
-            |api: &str, scheduler: &str| extra_args_form(&doc(api, scheduler), 0, "scheduler");
+        let form = |api: &str, scheduler: &str| {
+            extra_args_form(
+                &doc(api, scheduler),
+                0,
+                "scheduler",
+                &format!("kubeadm.k8s.io/{api}"),
+            )
+        };
         assert_eq!(form("v1beta4", " {}"), Ok(ArgsForm::List));
         assert_eq!(form("v1beta4", "\n  extraArgs: []"), Ok(ArgsForm::List));
         assert_eq!(form("v1beta3", "\n  extraArgs:"), Ok(ArgsForm::Map));
@@ -434,6 +440,37 @@ mod tests {
         let e = form("v1beta3", "\n  extraArgs:\n  - name: v\n    value: \"2\"").unwrap_err();
         assert!(e.contains("kubeadm.k8s.io/v1beta3 wants a map"), "{e}");
         assert!(form("v1", " {}").unwrap_err().contains("does not know"));
+        // A ClusterConfiguration inside a Cluster API object: the mapping
+        // at the offset, in the form of the object's API version.
+        let capi = "kind: KubeadmControlPlane\nspec:\n  kubeadmConfigSpec:\n    clusterConfiguration:\n      scheduler:\n        extraArgs: {v: \"2\"}\n";
+        let at = capi.find("scheduler:").unwrap_or_default();
+        assert_eq!(
+            extra_args_form(
+                capi,
+                at,
+                "scheduler",
+                "controlplane.cluster.x-k8s.io/v1beta1"
+            ),
+            Ok(ArgsForm::Map)
+        );
+        let e = extra_args_form(
+            capi,
+            at,
+            "scheduler",
+            "controlplane.cluster.x-k8s.io/v1beta2",
+        )
+        .unwrap_err();
+        assert!(e.contains("v1beta2 wants a list"), "{e}");
+        assert!(
+            extra_args_form(
+                capi,
+                at + 1,
+                "scheduler",
+                "controlplane.cluster.x-k8s.io/v1beta1"
+            )
+            .unwrap_err()
+            .contains("moved")
+        );
     }
 
     #[test]

@@ -67,12 +67,27 @@ pub(crate) fn rewrite_scalar(old: &str, value: &str, ty: SettingType) -> String 
     }
 }
 
-/// The document of `text` whose root starts at `doc_start`.
-fn document(text: &str, doc_start: usize) -> Result<Node, String> {
+/// The mapping of `text` that starts at `doc_start`: a document's root, or
+/// a mapping inside one (the `clusterConfiguration` of a Cluster API
+/// object).
+pub(crate) fn document(text: &str, doc_start: usize) -> Result<Node, String> {
+    fn find(node: Node, at: usize) -> Option<Node> {
+        if node.span.start == at && node.as_map().is_some() {
+            return Some(node);
+        }
+        if !node.span.contains(&at) {
+            return None;
+        }
+        let children: Vec<Node> = match node.kind {
+            yaml::Kind::Map(entries) => entries.into_iter().map(|(_, v)| v).collect(),
+            yaml::Kind::Seq(items) => items,
+            yaml::Kind::Scalar(_) => Vec::new(),
+        };
+        children.into_iter().find_map(|c| find(c, at))
+    }
     let docs = yaml::parse(text).map_err(|e| e.message)?;
     docs.into_iter()
-        .map(|d| d.root)
-        .find(|r| r.span.start == doc_start)
+        .find_map(|d| find(d.root, doc_start))
         .ok_or_else(|| "the document moved; run fix again".to_owned())
 }
 

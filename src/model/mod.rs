@@ -115,12 +115,16 @@ pub(crate) enum Source {
     /// A static pod container: flags are items of a YAML list; `last` is
     /// the list's last item.
     StaticPod { last: Loc },
-    /// Predicted from a kubeadm `ClusterConfiguration`: the document (by its
-    /// start offset) and the section (`controllerManager`, `etcd.local`).
+    /// Predicted from a kubeadm `ClusterConfiguration`: the configuration
+    /// (by the start offset of its mapping: a document's root, or the
+    /// `clusterConfiguration` of a Cluster API object), the section
+    /// (`controllerManager`, `etcd.local`) and the API version that decides
+    /// how its `extraArgs` are written.
     Kubeadm {
         file: FileId,
         doc_start: usize,
         section: &'static str,
+        api_version: String,
     },
     /// A component configuration document (`KubeletConfiguration`, …).
     ConfigDoc { file: FileId, doc_start: usize },
@@ -155,10 +159,29 @@ pub(crate) enum ArgsForm {
 
 impl ArgsForm {
     /// The form a kubeadm API version decodes, for the versions promready knows.
+    /// Cluster API's kubeadm types follow their own versions: `v1beta1`
+    /// maps, `v1beta2` lists of `Arg{name, value}` (`ExtraArgs []Arg` and
+    /// `KubeletExtraArgs []Arg` in cluster-api's
+    /// `api/bootstrap/kubeadm/v1beta2/kubeadm_types.go`), whichever kubeadm
+    /// version the machine runs, since Cluster API converts them.
     pub(crate) fn wanted_by(api_version: &str) -> Option<Self> {
-        match api_version.strip_prefix("kubeadm.k8s.io/")? {
-            "v1beta1" | "v1beta2" | "v1beta3" => Some(ArgsForm::Map),
-            "v1beta4" => Some(ArgsForm::List),
+        if let Some(v) = api_version.strip_prefix("kubeadm.k8s.io/") {
+            return match v {
+                "v1beta1" | "v1beta2" | "v1beta3" => Some(ArgsForm::Map),
+                "v1beta4" => Some(ArgsForm::List),
+                _ => None,
+            };
+        }
+        let (group, v) = api_version.split_once('/')?;
+        if !matches!(
+            group,
+            "controlplane.cluster.x-k8s.io" | "bootstrap.cluster.x-k8s.io"
+        ) {
+            return None;
+        }
+        match v {
+            "v1beta1" => Some(ArgsForm::Map),
+            "v1beta2" => Some(ArgsForm::List),
             _ => None,
         }
     }
@@ -182,6 +205,9 @@ pub(crate) struct WrongArgsForm {
     /// Its key path in the document (`controllerManager.extraArgs`).
     pub(crate) path: String,
     pub(crate) api_version: String,
+    /// Who refuses it: kubeadm (its own document), or the API server (a
+    /// Cluster API object, whose CRD schema declares the form).
+    pub(crate) refused: &'static str,
     pub(crate) found: ArgsForm,
     pub(crate) wants: ArgsForm,
     /// One line in the wanted form, from the node's first entry when it has one.
@@ -219,6 +245,38 @@ pub(crate) struct Invocation {
     /// For an invocation read from a kubeadm document: the document's
     /// `extraArgs` in a form its API version rejects (PR013).
     pub(crate) wrong_arg_forms: Vec<WrongArgsForm>,
+    /// How the component is set up, which decides where its settings live.
+    pub(crate) layout: Layout,
+}
+
+/// The ways of setting up a component that promready reads (JSON
+/// `components[].layout`; README, Inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Layout {
+    /// A systemd unit with its drop-ins and environment files.
+    SystemdUnit,
+    /// `KUBELET_*` variables of an environment file read on its own.
+    EnvironmentFile,
+    /// A static pod manifest.
+    StaticPod,
+    /// What kubeadm generates from a `ClusterConfiguration`.
+    KubeadmClusterConfiguration,
+    /// `nodeRegistration.kubeletExtraArgs` of an `InitConfiguration` or
+    /// `JoinConfiguration`.
+    KubeadmNodeRegistration,
+    /// A component configuration document read on its own
+    /// (`KubeletConfiguration`, `KubeProxyConfiguration`).
+    ComponentConfig,
+    /// A component embedded in k3s, set by its configuration files and
+    /// command line.
+    K3s,
+    /// A component RKE2 starts, set by its configuration files and command
+    /// line.
+    Rke2,
+    /// kubeadm's configuration inside a Cluster API object
+    /// (`KubeadmControlPlane`, `KubeadmConfigTemplate`, …).
+    ClusterApi,
 }
 
 impl Invocation {

@@ -46,6 +46,7 @@ fn component(files: &FileDb, inv: &Invocation) -> Value {
         .collect();
     json!({
         "component": inv.component,
+        "layout": inv.layout,
         "version": inv.version,
         "version_window": inv.window,
         "start": Position::of(files, &inv.start),

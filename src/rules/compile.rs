@@ -21,6 +21,7 @@ const FLAG_PLACEHOLDERS: &[&str] = &[
     "problem",
     "path",
     "api_version",
+    "refused",
     "found",
     "wants",
     "example",

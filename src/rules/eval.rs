@@ -395,6 +395,7 @@ fn wrong_arg_forms(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 for (k, v) in [
                     ("path", w.path.as_str()),
                     ("api_version", w.api_version.as_str()),
+                    ("refused", w.refused),
                     ("found", w.found.describe()),
                     ("wants", w.wants.describe()),
                     ("example", w.example.as_str()),

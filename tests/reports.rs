@@ -381,6 +381,16 @@ fn json_names_the_layout_each_component_came_from() {
             .iter()
             .all(|l| l.ends_with(" rke2"))
     );
+    assert_eq!(
+        layouts("testdata/repos/kubeadm-configmaps"),
+        [
+            "etcd config-map",
+            "kube-controller-manager config-map",
+            "kube-proxy config-map",
+            "kube-scheduler config-map",
+            "kubelet config-map"
+        ]
+    );
     let demo = layouts("testdata/demo");
     assert!(
         demo.contains(&"kubelet systemd-unit".to_owned()),

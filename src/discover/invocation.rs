@@ -459,13 +459,16 @@ fn from_configs(
                 };
                 let value = scalar.value();
                 let problem = type_problem(s.ty, &value);
-                return Some((
-                    Setting {
-                        value: value.to_flag_text(),
-                        origin,
-                    },
-                    problem,
-                ));
+                // An empty string is Go's zero value, which the
+                // configuration's defaulting replaces (`if obj.X == ""` in
+                // the components' `SetDefaults_*`): kubeadm writes
+                // `metricsBindAddress: ""` into kube-proxy's ConfigMap. The
+                // key still decides it, and a fix rewrites it there.
+                let value = match (&value, &s.default_config) {
+                    (Value::Str(v), Some(default)) if v.is_empty() => Some(default.clone()),
+                    _ => value.to_flag_text(),
+                };
+                return Some((Setting { value, origin }, problem));
             }
         }
     }
@@ -563,6 +566,22 @@ mod tests {
         // In the main file, null is simply unset: the defaults apply.
         let inv = kubelet(&["readOnlyPort: null\n"], DefaultMode::Flags);
         assert_eq!(value(&inv, "readOnlyPort").as_deref(), Some("10255"));
+    }
+
+    #[test]
+    fn an_empty_string_takes_the_config_default_where_the_key_is() {
+        let inv = kubelet(
+            &["address: \"\"\nauthorization:\n  mode: ''\nstaticPodPath: \"\"\n"],
+            DefaultMode::Config,
+        );
+        let s = inv.setting("address").unwrap();
+        assert_eq!(s.value.as_deref(), Some("0.0.0.0"));
+        assert!(matches!(s.origin, Origin::Config { .. }));
+        assert_eq!(
+            inv.setting("authorization.mode").unwrap().value.as_deref(),
+            Some("Webhook")
+        );
+        assert!(inv.problems.is_empty(), "{:?}", inv.problems);
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub(crate) struct Discovered {
 }
 
 enum Content {
-    Yaml(Vec<Document>),
+    /// The typed documents, and the component documents that `ConfigMap`s
+    /// among them hold in literal blocks of `data` ([`config_map_documents`]).
+    Yaml(Vec<Document>, Vec<Embedded>),
     /// Looks like a Kubernetes object but does not parse: where and why.
     BrokenYaml(usize, String),
     Unit,
@@ -52,10 +54,15 @@ fn classify(text: &str) -> Content {
         Ok(docs) => {
             let typed: Vec<Document> = docs
                 .into_iter()
+                .flat_map(list_items)
                 .filter(|d| d.type_meta().is_some())
                 .collect();
             if !typed.is_empty() {
-                return Content::Yaml(typed);
+                let embedded = typed
+                    .iter()
+                    .flat_map(|d| config_map_documents(text, d))
+                    .collect();
+                return Content::Yaml(typed, embedded);
             }
         }
         // Other broken YAML, and templates (Helm, Jinja) that only become
@@ -84,10 +91,23 @@ fn classify(text: &str) -> Content {
     Content::Other
 }
 
+/// The objects of a `v1` `List` (what `kubectl get -o yaml` prints for
+/// several objects), each as a document; any other document as itself.
+fn list_items(doc: Document) -> Vec<Document> {
+    let is_list = doc.type_meta() == Some(("v1", "List"));
+    match doc.root.get("items").map(|n| &n.kind) {
+        Some(Kind::Seq(items)) if is_list => items
+            .iter()
+            .map(|item| Document { root: item.clone() })
+            .collect(),
+        _ => vec![doc],
+    }
+}
+
 /// Whether the files hold kubeadm's own documents.
 fn has_kubeadm_documents(classified: &[(FileId, Content)]) -> bool {
     classified.iter().any(|(_, c)| match c {
-        Content::Yaml(docs) => docs.iter().any(|d| {
+        Content::Yaml(docs, _) => docs.iter().any(|d| {
             d.type_meta().is_some_and(|(api, kind)| {
                 api.starts_with("kubeadm.k8s.io/")
                     && matches!(
@@ -193,19 +213,22 @@ pub(crate) fn discover(
         .collect();
     let version = forced.cloned().or_else(|| {
         classified.iter().find_map(|(id, c)| match c {
-            Content::Yaml(docs) => docs.iter().find_map(|d| {
-                let (api, kind) = d.type_meta()?;
-                let (text, key) =
-                    if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
-                        (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
-                    } else {
-                        super::capi::version(api, kind, &d.root)?
-                    };
-                Some(VersionInfo {
-                    version: Version::parse(text)?,
-                    source: format!("{key} in {}", files.get(*id).path),
-                })
-            }),
+            Content::Yaml(docs, embedded) => docs
+                .iter()
+                .chain(embedded.iter().map(|e| &e.doc))
+                .find_map(|d| {
+                    let (api, kind) = d.type_meta()?;
+                    let (text, key) =
+                        if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
+                            (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
+                        } else {
+                            super::capi::version(api, kind, &d.root)?
+                        };
+                    Some(VersionInfo {
+                        version: Version::parse(text)?,
+                        source: format!("{key} in {}", files.get(*id).path),
+                    })
+                }),
             _ => None,
         })
     });
@@ -219,24 +242,15 @@ pub(crate) fn discover(
             continue;
         }
         match content {
-            Content::Yaml(docs) => {
-                for doc in docs {
-                    let mut found = from_document(files, *id, doc, components, version.as_ref());
-                    if kubeadm_repo {
-                        for inv in &mut found {
-                            kubeadm_starts_the_kubelet(inv, components);
-                        }
-                    }
-                    out.extend(found);
-                }
-                out.extend(staticpod::from_file(
-                    files,
-                    *id,
-                    docs,
-                    components,
-                    version.as_ref(),
-                ));
-            }
+            Content::Yaml(docs, embedded) => out.extend(from_yaml(
+                files,
+                *id,
+                (docs, embedded),
+                components,
+                version.as_ref(),
+                kubeadm_repo,
+                notices,
+            )),
             Content::Unit => {
                 if let Some(group) = units.get(id) {
                     out.extend(from_unit(
@@ -283,6 +297,131 @@ pub(crate) fn discover(
         invocations: out,
         version,
     }
+}
+
+/// What the documents of one YAML file start: its own documents, the
+/// configuration its `ConfigMap`s hold, and its static pods.
+fn from_yaml(
+    files: &FileDb,
+    id: FileId,
+    (docs, embedded): (&[Document], &[Embedded]),
+    components: &BTreeMap<String, ComponentSpec>,
+    version: Option<&VersionInfo>,
+    kubeadm_repo: bool,
+    notices: &mut Vec<Notice>,
+) -> Vec<Invocation> {
+    let mut out = Vec::new();
+    for doc in docs {
+        let mut found = from_document(files, id, doc, components, version);
+        if kubeadm_repo {
+            for inv in &mut found {
+                kubeadm_starts_the_kubelet(inv, components);
+            }
+        }
+        out.extend(found);
+    }
+    for e in embedded {
+        let mut found = from_document(files, id, &e.doc, components, version);
+        for inv in &mut found {
+            inv.layout = Layout::ConfigMap;
+            // kubeadm's `kubelet-config` ConfigMap is what it writes to
+            // every node it starts with its drop-in.
+            if e.kubeadm_kubelet {
+                kubeadm_starts_the_kubelet(inv, components);
+            }
+        }
+        out.extend(found);
+    }
+    for (offset, message) in embedded_problems(id, files, docs) {
+        let f = files.get(id);
+        let line = f.line_col(offset).0;
+        notices.push(Notice {
+            path: f.path.clone(),
+            message: format!("line {line}: {message}"),
+        });
+    }
+    out.extend(staticpod::from_file(files, id, docs, components, version));
+    out
+}
+
+/// A component's configuration document held in a `ConfigMap`.
+struct Embedded {
+    doc: Document,
+    /// In kubeadm's `kube-system/kubelet-config` (`kubelet-config-1.NN`
+    /// before 1.24), the `KubeletConfiguration` kubeadm gives every node.
+    kubeadm_kubelet: bool,
+}
+
+/// The `data` entries of a `ConfigMap` document, with its name.
+fn config_map_data(doc: &Document) -> Option<(&str, &[(Node, Node)])> {
+    let (api, kind) = doc.type_meta()?;
+    if api != "v1" || kind != "ConfigMap" {
+        return None;
+    }
+    let name = doc
+        .root
+        .lookup("metadata.name")
+        .and_then(|(_, v)| v.as_scalar())
+        .map_or("", |s| s.text.as_str());
+    Some((name, doc.root.get("data")?.as_map()?))
+}
+
+/// The typed documents in the literal blocks of a `ConfigMap`'s `data`, as
+/// kubeadm uploads them (`kube-system/kubeadm-config`'s
+/// `ClusterConfiguration`, `kube-proxy`'s `config.conf`, `kubelet-config`'s
+/// `kubelet`; kubeadm's `uploadconfig` and `kubelet` phases): parsed where
+/// they stand, so findings and fixes land on the `ConfigMap`'s lines.
+fn config_map_documents(text: &str, doc: &Document) -> Vec<Embedded> {
+    let Some((name, data)) = config_map_data(doc) else {
+        return Vec::new();
+    };
+    let namespace = doc
+        .root
+        .lookup("metadata.namespace")
+        .and_then(|(_, v)| v.as_scalar());
+    let kubeadm_kubelet = namespace.is_none_or(|n| n.text == "kube-system")
+        && (name == "kubelet-config" || name.starts_with("kubelet-config-1."));
+    data.iter()
+        .filter_map(|(_, v)| yaml::parse_within(text, yaml::literal_block(text, v)?).ok())
+        .flatten()
+        .filter(|d| d.type_meta().is_some())
+        .map(|doc| Embedded {
+            doc,
+            kubeadm_kubelet,
+        })
+        .collect()
+}
+
+/// Why a `ConfigMap` entry that looks like a Kubernetes object is not read:
+/// invalid YAML, or a folded or quoted string instead of a literal block.
+fn embedded_problems(id: FileId, files: &FileDb, docs: &[Document]) -> Vec<(usize, String)> {
+    let text = &files.get(id).text;
+    let mut out = Vec::new();
+    for doc in docs {
+        let Some((name, data)) = config_map_data(doc) else {
+            continue;
+        };
+        for (k, v) in data {
+            let Some(s) = v.as_scalar() else { continue };
+            if !(s.text.contains("apiVersion:") && s.text.contains("kind:")) {
+                continue;
+            }
+            let key = crate::escape::bounded(
+                &k.as_scalar().map_or(String::new(), |k| k.text.clone()),
+                80,
+            );
+            let name = crate::escape::bounded(name, 80);
+            match yaml::literal_block(text, v) {
+                Some(body) => {
+                    if let Err(e) = yaml::parse_within(text, body) {
+                        out.push((e.offset, format!("data.{key} of ConfigMap {name} is not valid YAML: {}; the component would refuse it", e.message)));
+                    }
+                }
+                None => out.push((k.span.start, format!("data.{key} of ConfigMap {name} is written as a folded or quoted string; promready reads the configuration in a ConfigMap only from a literal block (`{key}: |`), so it is not checked"))),
+            }
+        }
+    }
+    out
 }
 
 /// The location of a document's `kind: X` line.
@@ -870,7 +1009,7 @@ mod tests {
         ));
         assert!(matches!(
             classify("apiVersion: v1\nkind: Pod\n"),
-            Content::Yaml(_)
+            Content::Yaml(..)
         ));
         assert!(matches!(
             classify("KUBELET_EXTRA_ARGS=--a=1\n# c\n"),

@@ -67,11 +67,12 @@ pub(crate) fn rewrite_scalar(old: &str, value: &str, ty: SettingType) -> String 
     }
 }
 
-/// The mapping of `text` that starts at `doc_start`: a document's root, or
-/// a mapping inside one (the `clusterConfiguration` of a Cluster API
-/// object).
+/// The mapping of `text` that starts at `doc_start`: a document's root, a
+/// mapping inside one (the `clusterConfiguration` of a Cluster API
+/// object), or a document in a literal block scalar (a `ConfigMap`'s
+/// `data`, parsed where it stands).
 pub(crate) fn document(text: &str, doc_start: usize) -> Result<Node, String> {
-    fn find(node: Node, at: usize) -> Option<Node> {
+    fn find(text: &str, node: Node, at: usize) -> Option<Node> {
         if node.span.start == at && node.as_map().is_some() {
             return Some(node);
         }
@@ -81,13 +82,20 @@ pub(crate) fn document(text: &str, doc_start: usize) -> Result<Node, String> {
         let children: Vec<Node> = match node.kind {
             yaml::Kind::Map(entries) => entries.into_iter().map(|(_, v)| v).collect(),
             yaml::Kind::Seq(items) => items,
-            yaml::Kind::Scalar(_) => Vec::new(),
+            yaml::Kind::Scalar(_) => {
+                // A document in a literal block (a ConfigMap's `data`).
+                let body = yaml::literal_block(text, &node)?;
+                return yaml::parse_within(text, body)
+                    .ok()?
+                    .into_iter()
+                    .find_map(|d| find(text, d.root, at));
+            }
         };
-        children.into_iter().find_map(|c| find(c, at))
+        children.into_iter().find_map(|c| find(text, c, at))
     }
     let docs = yaml::parse(text).map_err(|e| e.message)?;
     docs.into_iter()
-        .find_map(|d| find(d.root, doc_start))
+        .find_map(|d| find(text, d.root, doc_start))
         .ok_or_else(|| "the document moved; run fix again".to_owned())
 }
 

@@ -277,6 +277,9 @@ pub(crate) enum Layout {
     /// kubeadm's configuration inside a Cluster API object
     /// (`KubeadmControlPlane`, `KubeadmConfigTemplate`, …).
     ClusterApi,
+    /// A configuration document in a `ConfigMap` (kubeadm's
+    /// `kube-system/kubeadm-config`, `kube-proxy`, `kubelet-config`).
+    ConfigMap,
 }
 
 impl Invocation {

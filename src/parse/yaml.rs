@@ -426,6 +426,52 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, value: Node) {
     *entries = merged;
 }
 
+/// The content of a literal block scalar (`key: |`, `|-`, `|+`, `|2`): the
+/// range from the line after its indicator to its end. Its bytes are the
+/// scalar's text with the block's indentation still in front of each line,
+/// so YAML inside it parses in place ([`parse_within`]). `None` for any
+/// other scalar: a folded (`>`) or quoted one is not the text of its lines.
+pub(crate) fn literal_block(text: &str, node: &Node) -> Option<Range<usize>> {
+    node.as_scalar()?;
+    // The parser's span starts at the first content character: the block's
+    // indentation is before it on its line, the indicator ends the line
+    // above (`key: |-`, `- |`, `key: |2 # comment`).
+    let line = text
+        .get(..node.span.start)?
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    if !text[line..node.span.start].bytes().all(|b| b == b' ') || line == 0 {
+        return None;
+    }
+    let above = &text[..line - 1];
+    let above = &above[above.rfind('\n').map_or(0, |i| i + 1)..];
+    let above = above.split(" #").next().unwrap_or(above).trim_end();
+    let indicator = above.rsplit([' ', '\t']).next().unwrap_or(above);
+    let literal = indicator
+        .strip_prefix('|')
+        .is_some_and(|rest| rest.bytes().all(|b| matches!(b, b'-' | b'+' | b'1'..=b'9')));
+    literal.then(|| line..node.span.end.max(line))
+}
+
+/// Parses the YAML held in `body` (a [`literal_block`]) where it stands:
+/// every other byte of `text` is blanked, so the documents' spans are
+/// offsets in `text` and a finding or an edit lands on the outer file's
+/// line. A `---` inside the block is indented, so it does not start a
+/// document: one document per block, as kubeadm's `ConfigMap` keys and
+/// kind's patches hold.
+pub(crate) fn parse_within(text: &str, body: Range<usize>) -> Result<Vec<Document>, Error> {
+    let mut masked = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        if body.contains(&i) || c == '\n' {
+            masked.push(c);
+        } else {
+            // As many spaces as the character had bytes: offsets stay.
+            masked.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
+    parse(&masked)
+}
+
 /// The offset just past the closing quote of the quoted scalar at `start`.
 fn quoted_end(text: &str, start: usize) -> Option<usize> {
     let bytes = text.as_bytes();
@@ -480,6 +526,43 @@ fn count_nodes(node: &Node) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_in_a_literal_block_parses_where_it_stands() {
+        let text = "# ünï\napiVersion: v1\nkind: ConfigMap\ndata:\n  config.conf: |-\n    kind: KubeProxyConfiguration\n    # café\n    metricsBindAddress: 127.0.0.1:10249\n  folded: >\n    kind: X\n  quoted: \"kind: X\"\n";
+        let docs = parse(text).unwrap();
+        let data = docs[0].root.get("data").unwrap();
+        let block = data.get("config.conf").unwrap();
+        let body = literal_block(text, block).unwrap();
+        assert!(text[body.clone()].starts_with("    kind: KubeProxyConfiguration\n"));
+        let inner = parse_within(text, body).unwrap();
+        assert_eq!(inner.len(), 1);
+        assert_eq!(inner[0].type_meta(), None);
+        let (k, v) = inner[0].root.entry("metricsBindAddress").unwrap();
+        assert_eq!(&text[k.span.clone()], "metricsBindAddress");
+        assert_eq!(&text[v.span.clone()], "127.0.0.1:10249");
+        assert_eq!(
+            inner[0].root.get_str("kind"),
+            Some("KubeProxyConfiguration")
+        );
+        // Folded and quoted scalars are not their lines' text.
+        assert_eq!(literal_block(text, data.get("folded").unwrap()), None);
+        assert_eq!(literal_block(text, data.get("quoted").unwrap()), None);
+        // Broken YAML inside the block is an error at its offset in the file.
+        let bad = "data:\n  k: |\n    a: [1\n";
+        let node = parse(bad).unwrap()[0]
+            .root
+            .get("data")
+            .unwrap()
+            .get("k")
+            .unwrap()
+            .clone();
+        let e = parse_within(bad, literal_block(bad, &node).unwrap()).unwrap_err();
+        assert!(
+            e.offset >= bad.find("a:").unwrap() && e.offset <= bad.len(),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn byte_spans_survive_multibyte_text() {

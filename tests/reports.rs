@@ -391,6 +391,16 @@ fn json_names_the_layout_each_component_came_from() {
             "kubelet config-map"
         ]
     );
+    assert_eq!(
+        layouts("testdata/repos/kind-configs"),
+        [
+            "etcd kind",
+            "kube-controller-manager kind",
+            "kube-proxy kind",
+            "kube-scheduler kind",
+            "kubelet kind"
+        ]
+    );
     let demo = layouts("testdata/demo");
     assert!(
         demo.contains(&"kubelet systemd-unit".to_owned()),

@@ -8,6 +8,7 @@
 pub(crate) mod capi;
 pub(crate) mod invocation;
 pub(crate) mod k3s;
+pub(crate) mod kind;
 pub(crate) mod repo;
 pub(crate) mod rpmdb;
 pub(crate) mod service;

@@ -221,6 +221,8 @@ pub(crate) fn discover(
                     let (text, key) =
                         if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
                             (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
+                        } else if let Some(tag) = super::kind::version(d) {
+                            (tag, "the control-plane node's image tag")
                         } else {
                             super::capi::version(api, kind, &d.root)?
                         };
@@ -312,6 +314,9 @@ fn from_yaml(
 ) -> Vec<Invocation> {
     let mut out = Vec::new();
     for doc in docs {
+        out.extend(super::kind::from_cluster(
+            files, id, doc, components, version, notices,
+        ));
         let mut found = from_document(files, id, doc, components, version);
         if kubeadm_repo {
             for inv in &mut found {
@@ -425,7 +430,7 @@ fn embedded_problems(id: FileId, files: &FileDb, docs: &[Document]) -> Vec<(usiz
 }
 
 /// The location of a document's `kind: X` line.
-fn kind_loc(id: FileId, doc: &Document) -> Loc {
+pub(crate) fn kind_loc(id: FileId, doc: &Document) -> Loc {
     match doc.root.entry("kind") {
         Some((k, v)) => Loc::new(id, k.span.start..v.span.end),
         None => Loc::new(id, doc.root.span.start..doc.root.span.start),
@@ -495,7 +500,7 @@ fn kubeadm_doc(id: FileId, doc: &Document) -> Option<KubeadmDoc<'_>> {
 }
 
 /// What kubeadm starts from one of its configurations.
-fn from_kubeadm(
+pub(crate) fn from_kubeadm(
     files: &FileDb,
     id: FileId,
     kd: &KubeadmDoc<'_>,
@@ -589,7 +594,7 @@ fn config_document(
 }
 
 /// `extraArgs` as flags: a v1beta3 map or a v1beta4 list of `{name, value}`.
-fn extra_args(id: FileId, node: &Node) -> Vec<Flag> {
+pub(crate) fn extra_args(id: FileId, node: &Node) -> Vec<Flag> {
     let flag = |name: &Node, value: Option<&Node>, whole: std::ops::Range<usize>| -> Option<Flag> {
         let name = flags::normalize(&name.as_scalar()?.text);
         let value_node = value?;
@@ -651,7 +656,7 @@ fn extra_args_paths(kind: &str) -> &'static [&'static str] {
 /// The extra arguments of a kubeadm document written in the form its API
 /// version does not decode (a v1beta3 map in v1beta4, or the reverse):
 /// kubeadm refuses the whole file.
-fn wrong_arg_forms(id: FileId, text: &str, kd: &KubeadmDoc<'_>) -> Vec<WrongArgsForm> {
+pub(crate) fn wrong_arg_forms(id: FileId, text: &str, kd: &KubeadmDoc<'_>) -> Vec<WrongArgsForm> {
     let Some(wants) = ArgsForm::wanted_by(kd.api) else {
         return Vec::new();
     };
@@ -785,7 +790,10 @@ fn kubeadm_cluster(
 /// its drop-in, `10-kubeadm.conf`, whose flags are the settings'
 /// `kubeadm_dropin` values (`--kubeconfig=/etc/kubernetes/kubelet.conf`, so
 /// Webhook authentication has a client).
-fn kubeadm_starts_the_kubelet(inv: &mut Invocation, components: &BTreeMap<String, ComponentSpec>) {
+pub(crate) fn kubeadm_starts_the_kubelet(
+    inv: &mut Invocation,
+    components: &BTreeMap<String, ComponentSpec>,
+) {
     if !matches!(inv.source, Source::ConfigDoc { .. }) {
         return;
     }

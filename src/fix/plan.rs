@@ -283,7 +283,40 @@ fn add_setting(
             Err("only what the file sets is known; nothing to add".to_owned())
         }
         Source::K3s { .. } => super::k3s::set_setting(files, inv, s, value),
+        Source::KindDefault { kind } => Err(kind_patch(kind, inv, s, value)),
     }
+}
+
+/// Why a kind cluster without a patch of `kind` is not fixed in place, and
+/// the patch that would fix it: a new entry of `kubeadmConfigPatches` is a
+/// block scalar in a list, written by hand.
+fn kind_patch(kind: &str, inv: &Invocation, s: &SettingSpec, value: &str) -> String {
+    let mut lines = vec![format!("kind: {kind}")];
+    if kind == "KubeProxyConfiguration" {
+        lines.push(format!(
+            "{}: {value}",
+            s.config.as_deref().unwrap_or(&s.name)
+        ));
+    } else {
+        let sections: &[&str] = match inv.component.as_str() {
+            "kube-controller-manager" => &["controllerManager:"],
+            "kube-scheduler" => &["scheduler:"],
+            _ => &["etcd:", "local:"],
+        };
+        for (depth, key) in sections.iter().chain(&["extraArgs:"]).enumerate() {
+            lines.push(format!("{}{key}", "  ".repeat(depth)));
+        }
+        lines.push(format!(
+            "{}{}: \"{value}\"",
+            "  ".repeat(sections.len() + 1),
+            s.flag.as_deref().unwrap_or(&s.name)
+        ));
+    }
+    let shown: Vec<String> = lines.iter().map(|l| format!("`{l}`")).collect();
+    format!(
+        "the cluster has no {kind} patch to edit; add one to kubeadmConfigPatches by hand: `- |`, then these lines indented below it: {}",
+        shown.join(", ")
+    )
 }
 
 /// Adds a setting's key to a component configuration document.
@@ -378,6 +411,7 @@ fn remove_flag(files: &FileDb, inv: &Invocation, f: &Flag) -> Result<Vec<Edit>, 
         Source::ConfigDoc { .. } => {
             Err("flags cannot be removed from a configuration file".to_owned())
         }
+        Source::KindDefault { .. } => Err("kind's own configuration sets no flag here".to_owned()),
     }
 }
 

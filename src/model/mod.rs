@@ -138,6 +138,10 @@ pub(crate) enum Source {
     /// option goes (`config.yaml` when it exists), and `command` the
     /// `server`/`agent` word of `ExecStart=`, after which a flag goes
     /// when there is no configuration file.
+    /// Predicted from kind's own kubeadm configuration, which no patch of
+    /// this `kind` (`ClusterConfiguration`, `KubeProxyConfiguration`)
+    /// changes: a fix has to add a patch.
+    KindDefault { kind: &'static str },
     K3s {
         option: &'static str,
         files: Vec<FileId>,
@@ -171,6 +175,13 @@ impl ArgsForm {
                 "v1beta4" => Some(ArgsForm::List),
                 _ => None,
             };
+        }
+        // A kind patch without `apiVersion`: kind converts its maps for a
+        // v1beta4 target (`convertOldExtraArgsToNew`, kind's
+        // `pkg/internal/patch/kubeadm_merge.go`), and a v1beta3 target
+        // takes nothing else.
+        if api_version == "kind.x-k8s.io/v1alpha4" {
+            return Some(ArgsForm::Map);
         }
         let (group, v) = api_version.split_once('/')?;
         if !matches!(
@@ -277,6 +288,9 @@ pub(crate) enum Layout {
     /// kubeadm's configuration inside a Cluster API object
     /// (`KubeadmControlPlane`, `KubeadmConfigTemplate`, …).
     ClusterApi,
+    /// kubeadm's configuration as kind generates it, with the cluster's
+    /// `kubeadmConfigPatches`.
+    Kind,
     /// A configuration document in a `ConfigMap` (kubeadm's
     /// `kube-system/kubeadm-config`, `kube-proxy`, `kubelet-config`).
     ConfigMap,

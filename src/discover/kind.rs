@@ -103,14 +103,9 @@ fn patches(
             let at = format!("{path}[{i}]");
             let Some(body) = yaml::literal_block(text, item) else {
                 if item.as_scalar().is_some() {
-                    let f = files.get(id);
-                    notices.push(Notice {
-                        path: f.path.clone(),
-                        message: format!(
-                            "line {}: {at} is written as a folded or quoted string; promready reads kind's patches only from a literal block (`- |`), so it is not checked",
-                            f.line_col(item.span.start).0
-                        ),
-                    });
+                    notices.push(repo::line_notice(files, id, item.span.start, &format!(
+                        "{at} is written as a folded or quoted string; promready reads kind's patches only from a literal block (`- |`), so it is not checked"
+                    )));
                 }
                 continue;
             };
@@ -119,17 +114,15 @@ fn patches(
                     doc,
                     at: at.clone(),
                 })),
-                Err(e) => {
-                    let f = files.get(id);
-                    notices.push(Notice {
-                        path: f.path.clone(),
-                        message: format!(
-                            "line {}: {at} is not valid YAML: {}; kind would refuse the configuration",
-                            f.line_col(e.offset).0,
-                            e.message
-                        ),
-                    });
-                }
+                Err(e) => notices.push(repo::line_notice(
+                    files,
+                    id,
+                    e.offset,
+                    &format!(
+                        "{at} is not valid YAML: {}; kind would refuse the configuration",
+                        e.message
+                    ),
+                )),
             }
         }
     }
@@ -261,15 +254,7 @@ fn control_plane(
     let mut out = Vec::new();
     // The control plane, as kubeadm generates it from the merged
     // ClusterConfiguration.
-    for (key, component, section) in [
-        (
-            "controllerManager",
-            "kube-controller-manager",
-            "controllerManager",
-        ),
-        ("scheduler", "kube-scheduler", "scheduler"),
-        ("etcd", "etcd", "etcd.local"),
-    ] {
+    for &(key, component, section) in repo::CONTROL_PLANE {
         let Some(spec) = components.get(component) else {
             continue;
         };
@@ -288,14 +273,9 @@ fn control_plane(
         if ipv6 && with_section.is_none() {
             // kind's template and kubeadm choose IPv6 addresses themselves
             // (`::`, `::1`, `[::1]:2381`), which promready does not model.
-            let f = files.get(id);
-            notices.push(Notice {
-                path: f.path.clone(),
-                message: format!(
-                    "line {}: an IPv6 kind cluster: kind and kubeadm choose {component}'s addresses themselves and no patch sets `{section}`, so it is not judged",
-                    f.line_col(cluster_at.span.start).0
-                ),
-            });
+            notices.push(repo::line_notice(files, id, cluster_at.span.start, &format!(
+                "an IPv6 kind cluster: kind and kubeadm choose {component}'s addresses themselves and no patch sets `{section}`, so it is not judged"
+            )));
             continue;
         }
         let target = with_section

@@ -338,12 +338,7 @@ fn from_yaml(
         out.extend(found);
     }
     for (offset, message) in embedded_problems(id, files, docs) {
-        let f = files.get(id);
-        let line = f.line_col(offset).0;
-        notices.push(Notice {
-            path: f.path.clone(),
-            message: format!("line {line}: {message}"),
-        });
+        notices.push(line_notice(files, id, offset, &message));
     }
     out.extend(staticpod::from_file(files, id, docs, components, version));
     out
@@ -718,6 +713,28 @@ fn args_example(text: &str, node: &Node, wants: ArgsForm) -> String {
     }
 }
 
+/// The components kubeadm generates from a `ClusterConfiguration`: the
+/// key of the section, the component, and the key path of its `extraArgs`'
+/// parent.
+pub(crate) const CONTROL_PLANE: &[(&str, &str, &str)] = &[
+    (
+        "controllerManager",
+        "kube-controller-manager",
+        "controllerManager",
+    ),
+    ("scheduler", "kube-scheduler", "scheduler"),
+    ("etcd", "etcd", "etcd.local"),
+];
+
+/// A notice about `offset` of file `id`, naming its line.
+pub(crate) fn line_notice(files: &FileDb, id: FileId, offset: usize, message: &str) -> Notice {
+    let f = files.get(id);
+    Notice {
+        path: f.path.clone(),
+        message: format!("line {}: {message}", f.line_col(offset).0),
+    }
+}
+
 /// What kubeadm will generate from a `ClusterConfiguration`.
 fn kubeadm_cluster(
     files: &FileDb,
@@ -729,15 +746,7 @@ fn kubeadm_cluster(
     let root = kd.root;
     let path = &files.get(id).path;
     let mut out = Vec::new();
-    for (key, component, section_path) in [
-        (
-            "controllerManager",
-            "kube-controller-manager",
-            "controllerManager",
-        ),
-        ("scheduler", "kube-scheduler", "scheduler"),
-        ("etcd", "etcd", "etcd.local"),
-    ] {
+    for &(key, component, section_path) in CONTROL_PLANE {
         let Some(spec) = components.get(component) else {
             continue;
         };

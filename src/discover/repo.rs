@@ -382,6 +382,8 @@ fn config_map_documents(text: &str, doc: &Document) -> Vec<Embedded> {
     let kubeadm_kubelet = namespace.is_none_or(|n| n.text == "kube-system")
         && (name == "kubelet-config" || name.starts_with("kubelet-config-1."));
     data.iter()
+        // Only text that can be a Kubernetes object is parsed again.
+        .filter(|(_, v)| v.as_scalar().is_some_and(|s| s.text.contains("kind:")))
         .filter_map(|(_, v)| yaml::parse_within(text, yaml::literal_block(text, v)?).ok())
         .flatten()
         .filter(|d| d.type_meta().is_some())

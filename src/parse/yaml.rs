@@ -454,22 +454,37 @@ pub(crate) fn literal_block(text: &str, node: &Node) -> Option<Range<usize>> {
 }
 
 /// Parses the YAML held in `body` (a [`literal_block`]) where it stands:
-/// every other byte of `text` is blanked, so the documents' spans are
-/// offsets in `text` and a finding or an edit lands on the outer file's
-/// line. A `---` inside the block is indented, so it does not start a
-/// document: one document per block, as kubeadm's `ConfigMap` keys and
-/// kind's patches hold.
+/// the documents' spans (and an error's offset) are offsets in `text`, so a
+/// finding or an edit lands on the outer file's line. `body` starts at a
+/// line's start, so its columns are the file's. A `---` inside the block is
+/// indented, so it does not start a document: one document per block, as
+/// kubeadm's `ConfigMap` keys and kind's patches hold. The work is that of
+/// parsing `body` alone, however many blocks a file has.
 pub(crate) fn parse_within(text: &str, body: Range<usize>) -> Result<Vec<Document>, Error> {
-    let mut masked = String::with_capacity(text.len());
-    for (i, c) in text.char_indices() {
-        if body.contains(&i) || c == '\n' {
-            masked.push(c);
-        } else {
-            // As many spaces as the character had bytes: offsets stay.
-            masked.extend(std::iter::repeat_n(' ', c.len_utf8()));
+    fn shift(node: &mut Node, by: usize) {
+        node.span = node.span.start + by..node.span.end + by;
+        match &mut node.kind {
+            Kind::Scalar(_) => {}
+            Kind::Seq(items) => items.iter_mut().for_each(|n| shift(n, by)),
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    shift(k, by);
+                    shift(v, by);
+                }
+            }
         }
     }
-    parse(&masked)
+    let Some(inner) = text.get(body.clone()) else {
+        return Ok(Vec::new());
+    };
+    let mut docs = parse(inner).map_err(|e| Error {
+        offset: e.offset + body.start,
+        ..e
+    })?;
+    for d in &mut docs {
+        shift(&mut d.root, body.start);
+    }
+    Ok(docs)
 }
 
 /// The offset just past the closing quote of the quoted scalar at `start`.

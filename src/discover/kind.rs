@@ -157,6 +157,24 @@ pub(crate) fn from_cluster(
         .lookup("networking.ipFamily")
         .and_then(|(_, v)| v.as_scalar())
         .is_some_and(|s| s.text == "ipv6");
+    // RFC 6902 patches (`kubeadmConfigPatchesJSON6902`, the cluster's and
+    // the nodes') are not applied here: said, not silently left out.
+    let mut json6902 = vec![doc.root.entry("kubeadmConfigPatchesJSON6902")];
+    if let Some(Kind::Seq(nodes)) = doc.root.get("nodes").map(|n| &n.kind) {
+        json6902.extend(
+            nodes
+                .iter()
+                .map(|n| n.entry("kubeadmConfigPatchesJSON6902")),
+        );
+    }
+    for (k, _) in json6902.into_iter().flatten() {
+        notices.push(repo::line_notice(
+            files,
+            id,
+            k.span.start,
+            "kubeadmConfigPatchesJSON6902 is not applied by promready: findings here are judged without these patches",
+        ));
+    }
     let control = patches(files, id, &doc.root, &["control-plane"], notices);
     let all = patches(files, id, &doc.root, &["control-plane", "worker"], notices);
     let mut out = control_plane(

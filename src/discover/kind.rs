@@ -37,6 +37,9 @@ pub(crate) const API: &str = "kind.x-k8s.io/v1alpha4";
 struct Patch {
     doc: Document,
     at: String,
+    /// The cluster's, or a control-plane node's: it reaches the control
+    /// plane's `ClusterConfiguration`.
+    control_plane: bool,
 }
 
 impl Patch {
@@ -70,32 +73,28 @@ pub(crate) fn version(doc: &Document) -> Option<&str> {
     tag.starts_with('v').then_some(tag)
 }
 
-/// The patches of the cluster and of the nodes with `role`s in `roles`, in
-/// the order kind applies them.
-fn patches(
-    files: &FileDb,
-    id: FileId,
-    root: &Node,
-    roles: &[&str],
-    notices: &mut Vec<Notice>,
-) -> Vec<Patch> {
+/// The patches of the cluster and of its nodes, in the order kind applies
+/// them, each parsed once.
+fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -> Vec<Patch> {
     let text = &files.get(id).text;
-    let mut sources: Vec<(String, &Node)> = Vec::new();
+    let mut sources: Vec<(String, &Node, bool)> = Vec::new();
     if let Some(p) = root.get("kubeadmConfigPatches") {
-        sources.push(("kubeadmConfigPatches".to_owned(), p));
+        sources.push(("kubeadmConfigPatches".to_owned(), p, true));
     }
     if let Some(Kind::Seq(nodes)) = root.get("nodes").map(|n| &n.kind) {
         for (i, node) in nodes.iter().enumerate() {
             let role = node.get_str("role").unwrap_or("control-plane");
-            if let Some(p) = node.get("kubeadmConfigPatches")
-                && roles.contains(&role)
-            {
-                sources.push((format!("nodes[{i}].kubeadmConfigPatches"), p));
+            if let Some(p) = node.get("kubeadmConfigPatches") {
+                sources.push((
+                    format!("nodes[{i}].kubeadmConfigPatches"),
+                    p,
+                    role == "control-plane",
+                ));
             }
         }
     }
     let mut out = Vec::new();
-    for (path, list) in sources {
+    for (path, list, control_plane) in sources {
         let Kind::Seq(items) = &list.kind else {
             continue;
         };
@@ -113,6 +112,7 @@ fn patches(
                 Ok(docs) => out.extend(docs.into_iter().map(|doc| Patch {
                     doc,
                     at: at.clone(),
+                    control_plane,
                 })),
                 Err(e) => notices.push(repo::line_notice(
                     files,
@@ -175,12 +175,11 @@ pub(crate) fn from_cluster(
             "kubeadmConfigPatchesJSON6902 is not applied by promready: findings here are judged without these patches",
         ));
     }
-    let control = patches(files, id, &doc.root, &["control-plane"], notices);
-    let all = patches(files, id, &doc.root, &["control-plane", "worker"], notices);
+    let all = patches(files, id, &doc.root, notices);
     let mut out = control_plane(
         files,
         id,
-        &control,
+        &all,
         &cluster_at,
         ipv6,
         components,
@@ -253,12 +252,12 @@ pub(crate) fn from_cluster(
 
 /// The controller manager, the scheduler and etcd, as kubeadm generates
 /// them from kind's `ClusterConfiguration` merged with the patches of
-/// that kind (`control`: the cluster's and the control-plane nodes').
+/// that kind (the cluster's and the control-plane nodes').
 #[allow(clippy::too_many_arguments)]
 fn control_plane(
     files: &FileDb,
     id: FileId,
-    control: &[Patch],
+    all: &[Patch],
     cluster_at: &Loc,
     ipv6: bool,
     components: &BTreeMap<String, ComponentSpec>,
@@ -266,6 +265,7 @@ fn control_plane(
     notices: &mut Vec<Notice>,
 ) -> Vec<Invocation> {
     let path = files.get(id).path.clone();
+    let control: Vec<&Patch> = all.iter().filter(|p| p.control_plane).collect();
     let cluster_patches: Vec<usize> = (0..control.len())
         .filter(|&i| control[i].kind() == Some("ClusterConfiguration"))
         .collect();

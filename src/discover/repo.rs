@@ -33,9 +33,9 @@ pub(crate) struct Discovered {
 }
 
 enum Content {
-    /// The typed documents, and the component documents that `ConfigMap`s
-    /// among them hold in literal blocks of `data` ([`config_map_documents`]).
-    Yaml(Vec<Document>, Vec<Embedded>),
+    /// The typed documents, and what the `ConfigMap`s among them hold in
+    /// literal blocks of `data` ([`config_maps`]).
+    Yaml(Vec<Document>, ConfigMaps),
     /// Looks like a Kubernetes object but does not parse: where and why.
     BrokenYaml(usize, String),
     Unit,
@@ -58,10 +58,7 @@ fn classify(text: &str) -> Content {
                 .filter(|d| d.type_meta().is_some())
                 .collect();
             if !typed.is_empty() {
-                let embedded = typed
-                    .iter()
-                    .flat_map(|d| config_map_documents(text, d))
-                    .collect();
+                let embedded = config_maps(text, &typed);
                 return Content::Yaml(typed, embedded);
             }
         }
@@ -215,7 +212,7 @@ pub(crate) fn discover(
         classified.iter().find_map(|(id, c)| match c {
             Content::Yaml(docs, embedded) => docs
                 .iter()
-                .chain(embedded.iter().map(|e| &e.doc))
+                .chain(embedded.docs.iter().map(|e| &e.doc))
                 .find_map(|d| {
                     let (api, kind) = d.type_meta()?;
                     let (text, key) =
@@ -306,7 +303,7 @@ pub(crate) fn discover(
 fn from_yaml(
     files: &FileDb,
     id: FileId,
-    (docs, embedded): (&[Document], &[Embedded]),
+    (docs, embedded): (&[Document], &ConfigMaps),
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
     kubeadm_repo: bool,
@@ -325,7 +322,7 @@ fn from_yaml(
         }
         out.extend(found);
     }
-    for e in embedded {
+    for e in &embedded.docs {
         let mut found = from_document(files, id, &e.doc, components, version);
         for inv in &mut found {
             inv.layout = Layout::ConfigMap;
@@ -337,8 +334,8 @@ fn from_yaml(
         }
         out.extend(found);
     }
-    for (offset, message) in embedded_problems(id, files, docs) {
-        notices.push(line_notice(files, id, offset, &message));
+    for (offset, message) in &embedded.problems {
+        notices.push(line_notice(files, id, *offset, message));
     }
     out.extend(staticpod::from_file(files, id, docs, components, version));
     out
@@ -366,60 +363,66 @@ fn config_map_data(doc: &Document) -> Option<(&str, &[(Node, Node)])> {
     Some((name, doc.root.get("data")?.as_map()?))
 }
 
-/// The typed documents in the literal blocks of a `ConfigMap`'s `data`, as
-/// kubeadm uploads them (`kube-system/kubeadm-config`'s
-/// `ClusterConfiguration`, `kube-proxy`'s `config.conf`, `kubelet-config`'s
-/// `kubelet`; kubeadm's `uploadconfig` and `kubelet` phases): parsed where
-/// they stand, so findings and fixes land on the `ConfigMap`'s lines.
-fn config_map_documents(text: &str, doc: &Document) -> Vec<Embedded> {
-    let Some((name, data)) = config_map_data(doc) else {
-        return Vec::new();
-    };
-    let namespace = doc
-        .root
-        .lookup("metadata.namespace")
-        .and_then(|(_, v)| v.as_scalar());
-    let kubeadm_kubelet = namespace.is_none_or(|n| n.text == "kube-system")
-        && (name == "kubelet-config" || name.starts_with("kubelet-config-1."));
-    data.iter()
-        // Only text that can be a Kubernetes object is parsed again.
-        .filter(|(_, v)| v.as_scalar().is_some_and(|s| s.text.contains("kind:")))
-        .filter_map(|(_, v)| yaml::parse_within(text, yaml::literal_block(text, v)?).ok())
-        .flatten()
-        .filter(|d| d.type_meta().is_some())
-        .map(|doc| Embedded {
-            doc,
-            kubeadm_kubelet,
-        })
-        .collect()
+/// What the `ConfigMap`s of a file hold.
+#[derive(Default)]
+struct ConfigMaps {
+    docs: Vec<Embedded>,
+    /// Entries that look like a Kubernetes object but are not read (invalid
+    /// YAML, or a folded or quoted string instead of a literal block): the
+    /// offset and why.
+    problems: Vec<(usize, String)>,
 }
 
-/// Why a `ConfigMap` entry that looks like a Kubernetes object is not read:
-/// invalid YAML, or a folded or quoted string instead of a literal block.
-fn embedded_problems(id: FileId, files: &FileDb, docs: &[Document]) -> Vec<(usize, String)> {
-    let text = &files.get(id).text;
-    let mut out = Vec::new();
+/// The typed documents in the literal blocks of the `data` of the
+/// `ConfigMap`s among `docs`, as kubeadm uploads them
+/// (`kube-system/kubeadm-config`'s `ClusterConfiguration`, `kube-proxy`'s
+/// `config.conf`, `kubelet-config`'s `kubelet`; kubeadm's `uploadconfig`
+/// and `kubelet` phases): parsed where they stand, once, so findings and
+/// fixes land on the `ConfigMap`'s lines.
+fn config_maps(text: &str, docs: &[Document]) -> ConfigMaps {
+    let mut out = ConfigMaps::default();
     for doc in docs {
         let Some((name, data)) = config_map_data(doc) else {
             continue;
         };
+        let namespace = doc
+            .root
+            .lookup("metadata.namespace")
+            .and_then(|(_, v)| v.as_scalar());
+        let kubeadm_kubelet = namespace.is_none_or(|n| n.text == "kube-system")
+            && (name == "kubelet-config" || name.starts_with("kubelet-config-1."));
         for (k, v) in data {
-            let Some(s) = v.as_scalar() else { continue };
-            if !(s.text.contains("apiVersion:") && s.text.contains("kind:")) {
+            // Only text that can be a Kubernetes object is parsed again.
+            let Some(s) = v.as_scalar().filter(|s| s.text.contains("kind:")) else {
                 continue;
-            }
-            let key = crate::escape::bounded(
-                &k.as_scalar().map_or(String::new(), |k| k.text.clone()),
-                80,
-            );
-            let name = crate::escape::bounded(name, 80);
-            match yaml::literal_block(text, v) {
-                Some(body) => {
-                    if let Err(e) = yaml::parse_within(text, body) {
-                        out.push((e.offset, format!("data.{key} of ConfigMap {name} is not valid YAML: {}; the component would refuse it", e.message)));
-                    }
+            };
+            let object = s.text.contains("apiVersion:");
+            let shown = || {
+                (
+                    crate::escape::bounded(
+                        &k.as_scalar().map_or(String::new(), |k| k.text.clone()),
+                        80,
+                    ),
+                    crate::escape::bounded(name, 80),
+                )
+            };
+            match yaml::literal_block(text, v).map(|body| yaml::parse_within(text, body)) {
+                Some(Ok(found)) => {
+                    let typed = found.into_iter().filter(|d| d.type_meta().is_some());
+                    out.docs.extend(typed.map(|doc| Embedded {
+                        doc,
+                        kubeadm_kubelet,
+                    }));
                 }
-                None => out.push((k.span.start, format!("data.{key} of ConfigMap {name} is written as a folded or quoted string; promready reads the configuration in a ConfigMap only from a literal block (`{key}: |`), so it is not checked"))),
+                Some(Err(e)) if object => {
+                    let (key, name) = shown();
+                    out.problems.push((e.offset, format!("data.{key} of ConfigMap {name} is not valid YAML: {}; the component would refuse it", e.message)));
+                }
+                None if object => {
+                    let (key, name) = shown();
+                    out.problems.push((k.span.start, format!("data.{key} of ConfigMap {name} is written as a folded or quoted string; promready reads the configuration in a ConfigMap only from a literal block (`{key}: |`), so it is not checked")));
+                }
+                Some(Err(_)) | None => {}
             }
         }
     }

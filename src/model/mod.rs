@@ -163,8 +163,8 @@ pub(crate) enum ArgsForm {
 
 impl ArgsForm {
     /// The form a kubeadm API version decodes, for the versions promready knows.
-    /// Cluster API's kubeadm types follow their own versions: `v1beta1`
-    /// maps, `v1beta2` lists of `Arg{name, value}` (`ExtraArgs []Arg` and
+    /// Cluster API's kubeadm types follow their own versions: `v1alpha3`
+    /// to `v1beta1` maps, `v1beta2` lists of `Arg{name, value}` (`ExtraArgs []Arg` and
     /// `KubeletExtraArgs []Arg` in cluster-api's
     /// `api/bootstrap/kubeadm/v1beta2/kubeadm_types.go`), whichever kubeadm
     /// version the machine runs, since Cluster API converts them.
@@ -191,7 +191,8 @@ impl ArgsForm {
             return None;
         }
         match v {
-            "v1beta1" => Some(ArgsForm::Map),
+            // v1alpha3 and v1alpha4 embedded kubeadm's v1beta1 types (maps).
+            "v1alpha3" | "v1alpha4" | "v1beta1" => Some(ArgsForm::Map),
             "v1beta2" => Some(ArgsForm::List),
             _ => None,
         }
@@ -304,5 +305,28 @@ impl Invocation {
     /// The version this component is judged at ([`Window::judged`]).
     pub(crate) fn judged_version(&self) -> Version {
         self.window.judged(self.version.as_ref().map(|v| v.version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArgsForm::{self, List, Map};
+
+    #[test]
+    fn each_api_version_wants_its_form_of_extra_args() {
+        for (api, wants) in [
+            ("kubeadm.k8s.io/v1beta3", Some(Map)),
+            ("kubeadm.k8s.io/v1beta4", Some(List)),
+            ("kubeadm.k8s.io/v1", None),
+            ("controlplane.cluster.x-k8s.io/v1alpha3", Some(Map)),
+            ("bootstrap.cluster.x-k8s.io/v1alpha4", Some(Map)),
+            ("bootstrap.cluster.x-k8s.io/v1beta1", Some(Map)),
+            ("controlplane.cluster.x-k8s.io/v1beta2", Some(List)),
+            ("controlplane.cluster.x-k8s.io/v2", None),
+            ("cluster.x-k8s.io/v1beta1", None),
+            ("kind.x-k8s.io/v1alpha4", Some(Map)),
+        ] {
+            assert_eq!(ArgsForm::wanted_by(api), wants, "{api}");
+        }
     }
 }

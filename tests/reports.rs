@@ -415,3 +415,84 @@ fn json_names_the_layout_each_component_came_from() {
         assert!(mixed.contains(&want.to_owned()), "{want}: {mixed:?}");
     }
 }
+
+/// Files that declare different Kubernetes versions are each judged with
+/// their own; a file that declares none is judged with none, never with a
+/// version another file chose, and a note says so in every format.
+#[test]
+fn each_file_is_judged_with_the_version_it_declares() {
+    let input = "testdata/repos/mixed-versions";
+    let report: serde_json::Value =
+        serde_json::from_str(&run(&["scan", "--format", "json", input]).stdout).unwrap();
+    let target = &report["targets"][0];
+    assert!(target["kubernetes_version"].is_null(), "{target}");
+    let mut versions: Vec<String> = target["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["start"]["path"].as_str().unwrap(),
+                c["component"].as_str().unwrap(),
+                c["version"]["version"].as_str().unwrap_or("none")
+            )
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(
+        versions,
+        [
+            "dev/kind.yaml etcd 1.30.0",
+            "dev/kind.yaml kube-controller-manager 1.30.0",
+            "dev/kind.yaml kube-proxy 1.30.0",
+            "dev/kind.yaml kube-scheduler 1.30.0",
+            "kube-proxy.yaml kube-proxy none",
+            "legacy-cluster.yaml etcd 1.20.15",
+            "legacy-cluster.yaml kube-controller-manager 1.20.15",
+            "legacy-cluster.yaml kube-scheduler 1.20.15",
+        ]
+    );
+    let note = "the files target different Kubernetes versions: 1.30.0 (the control-plane node's image tag in dev/kind.yaml), 1.20.15 (kubernetesVersion in legacy-cluster.yaml)";
+    assert!(target["notices"].to_string().contains(note), "{target}");
+    let human = run(&["scan", input]);
+    assert!(human.stdout.contains(note), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("Kubernetes 1.20.15, 1.30.0 by file, unknown for the rest"),
+        "{}",
+        human.stdout
+    );
+    // One version for all, when the user gives it.
+    let forced = run(&["scan", "--kubernetes-version", "1.30", input]);
+    assert!(!forced.stdout.contains("different Kubernetes versions"));
+    assert!(forced.stdout.contains("per --kubernetes-version"));
+}
+
+/// A file that itself declares two versions is judged with none.
+#[test]
+fn a_file_declaring_two_versions_is_judged_with_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::scratch("testdata/repos/mixed-versions", dir.path());
+    std::fs::write(
+        repo.join("legacy-cluster.yaml"),
+        "apiVersion: kubeadm.k8s.io/v1beta2\nkind: ClusterConfiguration\nkubernetesVersion: v1.20.15\nscheduler:\n  extraArgs:\n    port: \"10251\"\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.26.0\n",
+    )
+    .unwrap();
+    let out = run(&["scan", "--format", "json", repo.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let target = &report["targets"][0];
+    for c in target["components"].as_array().unwrap() {
+        if c["start"]["path"] == "legacy-cluster.yaml" {
+            assert!(c["version"].is_null(), "{c}");
+        }
+    }
+    assert!(
+        target["notices"]
+            .to_string()
+            .contains("legacy-cluster.yaml declares more than one and so is judged with none"),
+        "{target}"
+    );
+}

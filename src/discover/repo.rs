@@ -12,6 +12,7 @@
 //! Anything else is ignored.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::{staticpod, systemd};
@@ -208,29 +209,11 @@ pub(crate) fn discover(
         .iter()
         .map(|&id| (id, classify(&files.get(id).text)))
         .collect();
-    let version = forced.cloned().or_else(|| {
-        classified.iter().find_map(|(id, c)| match c {
-            Content::Yaml(docs, embedded) => docs
-                .iter()
-                .chain(embedded.docs.iter().map(|e| &e.doc))
-                .find_map(|d| {
-                    let (api, kind) = d.type_meta()?;
-                    let (text, key) =
-                        if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
-                            (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
-                        } else if let Some(tag) = super::kind::version(d) {
-                            (tag, "the control-plane node's image tag")
-                        } else {
-                            super::capi::version(api, kind, &d.root)?
-                        };
-                    Some(VersionInfo {
-                        version: Version::parse(text)?,
-                        source: format!("{key} in {}", files.get(*id).path),
-                    })
-                }),
-            _ => None,
-        })
-    });
+    let (version, own) = match forced {
+        Some(v) => (Some(v.clone()), HashMap::new()),
+        None => versions(files, &classified, notices),
+    };
+    let version_of = |id: &FileId| own.get(id).or(version.as_ref());
     // A KubeletConfiguration beside kubeadm's own documents is consumed by
     // kubeadm, which always starts the kubelet with a kubeconfig.
     let kubeadm_repo = has_kubeadm_documents(&classified);
@@ -246,7 +229,7 @@ pub(crate) fn discover(
                 *id,
                 (docs, embedded),
                 components,
-                version.as_ref(),
+                version_of(id),
                 kubeadm_repo,
                 notices,
             )),
@@ -296,6 +279,99 @@ pub(crate) fn discover(
         invocations: out,
         version,
     }
+}
+
+/// The Kubernetes version each YAML file declares (a `ClusterConfiguration`'s
+/// `kubernetesVersion`, a kind node image tag, a Cluster API `spec.version`).
+/// When every declaration agrees it is the repository's version. When they
+/// differ, a file that declares one version is judged with it, every other
+/// file with none, and a notice lists them all: no file is judged with a
+/// version another file chose.
+fn versions(
+    files: &FileDb,
+    classified: &[(FileId, Content)],
+    notices: &mut Vec<Notice>,
+) -> (Option<VersionInfo>, HashMap<FileId, VersionInfo>) {
+    let declared: Vec<(FileId, VersionInfo)> = classified
+        .iter()
+        .flat_map(|(id, c)| {
+            let docs: Vec<&Document> = match c {
+                Content::Yaml(docs, embedded) => docs
+                    .iter()
+                    .chain(embedded.docs.iter().map(|e| &e.doc))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            docs.into_iter()
+                .filter_map(|d| declared_version(files, *id, d))
+                .map(|v| (*id, v))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Some((_, first)) = declared.first() else {
+        return (None, HashMap::new());
+    };
+    if declared.iter().all(|(_, v)| v.version == first.version) {
+        return (Some(first.clone()), HashMap::new());
+    }
+    let mut own: HashMap<FileId, VersionInfo> = HashMap::new();
+    let mut split = Vec::new();
+    for (id, v) in &declared {
+        if declared
+            .iter()
+            .all(|(other, w)| other != id || w.version == v.version)
+        {
+            own.entry(*id).or_insert_with(|| v.clone());
+        } else if !split.contains(id) {
+            split.push(*id);
+        }
+    }
+    let listed: Vec<String> = declared
+        .iter()
+        .map(|(_, v)| format!("{} ({})", v.version, v.source))
+        .collect();
+    let mut message = format!(
+        "the files target different Kubernetes versions: {}; each file that declares one version is judged with it, every other file with none (give the version with --kubernetes-version)",
+        listed.join(", ")
+    );
+    if !split.is_empty() {
+        let paths: Vec<&str> = split
+            .iter()
+            .map(|id| files.get(*id).path.as_str())
+            .collect();
+        let verb = if paths.len() == 1 {
+            "declares"
+        } else {
+            "declare"
+        };
+        let _ = write!(
+            message,
+            "; {} {verb} more than one and so {} judged with none",
+            paths.join(", "),
+            if paths.len() == 1 { "is" } else { "are" }
+        );
+    }
+    notices.push(Notice {
+        path: files.get(declared[0].0).path.clone(),
+        message,
+    });
+    (None, own)
+}
+
+/// The version one document declares, and where.
+fn declared_version(files: &FileDb, id: FileId, d: &Document) -> Option<VersionInfo> {
+    let (api, kind) = d.type_meta()?;
+    let (text, key) = if api.starts_with("kubeadm.k8s.io/") && kind == "ClusterConfiguration" {
+        (d.root.get_str("kubernetesVersion")?, "kubernetesVersion")
+    } else if let Some(tag) = super::kind::version(d) {
+        (tag, "the control-plane node's image tag")
+    } else {
+        super::capi::version(api, kind, &d.root)?
+    };
+    Some(VersionInfo {
+        version: Version::parse(text)?,
+        source: format!("{key} in {}", files.get(id).path),
+    })
 }
 
 /// What the documents of one YAML file start: its own documents, the

@@ -268,6 +268,22 @@ fn describe_target(t: &Target) -> String {
     };
     let version = match &t.version {
         Some(v) => format!("Kubernetes {} per {}", v.version, inline(&v.source)),
+        None if t.invocations.iter().any(|i| i.version.is_some()) => {
+            // Files that declare different versions are each judged with
+            // their own (a note lists them).
+            let by_file: std::collections::BTreeSet<_> = t
+                .invocations
+                .iter()
+                .filter_map(|i| i.version.as_ref().map(|v| v.version))
+                .collect();
+            let listed: Vec<String> = by_file.iter().map(ToString::to_string).collect();
+            let rest = if t.invocations.iter().any(|i| i.version.is_none()) {
+                ", unknown for the rest"
+            } else {
+                ""
+            };
+            format!("Kubernetes {} by file{rest}", listed.join(", "))
+        }
         None => {
             let bounded: Vec<String> = t
                 .invocations

@@ -14,6 +14,7 @@ pub(crate) mod rpmdb;
 pub(crate) mod service;
 pub(crate) mod staticpod;
 pub(crate) mod systemd;
+pub(crate) mod unjudged;
 pub(crate) mod version;
 
 use std::collections::BTreeMap;

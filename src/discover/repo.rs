@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
+use super::unjudged::Recognised;
 use super::{staticpod, systemd};
 use crate::model::{
     ArgsForm, ComponentSpec, DefaultMode, Invocation, Layout, Source, Version, VersionInfo,
@@ -39,20 +40,34 @@ enum Content {
     Yaml(Vec<Document>, ConfigMaps),
     /// Looks like a Kubernetes object but does not parse: where and why.
     BrokenYaml(usize, String),
+    /// A layout promready recognises but does not judge.
+    Recognised(Vec<Recognised>),
     Unit,
     EnvFile,
     Other,
 }
 
 fn classify(text: &str) -> Content {
-    let unit_header = text
+    let mut headers = text
         .lines()
-        .any(|l| matches!(l.trim(), "[Unit]" | "[Service]" | "[Install]"));
+        .filter(|l| matches!(l.trim(), "[Unit]" | "[Service]" | "[Install]"));
+    // systemd strips the indentation of a section header, but an indented
+    // one in a file that is YAML is a unit embedded in a literal block (a
+    // Butane config, a ConfigMap): the file is not a unit.
+    let unit_header = match headers.next() {
+        None => false,
+        Some(first) => {
+            std::iter::once(first)
+                .chain(headers)
+                .any(|l| !l.starts_with([' ', '\t']))
+                || yaml::parse(text).is_err()
+        }
+    };
     if unit_header {
         return Content::Unit;
     }
     match yaml::parse(text) {
-        Ok(docs) => {
+        Ok(docs) if docs.iter().any(|d| d.type_meta().is_some()) => {
             let typed: Vec<Document> = docs
                 .into_iter()
                 .flat_map(list_items)
@@ -61,6 +76,15 @@ fn classify(text: &str) -> Content {
             if !typed.is_empty() {
                 let embedded = config_maps(text, &typed);
                 return Content::Yaml(typed, embedded);
+            }
+        }
+        Ok(docs) => {
+            let recognised: Vec<Recognised> = docs
+                .iter()
+                .filter_map(|d| super::unjudged::untyped(text, d))
+                .collect();
+            if !recognised.is_empty() {
+                return Content::Recognised(recognised);
             }
         }
         // Other broken YAML, and templates (Helm, Jinja) that only become
@@ -224,15 +248,20 @@ pub(crate) fn discover(
             continue;
         }
         match content {
-            Content::Yaml(docs, embedded) => out.extend(from_yaml(
-                files,
-                *id,
-                (docs, embedded),
-                components,
-                version_of(id),
-                kubeadm_repo,
-                notices,
-            )),
+            Content::Yaml(docs, embedded) => {
+                for r in docs.iter().filter_map(super::unjudged::typed) {
+                    notices.push(line_notice(files, *id, r.offset, &r.message));
+                }
+                out.extend(from_yaml(
+                    files,
+                    *id,
+                    (docs, embedded),
+                    components,
+                    version_of(id),
+                    kubeadm_repo,
+                    notices,
+                ));
+            }
             Content::Unit => {
                 if let Some(group) = units.get(id) {
                     out.extend(from_unit(
@@ -271,6 +300,11 @@ pub(crate) fn discover(
                     path: f.path.clone(),
                     message: format!("invalid YAML at {line}:{col}: {message}; kubeadm and the components would refuse this file"),
                 });
+            }
+            Content::Recognised(found) => {
+                for r in found {
+                    notices.push(line_notice(files, *id, r.offset, &r.message));
+                }
             }
             Content::Other => {}
         }
@@ -994,6 +1028,17 @@ fn from_unit(
             return Vec::new();
         }
     };
+    if let Some((spec, word)) = super::unjudged::in_container(
+        exe.text.as_str(),
+        &args,
+        &components.values().collect::<Vec<_>>(),
+    ) && let Some(start) = systemd::word_loc(&exe)
+    {
+        let unit = path.rsplit('/').next().unwrap_or(&path);
+        let message = super::unjudged::container_note(unit, exe.text.as_str(), &spec.name, &word);
+        notices.push(line_notice(files, start.file, start.span.start, &message));
+        return Vec::new();
+    }
     let Some(spec) = components.values().find(|c| c.runs(exe.text.as_str())) else {
         return Vec::new();
     };

@@ -10,6 +10,7 @@
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::systemd::{self, word_loc};
+use super::unjudged;
 use crate::model::{
     ComponentSpec, ConfigKind, DefaultMode, Invocation, Layout, Problem, Source, VersionInfo,
 };
@@ -52,6 +53,9 @@ pub(crate) fn discover(
             });
             inv.problems.push(problem);
             out.push(inv);
+            continue;
+        }
+        if started_in_container(image, spec, unit, &service, &start) {
             continue;
         }
         let mut args = flags::parse(&service.args, &spec.bool_flags);
@@ -382,6 +386,29 @@ fn load_configs(
         }
     }
     Ok(())
+}
+
+/// Whether the unit runs a container runtime (`docker run …`), whose words
+/// are the runtime's options and the container's command, not the
+/// component's command line: a notice says the component is not judged.
+fn started_in_container(
+    image: &mut Image,
+    spec: &ComponentSpec,
+    unit: &str,
+    service: &systemd::Service,
+    start: &Loc,
+) -> bool {
+    let runner = service.exec.text.as_str();
+    if !unjudged::is_container_runner(runner) {
+        return false;
+    }
+    let word = unjudged::in_container(runner, &service.args, &[spec])
+        .map_or_else(|| unit.to_owned(), |(_, w)| w);
+    let f = image.files.get(start.file);
+    let (path, line) = (f.path.clone(), f.line_col(start.span.start).0);
+    let message = unjudged::container_note(unit, runner, &spec.name, &word);
+    image.notice(&path, format!("line {line}: {message}"));
+    true
 }
 
 /// A notice when the unit does not start the component's own binary.

@@ -643,3 +643,56 @@ fn sarif_for_an_archive_names_the_entry_nested_in_the_archive() {
         assert!(r.get("fixes").is_none(), "{r}");
     }
 }
+
+/// The Kubernetes version of the JSON report of `input`.
+fn kubernetes_version(input: &Path) -> serde_json::Value {
+    let out = run(&["scan", "--format", "json", input.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    report["targets"][0]["kubernetes_version"]["version"].clone()
+}
+
+/// A k3s binary's version is read from its bytes whatever its size (a real
+/// one is about 70 MB, over the limit for configuration files) and however
+/// the image comes: unpacked, or in a tar, gzip or zstd archive, whether the
+/// binary is at an install script's path (read as the walk passes it) or at
+/// one only its unit names (read again, in a stream).
+#[test]
+fn a_k3s_binary_gives_its_version_in_every_form_of_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = common::scratch("testdata/rootfs/k3s-binary-version", dir.path());
+    let large = common::scratch_as(&small, &dir.path().join("large"));
+    let mut binary = vec![0u8; 6 << 20];
+    let stamp = b"k3s version v1.30.4+k3s1 (b4f2a9c1)";
+    let at = binary.len() - 4096;
+    binary[at..at + stamp.len()].copy_from_slice(stamp);
+    std::fs::create_dir_all(large.join("opt/k3s")).unwrap();
+    std::fs::remove_file(large.join("usr/local/bin/k3s")).unwrap();
+    std::fs::write(large.join("opt/k3s/k3s"), &binary).unwrap();
+    let unit = large.join("etc/systemd/system/k3s.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    std::fs::write(
+        &unit,
+        text.replace("ExecStart=/usr/local/bin/k3s", "ExecStart=/opt/k3s/k3s"),
+    )
+    .unwrap();
+    for root in [&small, &large] {
+        assert_eq!(kubernetes_version(root), "1.30.4", "{}", root.display());
+        let plain = dir.path().join(format!(
+            "{}.tar",
+            root.file_name().unwrap().to_str().unwrap()
+        ));
+        tar(root, &plain, "gnu");
+        for how in ["tar", "gz", "zst"] {
+            let archive = compress(&plain, how);
+            assert_eq!(
+                kubernetes_version(&archive),
+                "1.30.4",
+                "{}",
+                archive.display()
+            );
+        }
+    }
+    // Without the stamp, the version is unknown, not guessed.
+    std::fs::write(large.join("opt/k3s/k3s"), vec![0u8; 1 << 20]).unwrap();
+    assert!(kubernetes_version(&large).is_null());
+}

@@ -12,7 +12,7 @@ use std::sync::mpsc::SyncSender;
 use super::input::{Compression, Input, open};
 use super::paths::{Named, PathHasher, Paths, TNode};
 use super::walk::{Entry, Walker, over_budget};
-use crate::source::{MAX_FILE_SIZE, Node, Overlay, Tree};
+use crate::source::{MAX_FILE_SIZE, Node, Overlay, Tree, stamp};
 
 /// Files kept in memory during the scan: configuration lives there.
 const CANDIDATE_DIRS: &[&str] = &[
@@ -51,7 +51,13 @@ pub(crate) struct TarIndex {
     compression: Compression,
     hasher: PathHasher,
     paths: Paths,
+    /// The build stamps of the binaries in [`stamp::STAMPED`], read during
+    /// the walk, with the ordinal of the entry they were read from.
+    stamps: Stamps,
 }
+
+/// Build stamps by in-image path, with the entry they were read from.
+type Stamps = std::collections::HashMap<String, (usize, Vec<String>)>;
 
 impl Drop for TarIndex {
     /// Freeing the paths of a large archive one by one takes milliseconds;
@@ -135,7 +141,7 @@ impl TarIndex {
                 paths.insert(named, &hasher);
             }
         }
-        walking
+        let stamps = walking
             .join()
             .map_err(|_| io::Error::other("the archive walk stopped"))??;
         Ok(TarIndex {
@@ -143,6 +149,7 @@ impl TarIndex {
             compression,
             hasher,
             paths,
+            stamps,
         })
     }
 
@@ -197,10 +204,9 @@ const BATCH: usize = 1024;
 fn index_entry(
     walker: &mut Walker,
     e: &Entry,
-    ordinal: usize,
-    kept: &mut u64,
-    budget: u64,
+    (ordinal, kept, budget): (usize, &mut u64, u64),
     hasher: &PathHasher,
+    stamps: &mut Stamps,
 ) -> io::Result<Option<Named>> {
     // PAX global headers and volume labels are not files: unpacking
     // creates nothing for them.
@@ -224,6 +230,13 @@ fn index_entry(
             let data = if wanted && *kept + e.size <= budget {
                 *kept += e.size;
                 Some(Arc::new(walker.read_data(e)?))
+            } else if stamp::STAMPED.contains(&path.as_str()) && e.kind != b'S' {
+                // Read as the walk passes it: reading it again later
+                // would decompress the archive up to it a second time.
+                let mut scanner = stamp::Scanner::default();
+                walker.copy_data(e, &mut scanner)?;
+                stamps.insert(path.clone(), (ordinal, scanner.finish()));
+                None
             } else {
                 walker.skip_data(e)?;
                 None
@@ -275,13 +288,20 @@ fn walk(
     tx: &SyncSender<Vec<Named>>,
     hasher: &PathHasher,
     budget: u64,
-) -> io::Result<()> {
+) -> io::Result<Stamps> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut kept = 0u64;
     let mut ordinal = 0;
+    let mut stamps = Stamps::new();
     while let Some(e) = walker.next()? {
         ordinal += 1;
-        let item = index_entry(&mut walker, &e, ordinal, &mut kept, budget, hasher);
+        let item = index_entry(
+            &mut walker,
+            &e,
+            (ordinal, &mut kept, budget),
+            hasher,
+            &mut stamps,
+        );
         walker.recycle(e);
         if let Some(named) = item? {
             batch.push(named);
@@ -290,17 +310,18 @@ fn walk(
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if tx.send(full).is_err() {
                 // Nobody is listening any more.
-                return Ok(());
+                return Ok(stamps);
             }
         }
     }
     if !batch.is_empty() && tx.send(batch).is_err() {
-        return Ok(());
+        return Ok(stamps);
     }
     // The end of the archive is not the end of a compressed stream: what
     // follows is read too, so that a damaged stream is an error, not an
     // index of what it decoded to.
-    walker.drain()
+    walker.drain()?;
+    Ok(stamps)
 }
 
 /// `ARCHIVE!/in/image/path`: how files inside an archive are named on the host.
@@ -357,6 +378,39 @@ impl Tree for TarTree {
 
     fn host_path(&self, path: &str) -> PathBuf {
         self.index.host(path)
+    }
+
+    fn stamps(&self, path: &str) -> io::Result<Vec<String>> {
+        if let Some(b) = self.overlay.get(&self.index.host(path)) {
+            return Ok(stamp::of(b));
+        }
+        match self.index.find(path) {
+            Some(TNode::File { ordinal, .. })
+                if let Some((read, found)) = self.index.stamps.get(path)
+                    && read == ordinal =>
+            {
+                Ok(found.clone())
+            }
+            Some(TNode::File { data: Some(d), .. }) => Ok(stamp::of(d)),
+            Some(TNode::File { size, offset, .. }) => {
+                // A binary at a path the walk does not stamp (one a unit
+                // names): read again, in a stream.
+                let mut input = open(&self.index.archive, self.index.compression)?;
+                match &mut input {
+                    Input::File(f) => f.seek_to(*offset),
+                    Input::Stream(r) => {
+                        r.skip(*offset)?;
+                    }
+                }
+                let mut scanner = stamp::Scanner::default();
+                io::copy(&mut input.take(*size), &mut scanner)?;
+                Ok(scanner.finish())
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a regular file",
+            )),
+        }
     }
 }
 

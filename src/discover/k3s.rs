@@ -53,6 +53,9 @@ pub(crate) struct Distro {
     env: &'static str,
     /// The install script's version variable.
     install_version: &'static str,
+    /// What follows the Kubernetes version in the version the binary is
+    /// built as (`v1.30.4+k3s1`, `v1.30.4+rke2r1`; [`crate::source::stamp`]).
+    stamp: &'static str,
     /// The default configuration file.
     pub(crate) config: &'static str,
     /// Whose `*:` values in `rules/components` apply.
@@ -74,6 +77,7 @@ pub(crate) const K3S: Distro = Distro {
     binary: "k3s",
     env: "K3S_",
     install_version: "INSTALL_K3S_VERSION",
+    stamp: "k3s",
     config: "/etc/rancher/k3s/config.yaml",
     mode: DefaultMode::K3s,
     layout: Layout::K3s,
@@ -91,6 +95,7 @@ pub(crate) const RKE2: Distro = Distro {
     binary: "rke2",
     env: "RKE2_",
     install_version: "INSTALL_RKE2_VERSION",
+    stamp: "rke2r",
     config: "/etc/rancher/rke2/config.yaml",
     mode: DefaultMode::Rke2,
     layout: Layout::Rke2,
@@ -520,15 +525,61 @@ fn component_flags(opt: Option<&Opt>) -> Vec<Flag> {
         .collect()
 }
 
-/// The k3s version of an image: the `INSTALL_K3S_VERSION` its k3s unit's
-/// environment carries, if any.
+/// The k3s (or RKE2) version of an image: the `INSTALL_K3S_VERSION` its
+/// unit's environment carries, else the version its binary was built as
+/// (the one its unit starts, or the install scripts' and packages' paths).
 pub(crate) fn version(image: &mut Image) -> Result<Option<VersionInfo>, InputError> {
     for distro in DISTROS {
+        let mut binaries = Vec::new();
         for unit in distro.units {
-            if let Some(service) = systemd::load_service(image, unit)?
-                && let Some(v) = k3s_version(&service.vars, distro)
-            {
-                return Ok(Some(v));
+            if let Some(service) = systemd::load_service(image, unit)? {
+                if let Some(v) = k3s_version(&service.vars, distro) {
+                    return Ok(Some(v));
+                }
+                let exe = service.exec.text.as_str();
+                if exe.starts_with('/') && exe.rsplit('/').next() == Some(distro.binary) {
+                    binaries.push(exe.to_owned());
+                }
+            }
+        }
+        let marker = format!("+{}", distro.stamp);
+        binaries.extend(
+            crate::source::stamp::STAMPED
+                .iter()
+                .filter(|p| p.rsplit('/').next() == Some(distro.binary))
+                .map(|p| (*p).to_owned()),
+        );
+        for path in binaries {
+            let Some((read, stamps)) = image.stamps(&path)? else {
+                continue;
+            };
+            let stamps: Vec<&String> = stamps.iter().filter(|s| s.ends_with(&marker)).collect();
+            match stamps.as_slice() {
+                [] => {}
+                [one] => {
+                    if let Some(version) = crate::model::Version::parse(one) {
+                        return Ok(Some(VersionInfo {
+                            version,
+                            source: format!(
+                                "the {} binary {} (built as {one}…)",
+                                distro.name,
+                                crate::source::display_path(&read)
+                            ),
+                        }));
+                    }
+                }
+                many => {
+                    let listed: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                    image.notice(
+                        &read,
+                        format!(
+                            "the {} binary names several versions ({}); none is taken",
+                            distro.name,
+                            listed.join(", ")
+                        ),
+                    );
+                    return Ok(None);
+                }
             }
         }
     }

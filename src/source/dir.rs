@@ -128,4 +128,20 @@ impl Tree for DirTree {
     fn host_path(&self, path: &str) -> PathBuf {
         self.host(path)
     }
+
+    fn stamps(&self, path: &str) -> io::Result<Vec<String>> {
+        if let Some(bytes) = self.overlay.get(&self.host(path)) {
+            return Ok(super::stamp::of(bytes));
+        }
+        let mut file = self.open_file(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a regular file",
+            ));
+        }
+        let mut scanner = super::stamp::Scanner::default();
+        io::copy(&mut file, &mut scanner)?;
+        Ok(scanner.finish())
+    }
 }

@@ -12,6 +12,7 @@ mod dir;
 mod inroot;
 mod memory;
 mod resolve;
+pub(crate) mod stamp;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -392,6 +393,31 @@ impl Image {
         }
         match self.tree.read(&r.path) {
             Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.notice(&r.path, format!("{e}; skipped"));
+                Ok(None)
+            }
+            Err(source) => Err(InputError::Io {
+                path: self.tree.host_path(&r.path),
+                source,
+            }),
+        }
+    }
+
+    /// The build stamps of a binary ([`stamp`]) and the in-image path read,
+    /// `None` when there is no such file.
+    pub(crate) fn stamps(
+        &mut self,
+        path: &str,
+    ) -> Result<Option<(String, Vec<String>)>, InputError> {
+        let Some(r) = self.resolve(path)? else {
+            return Ok(None);
+        };
+        if !matches!(r.node, Node::File { .. }) {
+            return Ok(None);
+        }
+        match self.tree.stamps(&r.path) {
+            Ok(found) => Ok(Some((r.path, found))),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 self.notice(&r.path, format!("{e}; skipped"));
                 Ok(None)

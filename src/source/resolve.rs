@@ -34,6 +34,11 @@ pub(crate) trait Tree {
     fn read_dir(&self, path: &str) -> io::Result<Vec<String>>;
     /// The path to name in an error message.
     fn host_path(&self, path: &str) -> PathBuf;
+    /// The build stamps of a binary ([`super::stamp`]), read in a stream
+    /// whatever its size: unlike [`Tree::read`], no size limit applies.
+    fn stamps(&self, path: &str) -> io::Result<Vec<String>> {
+        Ok(super::stamp::of(&self.read(path)?))
+    }
 }
 
 /// A path resolved inside the image.

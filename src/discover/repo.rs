@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
+use super::service::Configured;
 use super::unjudged::Recognised;
 use super::{staticpod, systemd};
 use crate::model::{
@@ -242,6 +243,17 @@ pub(crate) fn discover(
     // kubeadm, which always starts the kubelet with a kubeconfig.
     let kubeadm_repo = has_kubeadm_documents(&classified);
     let (units, consumed) = unit_groups(files, &classified);
+    // Where a unit's `--config-file` may be.
+    let yaml_files: Vec<FileId> = classified
+        .iter()
+        .filter(|(_, c)| {
+            matches!(
+                c,
+                Content::Yaml(..) | Content::BrokenYaml(..) | Content::Other
+            )
+        })
+        .map(|(id, _)| *id)
+        .collect();
     let mut out = super::k3s::from_files(files, ids, components, version.as_ref());
     for (id, content) in &classified {
         if consumed.contains(id) {
@@ -267,6 +279,7 @@ pub(crate) fn discover(
                     out.extend(from_unit(
                         files,
                         group,
+                        &yaml_files,
                         components,
                         version.as_ref(),
                         notices,
@@ -981,6 +994,7 @@ fn env_files_beside(
 fn from_unit(
     files: &FileDb,
     group: &UnitGroup,
+    candidates: &[FileId],
     components: &BTreeMap<String, ComponentSpec>,
     version: Option<&VersionInfo>,
     notices: &mut Vec<Notice>,
@@ -1051,18 +1065,71 @@ fn from_unit(
             message: format!("EnvironmentFile={} is not beside the unit in the scanned files; variables it would set are taken as empty", missing.join(", EnvironmentFile=")),
         });
     }
-    let parsed = flags::parse(&args, &spec.bool_flags);
-    let config = spec
-        .config_kind
-        .as_ref()
-        .and_then(|k| parsed.last(&k.flag))
-        .is_some();
-    vec![invocation::build(Parts {
+    let mut parsed = flags::parse(&args, &spec.bool_flags);
+    let found = unit_configuration(
+        files,
+        spec,
+        (id, &merged),
+        &mut parsed,
+        used,
+        candidates,
+        notices,
+    );
+    let Configured {
+        files: used,
+        configs,
+        defaults,
+        problems,
+    } = found;
+    let mut inv = invocation::build(Parts {
         spec,
         db: files,
         start,
         files: used,
         args: parsed,
+        configs,
+        defaults,
+        version: version.cloned(),
+        layout: Layout::SystemdUnit,
+        source: Source::CommandLine,
+    });
+    inv.problems.extend(problems);
+    let env: Vec<&str> = merged.env.keys().map(String::as_str).collect();
+    invocation::env_problems(&mut inv, spec, &env);
+    vec![inv]
+}
+
+/// What a unit's component reads besides its command line: the `ETCD_*`
+/// variables of its environment (etcd reads every flag the command line
+/// leaves out from them) and etcd's `--config-file`, which decides every
+/// setting, read where the repository keeps it.
+fn unit_configuration(
+    files: &FileDb,
+    spec: &ComponentSpec,
+    (id, merged): (FileId, &systemd::Merged),
+    parsed: &mut Parsed,
+    used: Vec<FileId>,
+    candidates: &[FileId],
+    notices: &mut Vec<Notice>,
+) -> Configured {
+    let path = &files.get(id).path;
+    // etcd reads every flag the command line leaves out from `ETCD_*`.
+    let (mut problems, mut env_notes) = (Vec::new(), Vec::new());
+    if let Some(prefix) = &spec.env_prefix {
+        let cooked = merged
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        (problems, env_notes) = super::service::env_flags(spec, prefix, &cooked, parsed);
+    }
+    let config = spec
+        .config_kind
+        .as_ref()
+        .and_then(|k| parsed.last(&k.flag))
+        .is_some();
+    let mut found = Configured {
+        files: used,
         configs: Vec::new(),
         defaults: if config {
             Defaults {
@@ -1078,10 +1145,79 @@ fn from_unit(
                 ),
             }
         },
-        version: version.cloned(),
-        layout: Layout::SystemdUnit,
-        source: Source::CommandLine,
-    })]
+        problems,
+    };
+    // etcd's `--config-file` decides every setting: read it where the
+    // repository keeps it.
+    if let Some(flag) = spec
+        .config_file_flag
+        .as_ref()
+        .and_then(|f| parsed.last(f).filter(|f| !f.value.is_empty()))
+    {
+        match config_file_in_repo(files, id, &flag.value, candidates) {
+            Some(file) => {
+                let text = &files.get(file).text;
+                found.take_config_file(files, spec, file, yaml::parse(text));
+            }
+            None => {
+                let message = found.config_file_missing(spec, flag, &flag.value, "scanned files");
+                let (file, at) = flag
+                    .loc
+                    .as_ref()
+                    .map_or((id, 0), |l| (l.file, l.span.start));
+                notices.push(line_notice(files, file, at, &message));
+            }
+        }
+    }
+    for p in &env_notes {
+        notices.push(notice(files, path, p));
+    }
+    found
+}
+
+/// The file a unit's `--config-file=PATH` names, among the scanned files:
+/// at `PATH` in the tree the unit is part of (a repository that keeps a
+/// node's files as they lie in the image: `node/etc/etcd/etcd.conf.yml` for
+/// `node/etc/systemd/system/etcd.service`), else under the scanned root,
+/// else its name beside the unit (as for `EnvironmentFile=`).
+fn config_file_in_repo(
+    files: &FileDb,
+    unit: FileId,
+    path: &str,
+    candidates: &[FileId],
+) -> Option<FileId> {
+    let find = |want: &str| {
+        candidates
+            .iter()
+            .copied()
+            .find(|&c| files.get(c).path == want)
+    };
+    let rooted = crate::source::normalize(path);
+    let rooted = rooted.trim_start_matches('/');
+    let name = rooted.rsplit('/').next().unwrap_or_default();
+    let unit_path = &files.get(unit).path;
+    let beside = match unit_path.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_owned(),
+    };
+    let in_tree = tree_root(unit_path).map(|root| format!("{root}{rooted}"));
+    in_tree
+        .and_then(|p| find(&p))
+        .or_else(|| find(rooted))
+        .or_else(|| find(&beside))
+}
+
+/// The directory a unit's image tree starts at, when the unit lies where
+/// systemd looks for it (`node/` for `node/etc/systemd/system/x.service`).
+fn tree_root(unit_path: &str) -> Option<&str> {
+    ["etc/systemd/", "usr/lib/systemd/", "lib/systemd/"]
+        .iter()
+        .find_map(|dir| {
+            unit_path
+                .match_indices(dir)
+                .find(|(at, _)| *at == 0 || unit_path.as_bytes()[at - 1] == b'/')
+                .map(|(at, _)| &unit_path[..at])
+        })
 }
 
 /// A problem as a notice naming the file and line.
@@ -1143,6 +1279,25 @@ fn kubelet_fragment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_tree_starts_where_systemd_looks() {
+        assert_eq!(
+            tree_root("node/etc/systemd/system/etcd.service"),
+            Some("node/")
+        );
+        assert_eq!(tree_root("etc/systemd/system/etcd.service"), Some(""));
+        assert_eq!(
+            tree_root("a/usr/lib/systemd/system/etcd.service"),
+            Some("a/")
+        );
+        assert_eq!(
+            tree_root("roles/etcd/lib/systemd/system/etcd.service"),
+            Some("roles/etcd/")
+        );
+        assert_eq!(tree_root("myetc/systemd/etcd.service"), None);
+        assert_eq!(tree_root("etcd.service"), None);
+    }
 
     #[test]
     fn classification_is_by_content() {

@@ -8,6 +8,8 @@
 //! without `--config` and the `kubelet.config.k8s.io/v1beta1` defaults with
 //! it (kubernetes/kubernetes#59666).
 
+use std::collections::HashMap;
+
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
 use super::systemd::{self, word_loc};
 use super::unjudged;
@@ -16,8 +18,9 @@ use crate::model::{
 };
 use crate::parse::flags::{self, Parsed, Word};
 use crate::parse::yaml;
-use crate::source::{self, Image, InputError, Loaded};
+use crate::source::{self, FileDb, Image, InputError, Loaded};
 use crate::span::{FileId, Loc};
+use crate::text::Cooked;
 
 /// Finds the invocations of `spec` started by its systemd units.
 pub(crate) fn discover(
@@ -63,7 +66,7 @@ pub(crate) fn discover(
         let mut files = service.files.clone();
         let (mut env_problems, mut env_notes) = (Vec::new(), Vec::new());
         if let Some(prefix) = &spec.env_prefix {
-            (env_problems, env_notes) = env_flags(spec, prefix, &service, &mut args);
+            (env_problems, env_notes) = env_flags(spec, prefix, &service.cooked, &mut args);
         }
         let mut defaults = Defaults {
             mode: DefaultMode::Flags,
@@ -137,10 +140,10 @@ pub(crate) fn discover(
 /// makes etcd exit (`verifyEnv`: "conflicting environment variable ... is
 /// shadowed by corresponding command-line flag"). Returns what the
 /// component refuses and notes on variables it ignores.
-fn env_flags(
+pub(crate) fn env_flags(
     spec: &ComponentSpec,
     prefix: &str,
-    service: &systemd::Service,
+    cooked: &HashMap<String, Cooked>,
     args: &mut Parsed,
 ) -> (Vec<Problem>, Vec<Problem>) {
     let mut problems = Vec::new();
@@ -149,13 +152,10 @@ fn env_flags(
     // variable: with it, etcd reads no other variable (and so refuses none).
     if let Some(flag) = &spec.config_file_flag
         && (args.last(flag).is_some_and(|f| !f.value.is_empty())
-            || service
-                .cooked
-                .get(&var_of(flag))
-                .is_some_and(|v| !v.is_empty()))
+            || cooked.get(&var_of(flag)).is_some_and(|v| !v.is_empty()))
     {
         if args.last(flag).is_none()
-            && let Some(value) = service.cooked.get(&var_of(flag))
+            && let Some(value) = cooked.get(&var_of(flag))
         {
             let loc = value.loc();
             args.flags.insert(
@@ -177,7 +177,7 @@ fn env_flags(
             .filter_map(|s| s.flag.as_deref())
             .filter_map(|name| {
                 let var = var_of(name);
-                let value = service.cooked.get(&var).filter(|v| !v.is_empty())?;
+                let value = cooked.get(&var).filter(|v| !v.is_empty())?;
                 Some(Problem {
                     loc: value.loc(),
                     message: format!(
@@ -200,7 +200,7 @@ fn env_flags(
     let mut from_env = Vec::new();
     for name in names {
         let var = var_of(name);
-        let Some(value) = service.cooked.get(&var).filter(|v| !v.is_empty()) else {
+        let Some(value) = cooked.get(&var).filter(|v| !v.is_empty()) else {
             continue;
         };
         let loc = value.loc();
@@ -240,53 +240,11 @@ fn load_config_file(
     let path = source::join(cwd, &flag.value);
     match image.load(&path)? {
         Loaded::File(id) => {
-            out.files.push(id);
-            out.defaults = Defaults {
-                mode: DefaultMode::Flags,
-                reason: format!(
-                    "not set in {}, so {}'s default applies",
-                    image.files.get(id).path,
-                    spec.name
-                ),
-            };
             let parsed = image.memo(id, |file| yaml::parse(&file.text));
-            let file = image.files.get(id);
-            match parsed {
-                Ok(docs) => {
-                    if let Some(d) = docs.into_iter().next() {
-                        out.configs.push(ConfigDoc {
-                            file: id,
-                            root: d.root,
-                        });
-                    }
-                }
-                Err(e) => {
-                    let at = e.offset.min(file.text.len());
-                    out.problems.push(Problem {
-                        loc: Some(Loc::new(id, at..at)),
-                        message: format!(
-                            "{} is invalid YAML ({}): {} will not start with it",
-                            file.path, e.message, spec.name
-                        ),
-                    });
-                }
-            }
+            out.take_config_file(&image.files, spec, id, parsed);
         }
         _ => {
-            image.notice(
-                &path,
-                format!(
-                    "{} is started with --{}={} but the file is not in the image: what it sets is unknown, so no finding rests on a default",
-                    spec.name, flag.name, flag.value
-                ),
-            );
-            out.defaults = Defaults {
-                mode: DefaultMode::Unknown,
-                reason: format!(
-                    "{} is written at boot, and what it sets is unknown",
-                    source::display_path(&path)
-                ),
-            };
+            image.notice(&path, out.config_file_missing(spec, flag, &path, "image"));
         }
     }
     Ok(())
@@ -294,12 +252,76 @@ fn load_config_file(
 
 /// The files an invocation reads, its configuration documents and the
 /// defaults that apply.
-struct Configured {
-    files: Vec<FileId>,
-    configs: Vec<ConfigDoc>,
-    defaults: Defaults,
+pub(crate) struct Configured {
+    pub(crate) files: Vec<FileId>,
+    pub(crate) configs: Vec<ConfigDoc>,
+    pub(crate) defaults: Defaults,
     /// Configuration files the component refuses.
-    problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl Configured {
+    /// The file a component's `--config-file` names (etcd's, which then
+    /// decides every setting), found as `id` and parsed as `parsed`.
+    pub(crate) fn take_config_file(
+        &mut self,
+        db: &FileDb,
+        spec: &ComponentSpec,
+        id: FileId,
+        parsed: Result<Vec<yaml::Document>, yaml::Error>,
+    ) {
+        let file = db.get(id);
+        self.files.push(id);
+        self.defaults = Defaults {
+            mode: DefaultMode::Flags,
+            reason: format!(
+                "not set in {}, so {}'s default applies",
+                file.path, spec.name
+            ),
+        };
+        match parsed {
+            Ok(docs) => {
+                if let Some(d) = docs.into_iter().next() {
+                    self.configs.push(ConfigDoc {
+                        file: id,
+                        root: d.root,
+                    });
+                }
+            }
+            Err(e) => {
+                let at = e.offset.min(file.text.len());
+                self.problems.push(Problem {
+                    loc: Some(Loc::new(id, at..at)),
+                    message: format!(
+                        "{} is invalid YAML ({}): {} will not start with it",
+                        file.path, e.message, spec.name
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The file `--config-file` names is not among the files read (`where`:
+    /// "image", "scanned files"): what it sets is unknown. Returns the note.
+    pub(crate) fn config_file_missing(
+        &mut self,
+        spec: &ComponentSpec,
+        flag: &flags::Flag,
+        path: &str,
+        place: &str,
+    ) -> String {
+        self.defaults = Defaults {
+            mode: DefaultMode::Unknown,
+            reason: format!(
+                "{} is not in the {place}, and what it sets is unknown",
+                source::display_path(path)
+            ),
+        };
+        format!(
+            "{} is started with --{}={} but the file is not in the {place}: what it sets is unknown, so no finding rests on a default",
+            spec.name, flag.name, flag.value
+        )
+    }
 }
 
 /// Loads `--config` and the drop-ins of its directory flag (the kubelet's

@@ -11,7 +11,8 @@
 //! `metricsBindAddress` to kube-proxy's configuration, so unless a patch
 //! says otherwise kubeadm binds their metrics to loopback as on any kubeadm
 //! node. That is what this module predicts: the patches' `extraArgs` in
-//! order (a later one wins), and kubeadm's values for what none sets.
+//! order (a later one wins), and kubeadm's values for what none sets; of a
+//! node's own patches only those that node's kubeadm reads (see [`Scope`]).
 //!
 //! The version is the tag of the control-plane node's image
 //! (`kindest/node:v1.30.0@sha256:…`). The control plane of an IPv6
@@ -37,9 +38,45 @@ pub(crate) const API: &str = "kind.x-k8s.io/v1alpha4";
 struct Patch {
     doc: Document,
     at: String,
-    /// The cluster's, or a control-plane node's: it reaches the control
-    /// plane's `ClusterConfiguration`.
-    control_plane: bool,
+}
+
+/// Whose configuration a list of patches changes. kind merges the
+/// cluster's patches, then a node's own, into the configuration of each
+/// node (`pkg/cluster/internal/create/actions/config/config.go`). The
+/// first control-plane node (kind's `BootstrapControlPlaneNode`: names
+/// sorted, and it is the one without a number) runs `kubeadm init`, which
+/// reads the `InitConfiguration`, the `ClusterConfiguration` and the
+/// component configurations and stores them in the cluster; every other
+/// node runs `kubeadm join`, which reads only its `JoinConfiguration`
+/// (`documentMapToJoinConfiguration` in kubeadm's
+/// `app/util/config/joinconfiguration.go`: "not interested in anything
+/// other than `JoinConfiguration`") and takes the rest from the cluster.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Cluster,
+    Bootstrap,
+    Joining,
+}
+
+impl Scope {
+    /// Why a patch of `kind` at this scope changes nothing, if it does not.
+    fn ineffective(self, kind: &str) -> Option<&'static str> {
+        match (self, kind) {
+            (Scope::Bootstrap, "JoinConfiguration") => Some(
+                "the first control-plane node runs kubeadm init, which does not read a JoinConfiguration",
+            ),
+            (
+                Scope::Joining,
+                "ClusterConfiguration"
+                | "InitConfiguration"
+                | "KubeletConfiguration"
+                | "KubeProxyConfiguration",
+            ) => Some(
+                "this node runs kubeadm join, which reads only its JoinConfiguration and takes the cluster's configuration from what kubeadm init stored on the first control-plane node",
+            ),
+            _ => None,
+        }
+    }
 }
 
 impl Patch {
@@ -77,24 +114,27 @@ pub(crate) fn version(doc: &Document) -> Option<&str> {
 /// them, each parsed once.
 fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -> Vec<Patch> {
     let text = &files.get(id).text;
-    let mut sources: Vec<(String, &Node, bool)> = Vec::new();
+    let mut sources: Vec<(String, &Node, Scope)> = Vec::new();
     if let Some(p) = root.get("kubeadmConfigPatches") {
-        sources.push(("kubeadmConfigPatches".to_owned(), p, true));
+        sources.push(("kubeadmConfigPatches".to_owned(), p, Scope::Cluster));
     }
     if let Some(Kind::Seq(nodes)) = root.get("nodes").map(|n| &n.kind) {
+        let mut bootstrap_seen = false;
         for (i, node) in nodes.iter().enumerate() {
             let role = node.get_str("role").unwrap_or("control-plane");
+            let scope = if role == "control-plane" && !bootstrap_seen {
+                bootstrap_seen = true;
+                Scope::Bootstrap
+            } else {
+                Scope::Joining
+            };
             if let Some(p) = node.get("kubeadmConfigPatches") {
-                sources.push((
-                    format!("nodes[{i}].kubeadmConfigPatches"),
-                    p,
-                    role == "control-plane",
-                ));
+                sources.push((format!("nodes[{i}].kubeadmConfigPatches"), p, scope));
             }
         }
     }
     let mut out = Vec::new();
-    for (path, list, control_plane) in sources {
+    for (path, list, scope) in sources {
         let Kind::Seq(items) = &list.kind else {
             continue;
         };
@@ -109,11 +149,26 @@ fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -
                 continue;
             };
             match yaml::parse_within(text, body) {
-                Ok(docs) => out.extend(docs.into_iter().map(|doc| Patch {
-                    doc,
-                    at: at.clone(),
-                    control_plane,
-                })),
+                Ok(docs) => {
+                    for doc in docs {
+                        let why = doc
+                            .root
+                            .get_str("kind")
+                            .and_then(|k| scope.ineffective(k).map(|why| (k, why)));
+                        match why {
+                            Some((kind, why)) => notices.push(repo::line_notice(
+                                files,
+                                id,
+                                doc.root.span.start,
+                                &format!("{at} patches the {kind}, which changes nothing: {why}"),
+                            )),
+                            None => out.push(Patch {
+                                doc,
+                                at: at.clone(),
+                            }),
+                        }
+                    }
+                }
                 Err(e) => notices.push(repo::line_notice(
                     files,
                     id,
@@ -265,7 +320,7 @@ fn control_plane(
     notices: &mut Vec<Notice>,
 ) -> Vec<Invocation> {
     let path = files.get(id).path.clone();
-    let control: Vec<&Patch> = all.iter().filter(|p| p.control_plane).collect();
+    let control: Vec<&Patch> = all.iter().collect();
     let cluster_patches: Vec<usize> = (0..control.len())
         .filter(|&i| control[i].kind() == Some("ClusterConfiguration"))
         .collect();

@@ -200,6 +200,24 @@ const NOT_JUDGED: &str = "promready does not read this layout, so the settings i
 /// What a typed document of another cluster builder is.
 pub(crate) fn typed(doc: &Document) -> Option<Recognised> {
     let (api, kind) = doc.type_meta()?;
+    let offset = doc
+        .root
+        .entry("kind")
+        .map_or(doc.root.span.start, |(k, _)| k.span.start);
+    if kind == "Cluster"
+        && (api.starts_with("kind.x-k8s.io/") || api.starts_with("kind.sigs.k8s.io/"))
+        && api != super::kind::API
+    {
+        // kind's `encoding.Parse` (pkg/internal/apis/config/encoding/load.go)
+        // decodes kind.x-k8s.io/v1alpha4 only.
+        return Some(Recognised {
+            offset,
+            message: format!(
+                "a kind Cluster of {api}, which kind refuses (\"unknown apiVersion\": it reads {api4} only), so promready does not judge it; as {api4} it would be",
+                api4 = super::kind::API
+            ),
+        });
+    }
     let builder = GROUPS
         .iter()
         .find(|(group, _)| api.starts_with(group))
@@ -212,10 +230,6 @@ pub(crate) fn typed(doc: &Document) -> Option<Recognised> {
                 .find(|(k, _)| capi && *k == kind)
                 .map(|(_, b)| (*b).to_owned())
         })?;
-    let offset = doc
-        .root
-        .entry("kind")
-        .map_or(doc.root.span.start, |(k, _)| k.span.start);
     Some(Recognised {
         offset,
         message: format!("{kind} ({api}) configures a cluster built by {builder}; {NOT_JUDGED}"),

@@ -22,8 +22,9 @@
 use std::collections::BTreeMap;
 
 use super::invocation::{self, ConfigDoc, Defaults, Parts};
+use super::json6902::{self, Effect};
 use super::repo::{self, KubeadmDoc};
-use crate::model::{ComponentSpec, DefaultMode, Invocation, Layout, Source, VersionInfo};
+use crate::model::{ComponentSpec, DefaultMode, Invocation, Layout, Problem, Source, VersionInfo};
 use crate::parse::flags::Parsed;
 use crate::parse::yaml::{self, Document, Kind, Node};
 use crate::source::{FileDb, Notice};
@@ -38,6 +39,10 @@ pub(crate) const API: &str = "kind.x-k8s.io/v1alpha4";
 struct Patch {
     doc: Document,
     at: String,
+    /// For an RFC 6902 operation (`kubeadmConfigPatchesJSON6902`), what it
+    /// does besides the document it amounts to; such a patch is not a
+    /// place a fix can edit.
+    effect: Option<Effect>,
 }
 
 /// Whose configuration a list of patches changes. kind merges the
@@ -87,6 +92,11 @@ impl Patch {
     fn api(&self) -> Option<&str> {
         self.doc.root.get_str("apiVersion")
     }
+
+    /// A merge patch, which a fix can edit.
+    fn editable(&self) -> bool {
+        self.effect.is_none()
+    }
 }
 
 fn is_cluster(doc: &Document) -> bool {
@@ -112,12 +122,16 @@ pub(crate) fn version(doc: &Document) -> Option<&str> {
 
 /// The patches of the cluster and of its nodes, in the order kind applies
 /// them, each parsed once.
-fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -> Vec<Patch> {
-    let text = &files.get(id).text;
-    let mut sources: Vec<(String, &Node, Scope)> = Vec::new();
-    if let Some(p) = root.get("kubeadmConfigPatches") {
-        sources.push(("kubeadmConfigPatches".to_owned(), p, Scope::Cluster));
-    }
+fn patches(
+    files: &FileDb,
+    id: FileId,
+    root: &Node,
+    version: Option<&VersionInfo>,
+    notices: &mut Vec<Notice>,
+) -> Vec<Patch> {
+    // The cluster's patches, then each node's: at each level the merge
+    // patches, then the RFC 6902 ones (`KubeYAML`).
+    let mut levels: Vec<(String, &Node, Scope)> = vec![(String::new(), root, Scope::Cluster)];
     if let Some(Kind::Seq(nodes)) = root.get("nodes").map(|n| &n.kind) {
         let mut bootstrap_seen = false;
         for (i, node) in nodes.iter().enumerate() {
@@ -128,16 +142,67 @@ fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -
             } else {
                 Scope::Joining
             };
-            if let Some(p) = node.get("kubeadmConfigPatches") {
-                sources.push((format!("nodes[{i}].kubeadmConfigPatches"), p, scope));
-            }
+            levels.push((format!("nodes[{i}]."), node, scope));
         }
     }
     let mut out = Vec::new();
-    for (path, list, scope) in sources {
+    for (prefix, level, scope) in levels {
+        if let Some(list) = level.get("kubeadmConfigPatches") {
+            merge_patches(
+                files,
+                id,
+                (&format!("{prefix}kubeadmConfigPatches"), list),
+                scope,
+                &mut out,
+                notices,
+            );
+        }
+        if let Some(list) = level.get("kubeadmConfigPatchesJSON6902") {
+            let path = format!("{prefix}kubeadmConfigPatchesJSON6902");
+            let ops = json6902::ops(
+                files,
+                id,
+                (&path, list),
+                version.map(|v| &v.version),
+                notices,
+            );
+            for op in ops {
+                let kind = op.doc.root.get_str("kind").unwrap_or_default().to_owned();
+                if let Some(why) = scope.ineffective(&kind) {
+                    notices.push(repo::line_notice(
+                        files,
+                        id,
+                        op.doc.root.span.start,
+                        &format!("{} patches the {kind}, which changes nothing: {why}", op.at),
+                    ));
+                    continue;
+                }
+                out.push(Patch {
+                    doc: op.doc,
+                    at: op.at,
+                    effect: Some(op.effect),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The merge patches of one `kubeadmConfigPatches` list, each parsed once.
+fn merge_patches(
+    files: &FileDb,
+    id: FileId,
+    (path, list): (&str, &Node),
+    scope: Scope,
+    out: &mut Vec<Patch>,
+    notices: &mut Vec<Notice>,
+) {
+    let text = &files.get(id).text;
+    {
         let Kind::Seq(items) = &list.kind else {
-            continue;
+            return;
         };
+        let path = path.to_owned();
         for (i, item) in items.iter().enumerate() {
             let at = format!("{path}[{i}]");
             let Some(body) = yaml::literal_block(text, item) else {
@@ -165,6 +230,7 @@ fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -
                             None => out.push(Patch {
                                 doc,
                                 at: at.clone(),
+                                effect: None,
                             }),
                         }
                     }
@@ -181,7 +247,6 @@ fn patches(files: &FileDb, id: FileId, root: &Node, notices: &mut Vec<Notice>) -
             }
         }
     }
-    out
 }
 
 /// Where a patch's `kind:` line is, or its start.
@@ -212,25 +277,7 @@ pub(crate) fn from_cluster(
         .lookup("networking.ipFamily")
         .and_then(|(_, v)| v.as_scalar())
         .is_some_and(|s| s.text == "ipv6");
-    // RFC 6902 patches (`kubeadmConfigPatchesJSON6902`, the cluster's and
-    // the nodes') are not applied here: said, not silently left out.
-    let mut json6902 = vec![doc.root.entry("kubeadmConfigPatchesJSON6902")];
-    if let Some(Kind::Seq(nodes)) = doc.root.get("nodes").map(|n| &n.kind) {
-        json6902.extend(
-            nodes
-                .iter()
-                .map(|n| n.entry("kubeadmConfigPatchesJSON6902")),
-        );
-    }
-    for (k, _) in json6902.into_iter().flatten() {
-        notices.push(repo::line_notice(
-            files,
-            id,
-            k.span.start,
-            "kubeadmConfigPatchesJSON6902 is not applied by promready: findings here are judged without these patches",
-        ));
-    }
-    let all = patches(files, id, &doc.root, notices);
+    let all = patches(files, id, &doc.root, version, notices);
     let mut out = control_plane(
         files,
         id,
@@ -331,19 +378,17 @@ fn control_plane(
         let Some(spec) = components.get(component) else {
             continue;
         };
-        let args_key = format!("{section}.extraArgs");
-        let flags: Vec<_> = cluster_patches
-            .iter()
-            .filter_map(|&i| control[i].doc.root.lookup(&args_key))
-            .flat_map(|(_, n)| repo::extra_args(id, n))
-            .collect();
-        // Edits go to the last patch that has the section, else the last
-        // ClusterConfiguration patch.
+        let (flags, cuts) = section_args(id, &control, &cluster_patches, section, component);
+        // Edits go to the last merge patch that has the section, else the
+        // last ClusterConfiguration merge patch.
         let with_section = cluster_patches
             .iter()
             .rev()
-            .find(|&&i| control[i].doc.root.lookup(section).is_some());
-        if ipv6 && with_section.is_none() {
+            .find(|&&i| control[i].editable() && control[i].doc.root.lookup(section).is_some());
+        let set_by_a_patch = cluster_patches
+            .iter()
+            .any(|&i| control[i].doc.root.lookup(section).is_some());
+        if ipv6 && !set_by_a_patch {
             // kind's template and kubeadm choose IPv6 addresses themselves
             // (`::`, `::1`, `[::1]:2381`), which promready does not model.
             notices.push(repo::line_notice(files, id, cluster_at.span.start, &format!(
@@ -352,7 +397,12 @@ fn control_plane(
             continue;
         }
         let target = with_section
-            .or_else(|| cluster_patches.last())
+            .or_else(|| {
+                cluster_patches
+                    .iter()
+                    .rev()
+                    .find(|&&i| control[i].editable())
+            })
             .map(|&i| &control[i]);
         let start = match target {
             Some(p) => p
@@ -410,10 +460,56 @@ fn control_plane(
                 ));
             }
         }
+        inv.notes.extend(cuts);
         out.push(inv);
     }
 
     out
+}
+
+/// The `extraArgs` of a control-plane `section` as the patches leave
+/// them, in order, and a note for each RFC 6902 operation that takes some
+/// of them out.
+fn section_args(
+    id: FileId,
+    control: &[&Patch],
+    cluster_patches: &[usize],
+    section: &str,
+    component: &str,
+) -> (Vec<crate::parse::flags::Flag>, Vec<Problem>) {
+    let args_key = format!("{section}.extraArgs");
+    let mut flags = Vec::new();
+    let mut cuts = Vec::new();
+    for &i in cluster_patches {
+        let p = &control[i];
+        let cut = match &p.effect {
+            Some(Effect::Replace(path) | Effect::Remove(path)) => Some(path.as_str()),
+            _ => None,
+        };
+        if let Some(path) = cut {
+            // What the operation replaces or removes is gone: the
+            // whole `extraArgs` (or the section), or one flag of it.
+            let before = flags.len();
+            if args_key == path || args_key.starts_with(&format!("{path}.")) {
+                flags.clear();
+            } else if let Some(name) = path.strip_prefix(&format!("{args_key}.")) {
+                flags.retain(|f: &crate::parse::flags::Flag| f.name != name);
+            }
+            if flags.len() < before {
+                cuts.push(Problem {
+                    loc: Some(Loc::new(id, p.doc.root.span.clone())),
+                    message: format!(
+                        "{} takes `{path}` out of the {component} arguments the patches before it set (kind applies it after them)",
+                        p.at
+                    ),
+                });
+            }
+        }
+        if let Some((_, n)) = p.doc.root.lookup(&args_key) {
+            flags.extend(repo::extra_args(id, n));
+        }
+    }
+    (flags, cuts)
 }
 
 /// A component configured by kind's generated `kind` document and the
@@ -438,6 +534,8 @@ fn config_patches(
     }
     let path = &files.get(id).path;
     let last = mine.last();
+    // Edits go into the last merge patch of this kind.
+    let target = mine.iter().rev().find(|p| p.editable());
     Some(invocation::build(Parts {
         spec,
         db: files,
@@ -459,7 +557,7 @@ fn config_patches(
         },
         version: version.cloned(),
         layout: Layout::Kind,
-        source: match last {
+        source: match target {
             Some(p) => Source::ConfigDoc {
                 file: id,
                 doc_start: p.doc.root.span.start,

@@ -7,6 +7,7 @@
 
 pub(crate) mod capi;
 pub(crate) mod invocation;
+pub(crate) mod json6902;
 pub(crate) mod k3s;
 pub(crate) mod kind;
 pub(crate) mod repo;

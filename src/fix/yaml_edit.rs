@@ -223,6 +223,10 @@ fn extend_existing(
             };
             Ok((line_end(text, key.span.end), body))
         }
+        (Kind::Scalar(_), Leaf::Value(_)) => Err(format!(
+            "`{}` is already set here, and something applied after it decides the value; edit it by hand",
+            scalar_text(key)
+        )),
         _ => Err("unexpected YAML shape; edit this file by hand".to_owned()),
     }
 }

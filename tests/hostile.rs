@@ -48,7 +48,7 @@ const CLEAN_CONFIG: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: Kub
 
 fn scheduler(bind: &str) -> String {
     format!(
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-scheduler\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-scheduler\n    image: registry.k8s.io/kube-scheduler:v1.30.2\n    command:\n    - kube-scheduler\n    - --bind-address={bind}\n    - --kubeconfig=/etc/kubernetes/scheduler.conf\n"
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-scheduler\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-scheduler\n    image: registry.k8s.io/kube-scheduler:v1.30.2\n    command:\n    - kube-scheduler\n    - --bind-address={bind}\n    - --kubeconfig=/etc/kubernetes/scheduler.conf\n    - --authentication-kubeconfig=/etc/kubernetes/scheduler.conf\n    - --authorization-kubeconfig=/etc/kubernetes/scheduler.conf\n"
     )
 }
 
@@ -791,7 +791,7 @@ fn hundred_thousand_character_lines() {
         (
             MANIFEST,
             format!(
-                "{{apiVersion: v1, kind: Pod, spec: {{containers: [{{name: s, image: \"registry.k8s.io/kube-scheduler:v1.30.2\", command: [kube-scheduler, {} --bind-address=127.0.0.1]}}]}}}}\n",
+                "{{apiVersion: v1, kind: Pod, spec: {{containers: [{{name: s, image: \"registry.k8s.io/kube-scheduler:v1.30.2\", command: [kube-scheduler, {} --authentication-kubeconfig=/etc/kubernetes/scheduler.conf, --authorization-kubeconfig=/etc/kubernetes/scheduler.conf, --bind-address=127.0.0.1]}}]}}}}\n",
                 "--v=2, ".repeat(100_000 / 7)
             ),
             "PR004",

@@ -256,6 +256,9 @@ const OPERATORS: &[&str] = &[
     "loopback",
     "unset_or_loopback",
     "set",
+    "unset",
+    "allows_path",
+    "forbids_path",
 ];
 
 fn condition(
@@ -320,12 +323,21 @@ fn condition(
     if let Some(v) = c.set {
         tests.push(Test::Set(v));
     }
+    if let Some(v) = c.unset {
+        tests.push(Test::Unset(v));
+    }
+    if let Some(v) = c.allows_path {
+        tests.push(Test::AllowsPath(v, true));
+    }
+    if let Some(v) = c.forbids_path {
+        tests.push(Test::AllowsPath(v, false));
+    }
     let none = tests.is_empty();
     match <[Test; 1]>::try_from(tests) {
         Ok([only]) => Ok(Condition::Setting { name, test: only }),
         Err(_) => Err(src.error(
             format!(
-                "the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, unset_or_loopback, set"
+                "the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, unset_or_loopback, set, unset, allows_path, forbids_path"
             ),
             // The setting that has none, or the second operator.
             &if none {

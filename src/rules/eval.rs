@@ -601,9 +601,38 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
                 Test::UnsetOrLoopback(want) => {
                     value.is_none_or(|x| x.is_empty() || all_loopback(x)) == *want
                 }
+                Test::Unset(want) => {
+                    let unknown = matches!(
+                        s.origin,
+                        Origin::Default {
+                            mode: crate::model::DefaultMode::Unknown,
+                            ..
+                        }
+                    );
+                    !unknown && value.is_none_or(str::is_empty) == *want
+                }
+                Test::AllowsPath(path, want) => {
+                    value.is_some_and(|x| allows_path(x, path) == *want)
+                }
             }
         }
     }
+}
+
+/// Whether a comma-separated list of path patterns lets `path` through:
+/// a pattern is a path, or a prefix ending in `*`, and a leading `/` is
+/// optional on both (`NewAuthorizer` in k8s.io/apiserver
+/// `pkg/authorization/path/path.go`, behind
+/// `--authorization-always-allow-paths`).
+fn allows_path(patterns: &str, path: &str) -> bool {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    patterns.split(',').any(|p| {
+        let p = p.strip_prefix('/').unwrap_or(p);
+        match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => p == path,
+        }
+    })
 }
 
 fn pick(variants: &[Variant], subject: &Subject<'_>, assumed_newest: &mut bool) -> Option<String> {
@@ -696,6 +725,24 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn always_allowed_paths_match_as_the_api_server_matches_them() {
+        for (patterns, allowed) in [
+            ("/healthz,/readyz,/livez", false),
+            ("/healthz,/metrics", true),
+            ("metrics", true),
+            ("/metrics*", true),
+            ("/met*", true),
+            ("*", true),
+            ("/metrics/slis", false),
+            ("/metric", false),
+            (" /metrics", false),
+            ("", false),
+        ] {
+            assert_eq!(allows_path(patterns, "/metrics"), allowed, "{patterns:?}");
+        }
+    }
 
     #[test]
     fn loopback_addresses() {

@@ -34,6 +34,13 @@ pub(crate) enum Test {
     UnsetOrLoopback(bool),
     /// Whether a flag or config file set it (as opposed to a default).
     Set(bool),
+    /// Whether it is known to have no value: empty, or absent with no
+    /// default (a setting whose defaults are unknown is neither).
+    Unset(bool),
+    /// Whether one of its comma-separated path patterns (exact, or a
+    /// prefix ending in `*`) matches this path (`true`), or the value is
+    /// known and none does (`false`).
+    AllowsPath(String, bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]

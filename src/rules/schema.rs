@@ -20,6 +20,9 @@ pub(super) struct SerializableCondition {
     pub(super) loopback: Option<bool>,
     pub(super) unset_or_loopback: Option<bool>,
     pub(super) set: Option<bool>,
+    pub(super) unset: Option<bool>,
+    pub(super) allows_path: Option<String>,
+    pub(super) forbids_path: Option<String>,
     pub(super) any: Option<Vec<SerializableCondition>>,
     pub(super) all: Option<Vec<SerializableCondition>>,
 }

@@ -216,10 +216,20 @@ fn add_setting(
             // Beside the related token the finding points at (the
             // `--authorization-mode=Webhook` that makes the token webhook
             // matter), else right after the executable.
-            let anchor = inv
+            let related = inv
                 .flags
                 .iter()
-                .find(|f| f.loc.as_ref() == Some(&finding.primary.loc))
+                .find(|f| f.loc.as_ref() == Some(&finding.primary.loc));
+            // A relative set by an environment variable (etcd's
+            // `ETCD_CLIENT_CERT_AUTH=true` in kubespray's etcd.env): the new
+            // setting is a variable of the same file, on the next line.
+            if let Some(f) = related
+                && let Some(loc) = &f.loc
+                && !text(files, loc).starts_with('-')
+            {
+                return env_line(files, loc, &f.name, flag, value);
+            }
+            let anchor = related
                 .and_then(|f| {
                     if f.separate_value {
                         f.value_loc.as_ref()
@@ -284,6 +294,44 @@ fn add_setting(
         }
         Source::K3s { .. } => super::k3s::set_setting(files, inv, s, value),
         Source::KindDefault { kind } => Err(kind_patch(kind, inv, s, value)),
+    }
+}
+
+/// A variable line for `flag` after the environment-file line of the
+/// variable that set `related` (`ETCD_CLIENT_CERT_AUTH=true` gives the
+/// prefix `ETCD`, so `listen-metrics-urls` becomes
+/// `ETCD_LISTEN_METRICS_URLS=value`).
+fn env_line(
+    files: &FileDb,
+    at: &Loc,
+    related: &str,
+    flag: &str,
+    value: &str,
+) -> Result<Edit, String> {
+    let var_of = |name: &str| name.replace('-', "_").to_uppercase();
+    let t = &files.get(at.file).text;
+    let start = line_start(t, at.span.start);
+    let line = t[start..at.span.start].trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+    let name = line.split_once('=').map(|(n, _)| n.trim_end());
+    let prefix = name.and_then(|n| n.strip_suffix(&format!("_{}", var_of(related))));
+    match prefix {
+        Some(prefix)
+            if !prefix.is_empty()
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            let end = line_end(t, at.span.end);
+            Ok(Edit {
+                file: at.file,
+                range: end..end,
+                text: format!("{}{prefix}_{}={value}", newline(t), var_of(flag)),
+            })
+        }
+        _ => Err(format!(
+            "--{related} comes from an environment variable here; set --{flag}={value} (or its variable) by hand"
+        )),
     }
 }
 
@@ -505,6 +553,47 @@ mod tests {
             .unwrap_err()
             .contains("moved")
         );
+    }
+
+    #[test]
+    fn a_setting_beside_an_environment_variable_takes_its_prefix() {
+        let edit = |text: &str, value: &str| {
+            let mut db = FileDb::default();
+            let id = db.add("e".into(), None, text.as_bytes(), std::path::PathBuf::new());
+            let at = text.find(value).unwrap();
+            let loc = Loc::new(id, at..at + value.len());
+            env_line(
+                &db,
+                &loc,
+                "client-cert-auth",
+                "listen-metrics-urls",
+                "http://0.0.0.0:2381",
+            )
+            .map(|e| {
+                let mut out = text.to_owned();
+                out.replace_range(e.range, &e.text);
+                out
+            })
+        };
+        assert_eq!(
+            edit("ETCD_NAME=a\nETCD_CLIENT_CERT_AUTH=true\nETCD_DATA_DIR=/d\n", "true"),
+            Ok("ETCD_NAME=a\nETCD_CLIENT_CERT_AUTH=true\nETCD_LISTEN_METRICS_URLS=http://0.0.0.0:2381\nETCD_DATA_DIR=/d\n".to_owned())
+        );
+        // After `export` and a quoted value; the file's CRLF line ends are kept.
+        assert_eq!(
+            edit("export ETCD_CLIENT_CERT_AUTH=\"true\"\r\n", "true"),
+            Ok("export ETCD_CLIENT_CERT_AUTH=\"true\"\r\nETCD_LISTEN_METRICS_URLS=http://0.0.0.0:2381\r\n".to_owned())
+        );
+        // A unit's `Environment=` line, or a variable without a prefix, is
+        // not an environment file's own line: edited by hand.
+        for text in [
+            "Environment=ETCD_CLIENT_CERT_AUTH=true\n",
+            "Environment=\"ETCD_CLIENT_CERT_AUTH=true\"\n",
+            "CLIENT_CERT_AUTH=true\n",
+        ] {
+            let e = edit(text, "true").unwrap_err();
+            assert!(e.contains("by hand"), "{text}: {e}");
+        }
     }
 
     #[test]

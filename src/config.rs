@@ -22,9 +22,11 @@ use crate::source::RuleDir;
 pub(crate) enum FailOn {
     /// Errors only.
     Error,
-    /// Any finding (the default).
+    /// Errors and warnings (the default).
     #[default]
     Warning,
+    /// Any finding, notes included.
+    Note,
     /// Never: the exit status is 0 unless the input cannot be read.
     Never,
 }

@@ -8,6 +8,10 @@ use crate::span::Loc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Severity {
+    /// What a scraper must be set up for, where nothing is wrong on the
+    /// node (a self-signed serving certificate); it fails a run only with
+    /// `--fail-on note`.
+    Note,
     Warning,
     Error,
 }
@@ -17,6 +21,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }

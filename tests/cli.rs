@@ -154,7 +154,7 @@ fn output_file_receives_the_report() {
     );
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 4);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 5);
     let bad = run(&["scan", "-o", "/nonexistent-dir/x", "testdata/demo"]);
     assert_eq!(bad.status, 2);
     assert!(
@@ -329,9 +329,13 @@ fn fix_exit_status_and_output() {
     assert_eq!(out.status, 1, "{}", out.stdout);
     insta::assert_snapshot!("fix_demo", out.stdout);
     let left = run(&["scan", "--format", "json", demo]);
+    // PR021 (a note) has no automatic fix: it remains too.
     assert_eq!(
         common::finding_lines(&left.stdout),
-        ["PR002 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:7"]
+        [
+            "PR002 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:7",
+            "PR021 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:10"
+        ]
     );
     assert_eq!(run(&["fix", "testdata/no-such-dir"]).status, 2);
 }
@@ -355,7 +359,7 @@ fn select_ignore_and_fail_on() {
         "--format",
         "json",
         "--ignore",
-        "PR001,PR002,PR007",
+        "PR001,PR002,PR007,PR021",
         "testdata/demo",
     ]);
     assert_eq!(
@@ -398,6 +402,23 @@ fn select_ignore_and_fail_on() {
         run(&["scan", "--fail-on", "never", "testdata/demo"]).status,
         0
     );
+    // A note (PR021) fails a run only with --fail-on note.
+    for (fail_on, status) in [("warning", 0), ("error", 0), ("note", 1)] {
+        let out = run(&[
+            "scan",
+            "--select",
+            "PR021",
+            "--fail-on",
+            fail_on,
+            "testdata/demo",
+        ]);
+        assert_eq!(out.status, status, "--fail-on {fail_on}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("promready: 1 note in 1 file"),
+            "{}",
+            out.stdout
+        );
+    }
 }
 
 #[test]
@@ -421,7 +442,8 @@ fn configuration_file() {
         common::finding_lines(&out.stdout),
         [
             "PR001 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:6",
-            "PR010 etc/default/kubelet:2"
+            "PR010 etc/default/kubelet:2",
+            "PR021 etc/systemd/system/kubelet.service.d/10-kubeadm.conf:10"
         ]
     );
     assert!(out.stdout.contains("\"severity\": \"error\""));
@@ -535,7 +557,7 @@ fn select_and_ignore_take_spaces_after_commas() {
         "--format",
         "json",
         "--ignore",
-        " PR001 , PR002,PR007 ,",
+        " PR001 , PR002,PR007 , PR021,",
         "testdata/demo",
     ]);
     assert_eq!(
@@ -624,7 +646,7 @@ fn fix_lists_every_finding_it_leaves_in_one_line() {
         out.stdout
             .trim_end()
             // PR002 is held back on the demo's 1.10 kubelet.
-            .ends_with("3 findings remain (1 error, 2 warnings)"),
+            .ends_with("4 findings remain (1 error, 2 warnings, 1 note)"),
         "{}",
         out.stdout
     );
@@ -787,6 +809,9 @@ fn a_kube_proxy_flag_its_config_file_overrides_gets_a_note() {
     // The file's default decides: PR006, on the command that starts it.
     assert_eq!(
         common::finding_lines(&out.stdout),
-        ["PR006 etc/systemd/system/kube-proxy.service:6"]
+        [
+            "PR006 etc/systemd/system/kube-proxy.service:6",
+            "PR021 usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf:11"
+        ]
     );
 }

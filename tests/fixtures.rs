@@ -17,10 +17,17 @@ fn every_fixture_reports_exactly_its_expected_findings() {
         let out = run(&["scan", "--format", "json", path.to_str().unwrap()]);
         let got = finding_lines(&out.stdout);
         let want = expected(&path);
-        let status = if want.is_empty() {
-            promready::EXIT_CLEAN
-        } else {
+        // Notes alone leave the exit status 0 (`--fail-on warning`).
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let fails = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["suppressed"].is_null() && f["severity"] != "note");
+        let status = if fails {
             promready::EXIT_FINDINGS
+        } else {
+            promready::EXIT_CLEAN
         };
         if got != want || out.status != status {
             failures.push(format!(

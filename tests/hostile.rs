@@ -337,7 +337,12 @@ fn a_climbing_link_is_read_and_fixed_where_the_image_would_find_it() {
     link(&img.root, ENV, climbing(&host));
     let r = img.check("climbing link with an in-image target", &[1]);
     assert_eq!(r.findings(), [format!("PR010 {inside}")]);
-    let f = &r.0["findings"][0]["location"];
+    let pr010 = r.0["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PR010");
+    let f = &pr010.unwrap()["location"];
     assert_eq!(f["via"].as_str(), Some(ENV), "{f}");
     assert!(
         r.has_notice(ENV, "climbs above the image root"),

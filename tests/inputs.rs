@@ -322,7 +322,7 @@ fn with_several_inputs_a_wrong_one_is_reported_and_the_others_still_scanned() {
         v["errors"][0]["message"],
         format!("{m}: no such file or directory")
     );
-    assert_eq!(v["findings"].as_array().unwrap().len(), 4);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 5);
     let sarif_file = dir.path().join("out.sarif");
     let out = run(&[
         "scan",
@@ -354,7 +354,7 @@ fn with_several_inputs_a_wrong_one_is_reported_and_the_others_still_scanned() {
             .unwrap()
             .starts_with(&format!("{m}: no such file"))
     );
-    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 4);
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 5);
 
     // Named files: a missing one is an error, the others are judged.
     let out = run(&[

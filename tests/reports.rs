@@ -104,9 +104,16 @@ fn notes_are_github_warnings() {
         "testdata/rootfs/config-wrong-type",
     ]);
     assert!(
-        out.stdout.starts_with(
+        out.stdout.lines().any(|l| l.starts_with(
             "::error file=testdata/rootfs/config-wrong-type/var/lib/kubelet/config.yaml,line=11,endLine=11,col=15,endColumn=18,title=PR012 component-will-not-start::readOnlyPort: expected a number, found a string; kubelet will not start"
-        ),
+        )),
+        "{}",
+        out.stdout
+    );
+    // A note-severity finding (PR021) is a notice annotation.
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("::notice file=testdata/rootfs/config-wrong-type/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf,line=11,")
+            && l.contains("title=PR021 kubelet-serving-certificate-self-signed::")),
         "{}",
         out.stdout
     );
@@ -215,13 +222,20 @@ fn concise_output_is_one_line_per_finding() {
     let out = run(&["scan", "--output-format", "concise", "testdata/demo"]);
     assert_eq!(out.status, 1);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert_eq!(lines.len(), 6, "{}", out.stdout);
+    assert!(
+        lines[4].starts_with(
+            "etc/systemd/system/kubelet.service.d/10-kubeadm.conf:10:11: note: PR021 "
+        ),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         lines[0],
         "etc/default/kubelet:2:21: error: PR007 kubelet-serving-on-loopback: kubelet listens on 127.0.0.1:10250 only: Prometheus gets connection refused from other hosts and pods"
     );
     assert!(
-        lines[4].starts_with("promready: 3 errors, 1 warning in 2 files"),
+        lines[5].starts_with("promready: 3 errors, 1 warning, 1 note in 2 files"),
         "{}",
         out.stdout
     );
@@ -253,11 +267,11 @@ fn one_scan_writes_the_sarif_file_and_the_log_output() {
     assert_eq!(out.status, 1);
     assert_eq!(
         out.stdout.lines().filter(|l| l.starts_with("::")).count(),
-        4
+        5
     );
     let log: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 4);
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 5);
     assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
     // The same as the SARIF output itself.
     let direct = run(&["scan", "--format", "sarif", "testdata/demo"]);

@@ -103,7 +103,12 @@ pub(crate) fn status_for(targets: &[target::Target], fail_on: config::FailOn) ->
         .filter(|f| f.suppressed.is_none());
     let failing = match fail_on {
         config::FailOn::Never => false,
-        config::FailOn::Warning => live.count() > 0,
+        config::FailOn::Note => live.count() > 0,
+        config::FailOn::Warning => {
+            live.filter(|f| f.severity >= finding::Severity::Warning)
+                .count()
+                > 0
+        }
         config::FailOn::Error => {
             live.filter(|f| f.severity == finding::Severity::Error)
                 .count()

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 
 use super::{Position, Run, notes, shown_path};
 use crate::escape::{Shown, escape};
-use crate::finding::Severity;
 
 pub(crate) fn render(run: &Run<'_>) -> String {
     let several = run.targets.len() > 1;
@@ -14,10 +13,7 @@ pub(crate) fn render(run: &Run<'_>) -> String {
     for t in run.targets {
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             let p = Position::of(&t.files, &f.primary.loc);
-            let level = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let level = f.severity.as_str();
             let _ = writeln!(
                 out,
                 "{}:{}:{}: {level}: {} {}: {}",

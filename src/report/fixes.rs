@@ -129,20 +129,17 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
         .chain(&report.at_limit)
         .map(|n| (n.code.as_str(), n.path.as_str(), n.line))
         .collect();
-    let (mut n_errors, mut n_warnings) = (0, 0);
+    // Findings left, by severity (errors first).
+    let mut left = [0usize; 3];
     for t in &report.after {
         for f in t.findings.iter().filter(|f| f.suppressed.is_none()) {
             let p = super::Position::of(&t.files, &f.primary.loc);
-            let level = match f.severity {
-                crate::finding::Severity::Error => {
-                    n_errors += 1;
-                    "error"
-                }
-                crate::finding::Severity::Warning => {
-                    n_warnings += 1;
-                    "warning"
-                }
-            };
+            let level = f.severity.as_str();
+            left[match f.severity {
+                crate::finding::Severity::Error => 0,
+                crate::finding::Severity::Warning => 1,
+                crate::finding::Severity::Note => 2,
+            }] += 1;
             if !named.contains(&(f.code.as_str(), p.path.as_str(), p.line)) {
                 let _ = writeln!(
                     out,
@@ -156,7 +153,7 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
             }
         }
     }
-    let remaining = n_errors + n_warnings;
+    let remaining: usize = left.iter().sum();
     let mut parts = vec![format!(
         "{verb} {} in {}",
         plural(report.fixed, "finding"),
@@ -179,13 +176,12 @@ pub(crate) fn render(report: &FixReport) -> Rendered {
     let tail = if remaining == 0 {
         "no findings remain".to_owned()
     } else {
-        let mut by_level = Vec::new();
-        if n_errors > 0 {
-            by_level.push(plural(n_errors, "error"));
-        }
-        if n_warnings > 0 {
-            by_level.push(plural(n_warnings, "warning"));
-        }
+        let by_level: Vec<String> = left
+            .iter()
+            .zip(["error", "warning", "note"])
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, w)| plural(*n, w))
+            .collect();
         format!(
             "{} remain{} ({})",
             plural(remaining, "finding"),

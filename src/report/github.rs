@@ -33,6 +33,7 @@ pub(crate) fn render(run: &Run<'_>) -> String {
         let level = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "notice",
         };
         let _ = write!(out, "::{level} file={}", property(&file));
         if lines {

@@ -132,6 +132,7 @@ fn report(files: &FileDb, f: &Finding, shown: Shown<'_>) -> Report {
             severity: match f.severity {
                 Severity::Error => MSeverity::Error,
                 Severity::Warning => MSeverity::Warning,
+                Severity::Note => MSeverity::Advice,
             },
             help: Some(inline(&f.help)),
             src: None,
@@ -160,6 +161,7 @@ fn report(files: &FileDb, f: &Finding, shown: Shown<'_>) -> Report {
         severity: match f.severity {
             Severity::Error => MSeverity::Error,
             Severity::Warning => MSeverity::Warning,
+            Severity::Note => MSeverity::Advice,
         },
         help: Some(help),
         src: Some(src),
@@ -227,7 +229,7 @@ pub(crate) fn summary(run: &Run<'_>) -> String {
     let targets = run.targets;
     let c = counts(targets);
     let mut s = String::from("promready: ");
-    if c.errors + c.warnings == 0 {
+    if c.errors + c.warnings + c.notes == 0 {
         s.push_str("no problems found");
     } else {
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -237,6 +239,9 @@ pub(crate) fn summary(run: &Run<'_>) -> String {
         }
         if c.warnings > 0 {
             parts.push(plural(c.warnings, "warning"));
+        }
+        if c.notes > 0 {
+            parts.push(plural(c.notes, "note"));
         }
         let _ = write!(s, "{} in {}", parts.join(", "), plural(c.files, "file"));
     }

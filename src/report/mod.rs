@@ -93,6 +93,7 @@ impl Position {
 pub(crate) struct Counts {
     pub(crate) errors: usize,
     pub(crate) warnings: usize,
+    pub(crate) notes: usize,
     pub(crate) files: usize,
     /// Findings an inline comment suppresses (not in the counts above).
     pub(crate) suppressed: usize,
@@ -111,6 +112,7 @@ pub(crate) fn counts(targets: &[Target]) -> Counts {
             match f.severity {
                 Severity::Error => c.errors += 1,
                 Severity::Warning => c.warnings += 1,
+                Severity::Note => c.notes += 1,
             }
         }
     }

@@ -28,10 +28,8 @@ const INFORMATION_URI: &str = "https://github.com/promready/promready";
 const SRCROOT: &str = "%SRCROOT%";
 
 fn level(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
+    // SARIF's levels are named as promready's severities.
+    s.as_str()
 }
 
 fn rule(r: &Rule) -> Value {
@@ -43,6 +41,7 @@ fn rule(r: &Rule) -> Value {
         properties["security-severity"] = json!(match r.severity {
             Severity::Error => "8.0",
             Severity::Warning => "5.0",
+            Severity::Note => "2.0",
         });
     }
     let mut v = json!({

@@ -128,12 +128,16 @@ pub fn run_program<S: AsRef<OsStr>>(program: &str, args: &[S], env: &[(&str, &st
 pub struct Report(pub serde_json::Value);
 
 impl Report {
-    /// `CODE path` for every finding, sorted.
+    /// `CODE path` for every warning and error, sorted. Notes (PR021 on
+    /// nearly every kubelet: what a scraper must be set up for) are left
+    /// out: these tests are about reading hostile input, and the fixtures
+    /// pin which notes fire.
     pub fn findings(&self) -> Vec<String> {
         let mut out: Vec<String> = self.0["findings"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|f| f["severity"] != "note")
             .map(|f| {
                 format!(
                     "{} {}",

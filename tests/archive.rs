@@ -700,3 +700,42 @@ fn a_k3s_binary_gives_its_version_in_every_form_of_image() {
     std::fs::write(large.join("opt/k3s/k3s"), vec![0u8; 1 << 20]).unwrap();
     assert!(kubernetes_version(&large).is_null());
 }
+
+/// A serving certificate shipped in an archived image is read from the
+/// archive as from the tree, through the link the kubelet follows.
+#[test]
+fn a_shipped_serving_certificate_is_found_in_an_archive_as_in_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in ["kubelet-pki-in-image", "kubelet-pki-rotated"] {
+        let root = PathBuf::from(format!("testdata/rootfs/{case}"));
+        let want =
+            finding_lines(&run(&["scan", "--format", "json", root.to_str().unwrap()]).stdout);
+        assert!(
+            want.iter().any(|l| l.starts_with("PR023 ")),
+            "{case}: {want:?}"
+        );
+        let plain = dir.path().join(format!("{case}.tar"));
+        tar(&root, &plain, "gnu");
+        let archive = compress(&plain, "gz");
+        let out = run(&["scan", "--format", "json", archive.to_str().unwrap()]);
+        assert_eq!(finding_lines(&out.stdout), want, "{case}");
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let pr023 = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "PR023")
+            .unwrap();
+        let message = pr023["message"].as_str().unwrap();
+        assert!(
+            message.contains("ami-build-7f3a") && message.contains("valid until 2027-12-08"),
+            "{case}: {message}"
+        );
+        if case == "kubelet-pki-rotated" {
+            assert_eq!(
+                pr023["location"]["via"], "var/lib/kubelet/pki/kubelet-server-current.pem",
+                "{pr023}"
+            );
+        }
+    }
+}

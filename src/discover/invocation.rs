@@ -141,6 +141,7 @@ pub(crate) fn build(parts: Parts<'_>) -> Invocation {
         config_doc: configs.first().map(|c| (c.file, c.root.span.start)),
         config_decides,
         wrong_arg_forms: Vec::new(),
+        shipped: Vec::new(),
         layout,
     }
 }

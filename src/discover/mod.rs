@@ -13,6 +13,7 @@ pub(crate) mod kind;
 pub(crate) mod repo;
 pub(crate) mod rpmdb;
 pub(crate) mod service;
+pub(crate) mod serving;
 pub(crate) mod staticpod;
 pub(crate) mod systemd;
 pub(crate) mod unjudged;
@@ -102,6 +103,11 @@ pub(crate) fn image(
                     }
                 }
             }
+        }
+    }
+    for inv in &mut out {
+        if let Some(spec) = components.get(&inv.component) {
+            inv.shipped = serving::shipped(image, spec, inv)?;
         }
     }
     Ok(out)

@@ -257,8 +257,38 @@ pub(crate) struct Invocation {
     /// For an invocation read from a kubeadm document: the document's
     /// `extraArgs` in a form its API version rejects (PR013).
     pub(crate) wrong_arg_forms: Vec<WrongArgsForm>,
+    /// Serving certificates the image carries where the component reuses
+    /// them at start (PR023).
+    pub(crate) shipped: Vec<ShippedCertificate>,
     /// How the component is set up, which decides where its settings live.
     pub(crate) layout: Layout,
+}
+
+/// A serving certificate found in an image, where the component reuses it
+/// instead of making or requesting its own.
+#[derive(Debug, Clone)]
+pub(crate) struct ShippedCertificate {
+    /// The certificate's PEM block (else the start of its file).
+    pub(crate) loc: Loc,
+    /// The in-image path of its private key (the certificate's own file
+    /// when it holds both); never read into the reports.
+    pub(crate) key: Option<String>,
+    /// What the certificate says, or why it could not be read.
+    pub(crate) read: Result<CertificateFacts, String>,
+    /// The setting that names the file (`tlsCertFile`), when the component
+    /// is configured to serve it rather than finding it in its directory.
+    pub(crate) configured: Option<String>,
+}
+
+/// The parts of a certificate a finding reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CertificateFacts {
+    pub(crate) subject: String,
+    /// `DNS:name` and `IP:address` entries.
+    pub(crate) sans: Vec<String>,
+    /// The end of validity, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub(crate) not_after: String,
+    pub(crate) self_signed: bool,
 }
 
 /// The ways of setting up a component that promready reads (JSON

@@ -98,6 +98,15 @@ struct SerializableConfigKind {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SerializableServingFiles {
+    dir_setting: String,
+    pairs: Vec<(String, String)>,
+    #[serde(rename = "references")]
+    _references: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SerializableWebhookClient {
     from: String,
     settings: Vec<String>,
@@ -141,6 +150,7 @@ struct SerializableComponent {
     env_prefix: Option<String>,
     config_file_flag: Option<String>,
     webhook_client: Option<SerializableWebhookClient>,
+    serving_files: Option<SerializableServingFiles>,
     #[serde(default)]
     rewritten: Vec<SerializableRewritten>,
     settings: Vec<SerializableSetting>,
@@ -252,6 +262,17 @@ pub(crate) struct ConfigKind {
     pub(crate) kubeadm_path: Option<String>,
 }
 
+/// Where a component keeps the serving certificate and key it made or
+/// was issued, and reuses at start (`serving_files`).
+#[derive(Debug, Clone)]
+pub(crate) struct ServingFiles {
+    /// The setting that names their directory (`cert-dir`).
+    pub(crate) dir_setting: String,
+    /// Certificate and key file names in it (the same name for a file
+    /// that holds both).
+    pub(crate) pairs: Vec<(String, String)>,
+}
+
 /// From which version Webhook authentication or authorization needs a
 /// client for the API server, and the settings that give one.
 #[derive(Debug, Clone)]
@@ -287,6 +308,7 @@ pub(crate) struct ComponentSpec {
     /// (etcd's `--config-file`).
     pub(crate) config_file_flag: Option<String>,
     pub(crate) webhook_client: Option<WebhookClient>,
+    pub(crate) serving_files: Option<ServingFiles>,
     pub(crate) rewritten: Vec<Rewritten>,
     pub(crate) settings: Vec<SettingSpec>,
 }
@@ -514,6 +536,21 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
         settings.push(setting(src, s, &at)?);
     }
     let (webhook_client, rewritten) = component_facts(src, &raw, &settings)?;
+    let serving_files = match &raw.serving_files {
+        None => None,
+        Some(f) => {
+            if !settings.iter().any(|s| s.name == f.dir_setting) {
+                return Err(src.error(
+                    format!("unknown setting `{}` of {}", f.dir_setting, raw.component),
+                    &At::root().key("serving_files").key("dir_setting"),
+                ));
+            }
+            Some(ServingFiles {
+                dir_setting: f.dir_setting.clone(),
+                pairs: f.pairs.clone(),
+            })
+        }
+    };
     Ok(ComponentSpec {
         name: raw.component,
         binaries: raw.binaries,
@@ -530,6 +567,7 @@ fn compile(text: &str, json: Option<&str>) -> Result<ComponentSpec, DataError> {
         env_prefix: raw.env_prefix,
         config_file_flag: raw.config_file_flag,
         webhook_client,
+        serving_files,
         rewritten,
         settings,
     })

@@ -25,6 +25,9 @@ const FLAG_PLACEHOLDERS: &[&str] = &[
     "found",
     "wants",
     "example",
+    "certificate",
+    "key",
+    "where",
 ];
 
 /// The code, the name and the file name must agree with the conventions.

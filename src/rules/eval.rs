@@ -48,6 +48,7 @@ pub(crate) fn evaluate(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
         Some(ForEach::SuppressionProblem) => Vec::new(),
         Some(ForEach::ExtraArgsForm) => wrong_arg_forms(rule, subject),
         Some(ForEach::StartProblem) => start_problems(rule, subject),
+        Some(ForEach::ShippedServingCertificate) => shipped_certificates(rule, subject),
         None => evaluate_one(rule, subject).into_iter().collect(),
     }
 }
@@ -385,6 +386,66 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
 /// One finding per kubeadm `extraArgs` in a form its document's API
 /// version rejects, on its key. Every invocation read from the document
 /// carries the document's list; the scan keeps one finding per key.
+/// One finding per serving certificate the image carries where the
+/// component reuses it, on its PEM block (its key is named, never shown).
+fn shipped_certificates(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
+    let inv = subject.invocation;
+    let path = |loc: &crate::span::Loc| subject.files.get(loc.file).path.clone();
+    inv.shipped
+        .iter()
+        .map(|c| {
+            let certificate = match &c.read {
+                Ok(f) => format!(
+                    "{}, {}issued to {}{}, valid until {}",
+                    path(&c.loc),
+                    if f.self_signed { "self-signed, " } else { "" },
+                    f.subject,
+                    if f.sans.is_empty() {
+                        " with no subject alternative names".to_owned()
+                    } else {
+                        format!(" for {}", f.sans.join(", "))
+                    },
+                    f.not_after
+                ),
+                Err(why) => format!("{} ({why})", path(&c.loc)),
+            };
+            let key = match &c.key {
+                Some(k) => format!("key {k}"),
+                None => "its key in the same file".to_owned(),
+            };
+            let place = match &c.configured {
+                Some(setting) => format!("named by its {setting}"),
+                None => {
+                    "in its certificate directory, where it reuses them at every start".to_owned()
+                }
+            };
+            let vars = |t: &str| {
+                t.replace("{certificate}", &certificate)
+                    .replace("{key}", &key)
+                    .replace("{where}", &place)
+                    .replace("{component}", &inv.component)
+            };
+            let mut assumed = false;
+            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
+            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
+            let label = rule
+                .labels
+                .get("certificate")
+                .map_or_else(|| "shipped in the image".to_owned(), |t| vars(t));
+            Finding::new(
+                rule.id(),
+                &inv.component,
+                message,
+                help,
+                Label {
+                    loc: c.loc.clone(),
+                    text: label,
+                },
+            )
+        })
+        .collect()
+}
+
 fn wrong_arg_forms(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
     let inv = subject.invocation;
     inv.wrong_arg_forms

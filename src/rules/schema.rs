@@ -110,4 +110,7 @@ pub(crate) enum ForEach {
     ExtraArgsForm,
     /// Every value or command line a component refuses at start.
     StartProblem,
+    /// Every serving certificate and key the image carries where the
+    /// component reuses them.
+    ShippedServingCertificate,
 }

@@ -83,17 +83,7 @@ fn fixes_leave_exactly_the_expected_findings_and_converge() {
             let left = run(&["scan", "--format", "json", target.to_str().unwrap()]);
             let got = finding_lines(&left.stdout);
             // Notes left alone leave the exit status 0.
-            let v: serde_json::Value = serde_json::from_str(&left.stdout).unwrap();
-            let fails = v["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["suppressed"].is_null() && f["severity"] != "note");
-            let status = if fails {
-                promready::EXIT_FINDINGS
-            } else {
-                promready::EXIT_CLEAN
-            };
+            let status = common::status_for_report(&left.stdout);
             if got != want || first.status != status {
                 failures.push(format!("{case} ({suffix}): left {got:?} (exit {}), want {want:?} (exit {status})\n{}{}", first.status, first.stdout, first.stderr));
                 continue;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{all_cases, expected, finding_lines, run};
+use common::{all_cases, expected, finding_lines, run, status_for_report};
 
 #[test]
 fn every_fixture_reports_exactly_its_expected_findings() {
@@ -18,17 +18,7 @@ fn every_fixture_reports_exactly_its_expected_findings() {
         let got = finding_lines(&out.stdout);
         let want = expected(&path);
         // Notes alone leave the exit status 0 (`--fail-on warning`).
-        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        let fails = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["suppressed"].is_null() && f["severity"] != "note");
-        let status = if fails {
-            promready::EXIT_FINDINGS
-        } else {
-            promready::EXIT_CLEAN
-        };
+        let status = status_for_report(&out.stdout);
         if got != want || out.status != status {
             failures.push(format!(
                 "{name}: got {got:?} (exit {}), want {want:?} (exit {status})\n{}",

@@ -62,7 +62,7 @@ pub(crate) fn shipped(
             image.files.get(cert_id).text.contains("PRIVATE KEY-----")
         } else {
             image
-                .read_raw(&key, MAX_KEY_SIZE)?
+                .read_raw(&key, MAX_KEY_SIZE, "private keys")?
                 .is_some_and(|b| String::from_utf8_lossy(&b).contains("PRIVATE KEY-----"))
         };
         if !has_key || out.iter().any(|s| s.loc.file == cert_id) {

@@ -74,7 +74,7 @@ pub(crate) fn detect(image: &mut Image) -> Result<Option<VersionInfo>, InputErro
 /// The version of the `kubelet` (or `kubeadm`) package in rpm's database.
 fn rpm_version(image: &mut Image) -> Result<Option<VersionInfo>, InputError> {
     for path in RPM_DATABASES {
-        let Some(bytes) = image.read_raw(path, MAX_RPM_DB)? else {
+        let Some(bytes) = image.read_raw(path, MAX_RPM_DB, "package databases")? else {
             continue;
         };
         match super::rpmdb::packages(&bytes) {

@@ -4,6 +4,7 @@ use super::{Condition, ForEach, Rule, Test, Variant, placeholders};
 use crate::finding::{Evidence, Finding, Fix, Label, Safety, Severity};
 use crate::model::{ComponentSpec, Invocation, Origin, Refusal, Setting, Version, Window};
 use crate::source::FileDb;
+use crate::span::Loc;
 
 /// What rules evaluate against: one invocation, its component and the
 /// version assumed for it.
@@ -64,25 +65,34 @@ fn start_problems(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 t.replace("{problem}", &p.message)
                     .replace("{component}", &inv.component)
             };
-            let mut assumed = false;
-            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
-            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
-            let label = rule
-                .labels
-                .get("problem")
-                .map_or_else(|| format!("{} refuses this", inv.component), |t| vars(t));
-            Finding::new(
-                rule.id(),
+            item_finding(
+                rule,
+                subject,
                 &inv.component,
-                message,
-                help,
-                Label {
-                    loc: p.loc.clone().unwrap_or_else(|| inv.start.clone()),
-                    text: label,
-                },
+                ("problem", format!("{} refuses this", inv.component)),
+                p.loc.clone().unwrap_or_else(|| inv.start.clone()),
+                &vars,
             )
         })
         .collect()
+}
+
+/// The finding of one item of a `for_each` rule: its message, help and
+/// the label named `label` (else `default_label`), with the item's
+/// placeholders filled by `vars`, at `loc`.
+fn item_finding(
+    rule: &Rule,
+    subject: &Subject<'_>,
+    component: &str,
+    (label, default_label): (&str, String),
+    loc: Loc,
+    vars: &dyn Fn(&str) -> String,
+) -> Finding {
+    let mut assumed = false;
+    let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
+    let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
+    let text = rule.labels.get(label).map_or(default_label, |t| vars(t));
+    Finding::new(rule.id(), component, message, help, Label { loc, text })
 }
 
 /// The note on a finding judged without a detected version.
@@ -390,7 +400,7 @@ fn unaccepted_flags(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
 /// component reuses it, on its PEM block (its key is named, never shown).
 fn shipped_certificates(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
     let inv = subject.invocation;
-    let path = |loc: &crate::span::Loc| subject.files.get(loc.file).path.clone();
+    let path = |loc: &Loc| subject.files.get(loc.file).path.clone();
     inv.shipped
         .iter()
         .map(|c| {
@@ -425,22 +435,13 @@ fn shipped_certificates(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                     .replace("{where}", &place)
                     .replace("{component}", &inv.component)
             };
-            let mut assumed = false;
-            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
-            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
-            let label = rule
-                .labels
-                .get("certificate")
-                .map_or_else(|| "shipped in the image".to_owned(), |t| vars(t));
-            Finding::new(
-                rule.id(),
+            item_finding(
+                rule,
+                subject,
                 &inv.component,
-                message,
-                help,
-                Label {
-                    loc: c.loc.clone(),
-                    text: label,
-                },
+                ("certificate", "shipped in the image".to_owned()),
+                c.loc.clone(),
+                &vars,
             )
         })
         .collect()
@@ -465,22 +466,13 @@ fn wrong_arg_forms(rule: &Rule, subject: &Subject<'_>) -> Vec<Finding> {
                 }
                 s
             };
-            let mut assumed = false;
-            let message = vars(&pick(&rule.message, subject, &mut assumed).unwrap_or_default());
-            let help = vars(&pick(&rule.help, subject, &mut assumed).unwrap_or_default());
-            let label = rule
-                .labels
-                .get("key")
-                .map_or_else(|| format!("{} here", w.found.describe()), |t| vars(t));
-            Finding::new(
-                rule.id(),
+            item_finding(
+                rule,
+                subject,
                 "kubeadm",
-                message,
-                help,
-                Label {
-                    loc: w.key.clone(),
-                    text: label,
-                },
+                ("key", format!("{} here", w.found.describe())),
+                w.key.clone(),
+                &vars,
             )
         })
         .collect()

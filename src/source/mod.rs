@@ -351,18 +351,9 @@ impl Image {
                     );
                     return Ok(Loaded::Skipped);
                 }
-                let bytes = match self.tree.read(&r.path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        self.notice(&r.path, format!("{e}; skipped"));
-                        return Ok(Loaded::Skipped);
-                    }
-                    Err(source) => {
-                        return Err(InputError::Io {
-                            path: self.tree.host_path(&r.path),
-                            source,
-                        });
-                    }
+                let read = self.tree.read(&r.path);
+                let Some(bytes) = self.skip_invalid(&r.path, read)? else {
+                    return Ok(Loaded::Skipped);
                 };
                 let via = r.via_link.then(|| display_path(&normalize(path)));
                 let host = self.tree.host_path(&r.path);
@@ -371,11 +362,16 @@ impl Image {
         }
     }
 
-    /// The bytes of an in-image binary file (a package database), resolved
-    /// inside the image but not kept as a configuration file; `None` when it
-    /// is absent, not a regular file or larger than `max` bytes (a notice
-    /// says so).
-    pub(crate) fn read_raw(&mut self, path: &str, max: u64) -> Result<Option<Vec<u8>>, InputError> {
+    /// The bytes of an in-image file that is not kept as a configuration
+    /// file (a package database, a private key), resolved inside the image;
+    /// `None` when it is absent, not a regular file or larger than `max`
+    /// bytes (a notice says so, naming the files the limit is for, `what`).
+    pub(crate) fn read_raw(
+        &mut self,
+        path: &str,
+        max: u64,
+        what: &str,
+    ) -> Result<Option<Vec<u8>>, InputError> {
         let Some(r) = self.resolve(path)? else {
             return Ok(None);
         };
@@ -385,20 +381,30 @@ impl Image {
         if size > max {
             self.notice(
                 &r.path,
-                format!(
-                    "{size} bytes is over the {max}-byte limit for package databases; not read"
-                ),
+                format!("{size} bytes is over the {max}-byte limit for {what}; not read"),
             );
             return Ok(None);
         }
-        match self.tree.read(&r.path) {
-            Ok(b) => Ok(Some(b)),
+        let read = self.tree.read(&r.path);
+        self.skip_invalid(&r.path, read)
+    }
+
+    /// What a read of in-image `path` gave: data the tree cannot give
+    /// (`InvalidData`) is skipped with a notice, any other error is the
+    /// input's.
+    fn skip_invalid<T>(
+        &mut self,
+        path: &str,
+        read: std::io::Result<T>,
+    ) -> Result<Option<T>, InputError> {
+        match read {
+            Ok(v) => Ok(Some(v)),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                self.notice(&r.path, format!("{e}; skipped"));
+                self.notice(path, format!("{e}; skipped"));
                 Ok(None)
             }
             Err(source) => Err(InputError::Io {
-                path: self.tree.host_path(&r.path),
+                path: self.tree.host_path(path),
                 source,
             }),
         }
@@ -416,17 +422,10 @@ impl Image {
         if !matches!(r.node, Node::File { .. }) {
             return Ok(None);
         }
-        match self.tree.stamps(&r.path) {
-            Ok(found) => Ok(Some((r.path, found))),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                self.notice(&r.path, format!("{e}; skipped"));
-                Ok(None)
-            }
-            Err(source) => Err(InputError::Io {
-                path: self.tree.host_path(&r.path),
-                source,
-            }),
-        }
+        let read = self.tree.stamps(&r.path);
+        Ok(self
+            .skip_invalid(&r.path, read)?
+            .map(|found| (r.path, found)))
     }
 
     /// Lists the entries of an in-image directory (names only, sorted); an

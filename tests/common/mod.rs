@@ -132,6 +132,23 @@ pub fn finding_lines(json: &str) -> Vec<String> {
     out
 }
 
+/// The exit status `scan --fail-on warning` (and `fix`, on what it
+/// leaves) gives for a JSON report: 1 when a warning or an error is not
+/// suppressed; notes alone leave it 0.
+pub fn status_for_report(json: &str) -> u8 {
+    let v: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    let fails = v["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .any(|f| f["suppressed"].is_null() && f["severity"] != "note");
+    if fails {
+        promready::EXIT_FINDINGS
+    } else {
+        promready::EXIT_CLEAN
+    }
+}
+
 /// The expected findings of a fixture (`<case>.expect`).
 pub fn expected(path: &Path) -> Vec<String> {
     expectations(&PathBuf::from(format!("{}.expect", path.display())))

@@ -256,6 +256,7 @@ const OPERATORS: &[&str] = &[
     "equals",
     "not_equals",
     "one_of",
+    "none_of",
     "loopback",
     "unset_or_loopback",
     "set",
@@ -317,6 +318,9 @@ fn condition(
     if let Some(v) = c.one_of {
         tests.push(Test::OneOf(v.iter().map(ScalarText::text).collect()));
     }
+    if let Some(v) = c.none_of {
+        tests.push(Test::NoneOf(v.iter().map(ScalarText::text).collect()));
+    }
     if let Some(v) = c.loopback {
         tests.push(Test::Loopback(v));
     }
@@ -340,7 +344,7 @@ fn condition(
         Ok([only]) => Ok(Condition::Setting { name, test: only }),
         Err(_) => Err(src.error(
             format!(
-                "the condition on `{name}` needs exactly one of equals, not_equals, one_of, loopback, unset_or_loopback, set, unset, allows_path, forbids_path"
+                "the condition on `{name}` needs exactly one of equals, not_equals, one_of, none_of, loopback, unset_or_loopback, set, unset, allows_path, forbids_path"
             ),
             // The setting that has none, or the second operator.
             &if none {

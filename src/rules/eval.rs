@@ -648,6 +648,7 @@ fn holds(c: &Condition, subject: &Subject<'_>, assumed_newest: &mut bool) -> boo
                 Test::Equals(v) => value == Some(v.as_str()),
                 Test::NotEquals(v) => value.is_some_and(|x| x != v),
                 Test::OneOf(vs) => value.is_some_and(|x| vs.iter().any(|v| v == x)),
+                Test::NoneOf(vs) => value.is_some_and(|x| vs.iter().all(|v| v != x)),
                 Test::Loopback(want) => value
                     .filter(|x| !x.is_empty())
                     .is_some_and(|x| all_loopback(x) == *want),

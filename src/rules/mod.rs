@@ -29,6 +29,8 @@ pub(crate) enum Test {
     Equals(String),
     NotEquals(String),
     OneOf(Vec<String>),
+    /// The value is known and none of these.
+    NoneOf(Vec<String>),
     Loopback(bool),
     /// Unset (or empty), or loopback.
     UnsetOrLoopback(bool),

@@ -17,6 +17,7 @@ pub(super) struct SerializableCondition {
     pub(super) equals: Option<ScalarText>,
     pub(super) not_equals: Option<ScalarText>,
     pub(super) one_of: Option<Vec<ScalarText>>,
+    pub(super) none_of: Option<Vec<ScalarText>>,
     pub(super) loopback: Option<bool>,
     pub(super) unset_or_loopback: Option<bool>,
     pub(super) set: Option<bool>,

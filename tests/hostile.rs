@@ -1610,3 +1610,69 @@ fn a_deep_config_dir_is_walked_in_bounded_time() {
         r.elapsed
     );
 }
+
+/// A shipped certificate that does not parse is reported with the reason
+/// (its key makes it usable to the kubelet's eyes: it would try to serve
+/// it); one without a readable key, or with a key file that is not a key,
+/// is not; and no report shows a line of the key.
+#[test]
+fn shipped_serving_certificates_that_do_not_parse_or_lack_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("image");
+    let copied = std::process::Command::new("cp")
+        .args(["-a", "testdata/rootfs/kubelet-pki-in-image"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let pki = "var/lib/kubelet/pki";
+    // The line after a private key's header, in a key file of its own and
+    // in a file that holds certificate and key.
+    for (image, file) in [
+        (root.clone(), "kubelet.key"),
+        (
+            PathBuf::from("testdata/rootfs/kubelet-pki-rotated"),
+            "kubelet-server-2026-12-04-15-00-00.pem",
+        ),
+    ] {
+        let text = std::fs::read_to_string(image.join(pki).join(file)).unwrap();
+        let mut lines = text.lines().skip_while(|l| !l.contains("PRIVATE KEY-----"));
+        let secret = lines.nth(1).unwrap().to_owned();
+        for format in ["human", "json", "sarif", "concise", "github"] {
+            let out = pr!("scan", "--format", format, &image);
+            assert!(out.stdout.contains("PR023"), "{format}: {}", out.stdout);
+            assert!(
+                !out.stdout.contains(&secret),
+                "{format} shows the key of {file}"
+            );
+        }
+    }
+    put(
+        &root,
+        &format!("{pki}/kubelet.crt"),
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+    );
+    let r = support::Report(
+        serde_json::from_str(&pr!("scan", "--format", "json", &root).stdout).unwrap(),
+    );
+    assert_eq!(r.findings(), [format!("PR023 {pki}/kubelet.crt")]);
+    let message = r.0["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PR023")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("the certificate does not parse"),
+        "{message}"
+    );
+    // A "key" that holds no private key: the kubelet cannot use the pair.
+    put(&root, &format!("{pki}/kubelet.key"), "not a key\n");
+    let r = support::Report(
+        serde_json::from_str(&pr!("scan", "--format", "json", &root).stdout).unwrap(),
+    );
+    assert!(r.findings().is_empty(), "{:?}", r.findings());
+}

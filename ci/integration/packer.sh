@@ -68,7 +68,7 @@ expect_status 0 "$WORK/fix.log" packer build -color=false \
   -var "rootfs=$rootfs" -var "promready=$PROMREADY" "$template"
 expect_in "$WORK/fix.log" "Build 'null.rootfs' finished"
 if diff -r "$fixable" "$rootfs" >/dev/null; then fail "promready fix changed nothing"; fi
-# Every finding, warnings included, is gone.
+# Every error and warning is gone (PR021, a note without a fix, stays and passes).
 expect_status 0 "$WORK/rescan.log" "$PROMREADY" scan --quiet "$rootfs"
 
 # c. Only a warning left: the build passes and lists it.
@@ -80,7 +80,7 @@ expect_status 0 "$WORK/warning.log" packer build -color=false \
 expect_in "$WORK/warning.log" "Build 'null.rootfs' finished" \
   "remains: PR011 invalid-suppression (warning) at etc/default/kubelet:2: the suppression of PR003 gives no reason" \
   "etc/default/kubelet:2:1: warning: PR011 invalid-suppression: the suppression of PR003 gives no reason" \
-  "promready: 2 warnings in 1 file"
+  "promready: 2 warnings, 1 note in 2 files"
 
 # d. An error left: the build fails and names it.
 error="$WORK/error rootfs"
@@ -90,7 +90,7 @@ expect_status 1 "$WORK/error.log" packer build -color=false \
 expect_in "$WORK/error.log" "Build 'null.rootfs' errored" \
   "remains: PR012 component-will-not-start (error) at var/lib/kubelet/config.yaml:11" \
   "var/lib/kubelet/config.yaml:11:15: error: PR012 component-will-not-start: readOnlyPort: expected a number, found a string; kubelet will not start" \
-  "promready: 1 error in 1 file"
+  "promready: 1 error, 1 note in 2 files"
 
 # e. Not a node image: the build fails at `fix` and says why.
 mkdir -p "$WORK/empty"

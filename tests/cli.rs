@@ -419,6 +419,30 @@ fn select_ignore_and_fail_on() {
             out.stdout
         );
     }
+    // `severity:` in the configuration moves a rule to and from note.
+    for (severity, code, status, summary) in [
+        (
+            "PR021: warning",
+            "PR021",
+            1,
+            "promready: 1 warning in 1 file",
+        ),
+        ("PR010: note", "PR010", 0, "promready: 1 note in 1 file"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("promready.yaml");
+        std::fs::write(&cfg, format!("severity:\n  {severity}\n")).unwrap();
+        let out = run(&[
+            "scan",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--select",
+            code,
+            "testdata/demo",
+        ]);
+        assert_eq!(out.status, status, "{severity}: {}", out.stdout);
+        assert!(out.stdout.contains(summary), "{severity}: {}", out.stdout);
+    }
 }
 
 #[test]

@@ -54,6 +54,10 @@ pub(crate) fn shipped(
         let Loaded::File(cert_id) = image.load(&cert)? else {
             continue;
         };
+        // A link to a file already reported (`kubelet-server-current.pem`).
+        if out.iter().any(|s| s.loc.file == cert_id) {
+            continue;
+        }
         // Without its key the kubelet cannot use the certificate and makes
         // a new pair: nothing is shared. The key is read as bytes, not kept
         // as a file of the scan, so no report shows a line of it.
@@ -65,11 +69,10 @@ pub(crate) fn shipped(
                 .read_raw(&key, MAX_KEY_SIZE, "private keys")?
                 .is_some_and(|b| String::from_utf8_lossy(&b).contains("PRIVATE KEY-----"))
         };
-        if !has_key || out.iter().any(|s| s.loc.file == cert_id) {
+        if !has_key {
             continue;
         }
-        let loc = block(&image.files, cert_id, "-----BEGIN CERTIFICATE-----")
-            .unwrap_or_else(|| Loc::new(cert_id, 0..0));
+        let loc = certificate_line(&image.files, cert_id);
         out.push(ShippedCertificate {
             loc,
             key: (!same).then(|| key.trim_start_matches('/').to_owned()),
@@ -80,18 +83,19 @@ pub(crate) fn shipped(
     Ok(out)
 }
 
-/// The line of the first PEM header of file `id` that contains `marker`.
-fn block(files: &FileDb, id: FileId, marker: &str) -> Option<Loc> {
+/// The first `-----BEGIN CERTIFICATE-----` line of file `id`, else its
+/// start.
+fn certificate_line(files: &FileDb, id: FileId) -> Loc {
     let text = &files.get(id).text;
     let mut start = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_end();
-        if trimmed.starts_with("-----BEGIN ") && trimmed.contains(marker) {
-            return Some(Loc::new(id, start..start + trimmed.len()));
+        if trimmed == "-----BEGIN CERTIFICATE-----" {
+            return Loc::new(id, start..start + trimmed.len());
         }
         start += line.len();
     }
-    None
+    Loc::new(id, 0..0)
 }
 
 /// What the first certificate of a PEM file says.
@@ -125,18 +129,16 @@ fn facts(pem: &[u8]) -> Result<CertificateFacts, String> {
 }
 
 fn ip_text(raw: &[u8]) -> String {
-    match raw.len() {
-        4 => std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string(),
-        16 => {
-            let mut b = [0u8; 16];
-            b.copy_from_slice(raw);
-            std::net::Ipv6Addr::from(b).to_string()
-        }
-        _ => raw.iter().fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        }),
+    if let Ok(v4) = <[u8; 4]>::try_from(raw) {
+        return std::net::Ipv4Addr::from(v4).to_string();
     }
+    if let Ok(v6) = <[u8; 16]>::try_from(raw) {
+        return std::net::Ipv6Addr::from(v6).to_string();
+    }
+    raw.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` of a Unix time (days to the civil date as in
